@@ -1,0 +1,60 @@
+// The I2SB bridge on tensors (DESIGN.md §3): the float64 schedule stored as
+// float32 tensors on the model's device, and the operations of training and
+// sampling. Noise is drawn on the CPU when a generator is given, so a seed
+// gives the same result on every device.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <torch/types.h>
+
+#include <i2sbseg/schedule.h>
+
+namespace i2sbseg {
+
+class Bridge {
+ public:
+  explicit Bridge(const Schedule& schedule, torch::Device device = torch::kCPU);
+
+  const Schedule& schedule() const { return schedule_; }
+  int steps() const { return schedule_.steps(); }
+  torch::Device device() const { return device_; }
+
+  // step: int64 tensor of shape (N) with one index per batch item.
+  // x_t = mu_x0[t] x0 + mu_x1[t] x1 (+ std_sb[t] eps unless ot_ode).
+  torch::Tensor q_sample(const torch::Tensor& step, const torch::Tensor& x0, const torch::Tensor& x1,
+                         bool ot_ode, at::Generator* gen = nullptr) const;
+  // Training target: (x_t - x0) / std_fwd[t].
+  torch::Tensor label(const torch::Tensor& step, const torch::Tensor& xt, const torch::Tensor& x0) const;
+  // x0 estimate from the network output: x_t - std_fwd[t] net_out, optionally clamped to [-clamp, clamp].
+  torch::Tensor pred_x0(const torch::Tensor& step, const torch::Tensor& xt, const torch::Tensor& net_out,
+                        double clamp = 0.0) const;
+  // One reverse step from index n to prev < n given an x0 estimate.
+  torch::Tensor p_posterior(int prev, int n, const torch::Tensor& x_n, const torch::Tensor& x0,
+                            bool ot_ode, at::Generator* gen = nullptr) const;
+  // The network's time input for each step index: linspace(1e-4, 1, T)[t] * T.
+  torch::Tensor noise_level(const torch::Tensor& step) const;
+
+  // Predicts x0 from (x_t, step index); the sampler calls it NFE times.
+  using PredictX0 = std::function<torch::Tensor(const torch::Tensor& xt, int step)>;
+  // Reverse walk from x1 over sampling_steps(T, nfe), high to low; returns
+  // the final x_t (at index 0).
+  torch::Tensor sample(const torch::Tensor& x1, int nfe, const PredictX0& predict_x0, bool ot_ode,
+                       at::Generator* gen = nullptr) const;
+
+  // Standard normal noise shaped like x: from `gen` on the CPU if given.
+  static torch::Tensor noise_like(const torch::Tensor& x, at::Generator* gen);
+
+ private:
+  torch::Tensor gather(const torch::Tensor& table, const torch::Tensor& step, int64_t dims) const;
+
+  Schedule schedule_;
+  torch::Device device_;
+  torch::Tensor std_fwd_, mu_x0_, mu_x1_, std_sb_, noise_levels_;
+};
+
+// A CPU generator seeded with `seed` (version differences live in the library).
+at::Generator make_generator(std::uint64_t seed);
+
+}  // namespace i2sbseg

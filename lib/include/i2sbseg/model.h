@@ -1,0 +1,86 @@
+// One object for the whole path (DESIGN.md §4):
+//   LR image -> upsample -> encoder -> NFE bridge steps -> decoder -> HR logits
+// and for the classifier alone (HR or LR-up input). Any input size works:
+// images are padded to the encoder's stride and the logits cropped back.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/types.h>
+
+#include <i2sbseg/bridge.h>
+#include <i2sbseg/config.h>
+#include <i2sbseg/networks.h>
+
+namespace i2sbseg {
+
+struct SampleOptions {
+  int nfe = 0;  // 0: the model's default_nfe
+  bool ot_ode = false;
+  at::Generator* generator = nullptr;  // nullptr: LibTorch's global generator
+};
+
+class Model {
+ public:
+  // Randomly initialised modules for `config` (validated; throws Error).
+  explicit Model(ModelConfig config, torch::Device device = torch::kCPU);
+
+  const ModelConfig& config() const { return config_; }
+  torch::Device device() const { return device_; }
+  void to(torch::Device device);
+  void train(bool on = true);
+  void eval() { train(false); }
+
+  Encoder& encoder() { return encoder_; }
+  Decoder& decoder() { return decoder_; }
+  bool has_bridge() const { return !bridge_net_.is_empty(); }
+  BridgeNet& bridge_net();  // throws Error when the model has no bridge
+  const Bridge& bridge() const { return bridge_; }
+
+  // Per-channel latent statistics (size latent_channels, std > 0).
+  void set_latent_stats(const std::vector<float>& mean, const std::vector<float>& std);
+
+  // Images are float (N, 3, H, W), RGB in [0, 1], on any device.
+  torch::Tensor normalise(const torch::Tensor& rgb01) const;
+  // Bicubic upsampling by the scale factor, clamped to [0, 1].
+  torch::Tensor upsample_lr(const torch::Tensor& lr01) const;
+  // Normalised latent of the image padded to the encoder's stride:
+  // (N, latent_channels, ceil(H/f), ceil(W/f)).
+  torch::Tensor encode(const torch::Tensor& rgb01);
+  // Class logits (N, K, height, width) from a normalised latent.
+  torch::Tensor decode(const torch::Tensor& z, int64_t height, int64_t width);
+  // The classifier alone: logits at the input's size.
+  torch::Tensor classify(const torch::Tensor& rgb01);
+  // The bridge network's x0 estimate at sampling index `step`.
+  torch::Tensor predict_x0(const torch::Tensor& z_t, const torch::Tensor& z_lr, int step);
+  // Reverse bridge from the LR latent z1 to an estimate of the HR latent.
+  torch::Tensor run_bridge(const torch::Tensor& z1, const SampleOptions& options = {});
+  // The whole path: HR logits (N, K, s*h, s*w) for an LR image (N, 3, h, w).
+  // Without a bridge: the classifier on the LR-up image.
+  torch::Tensor segment_lr(const torch::Tensor& lr01, const SampleOptions& options = {});
+
+  // Parameters and buffers, prefixed "encoder.", "decoder.", "bridge.".
+  std::vector<std::pair<std::string, torch::Tensor>> named_tensors() const;
+  std::int64_t parameter_count(const std::string& prefix = "") const;
+
+ private:
+  int resolve_nfe(int nfe) const;
+
+  ModelConfig config_;
+  torch::Device device_;
+  Encoder encoder_{nullptr};
+  Decoder decoder_{nullptr};
+  BridgeNet bridge_net_{nullptr};
+  Bridge bridge_;
+  torch::Tensor latent_mean_, latent_std_;  // (1, C, 1, 1)
+};
+
+// Saves config + weights atomically; throws Error naming the path.
+void save_model(const Model& model, const std::string& path);
+// Loads and validates a bundle; every failure throws Error naming the path
+// and the problem (including weights that do not match the config).
+Model load_model(const std::string& path, torch::Device device = torch::kCPU);
+
+}  // namespace i2sbseg

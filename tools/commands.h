@@ -1,0 +1,19 @@
+// Each subcommand of the `i2sbseg` tool registers itself on the app.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace i2sbseg::tools {
+
+// A registered subcommand and what runs it once it was parsed.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+Command add_schedule_command(CLI::App& app);
+Command add_info_command(CLI::App& app);
+
+}  // namespace i2sbseg::tools
