@@ -1,7 +1,5 @@
 #include <i2sbseg/bridge.h>
 
-#include <mutex>
-
 #include <i2sbseg/error.h>
 
 #include "torch_compat.h"
@@ -30,13 +28,8 @@ Bridge::Bridge(const Schedule& schedule, torch::Device device) : schedule_(sched
 
 torch::Tensor Bridge::noise_like(const torch::Tensor& x, at::Generator* gen) {
   if (gen == nullptr) return torch::randn_like(x);
-  torch::Tensor n;
-  {
-    // A generator is not thread-safe; LibTorch expects its mutex held.
-    std::lock_guard<std::mutex> lock(gen->mutex());
-    n = at::randn(x.sizes(), *gen, torch::dtype(torch::kFloat32));
-  }
-  return n.to(x.device(), x.scalar_type());
+  // LibTorch's sampling kernels take the generator's mutex themselves.
+  return at::randn(x.sizes(), *gen, torch::dtype(torch::kFloat32)).to(x.device(), x.scalar_type());
 }
 
 torch::Tensor Bridge::gather(const torch::Tensor& table, const torch::Tensor& step, int64_t dims) const {

@@ -118,6 +118,7 @@ torch::Tensor Model::decode(const torch::Tensor& z, int64_t height, int64_t widt
 }
 
 torch::Tensor Model::classify(const torch::Tensor& rgb01) {
+  check_image(rgb01, "image");
   return decode(encode(rgb01), rgb01.size(2), rgb01.size(3));
 }
 

@@ -1,0 +1,139 @@
+// The `i2sbseg` tool as a user runs it: exit codes, JSON, text, errors.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <i2sbseg/model.h>
+#include <i2sbseg/schedule.h>
+
+#include "../common/temp_dir.h"
+
+using i2sbseg::testing::TempDir;
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs the tool with `args` (shell-quoted by the caller).
+Result run_tool(const std::string& args) {
+  const char* tool = std::getenv("I2SBSEG_TOOL");
+  EXPECT_NE(tool, nullptr) << "I2SBSEG_TOOL is not set (run through meson test)";
+  TempDir dir;
+  const std::string err_file = dir.file("stderr");
+  const std::string cmd = std::string(tool ? tool : "i2sbseg") + " " + args + " 2>" + err_file;
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream e(err_file);
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  return r;
+}
+
+}  // namespace
+
+TEST(ToolSchedule, JsonHasEveryArrayAtFullPrecision) {
+  const Result r = run_tool("schedule --steps 1000 --beta-max 0.3 --nfe 4 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const i2sbseg::Schedule s = i2sbseg::Schedule::make({});
+  const std::vector<std::pair<std::string, const std::vector<double>*>> arrays{
+      {"betas", &s.betas}, {"std_fwd", &s.std_fwd}, {"std_bwd", &s.std_bwd},
+      {"mu_x0", &s.mu_x0}, {"mu_x1", &s.mu_x1},     {"std_sb", &s.std_sb}};
+  for (const auto& [key, ref] : arrays) {
+    ASSERT_TRUE(j.contains(key)) << key;
+    const auto v = j[key].get<std::vector<double>>();
+    ASSERT_EQ(v.size(), 1000u) << key;
+    for (size_t t = 0; t < v.size(); ++t) ASSERT_DOUBLE_EQ(v[t], (*ref)[t]) << key << "[" << t << "]";
+  }
+  EXPECT_EQ(j["steps"].get<std::vector<int>>(), (std::vector<int>{0, 250, 500, 749, 999}));
+  // At least 12 significant digits in the text itself.
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("0\\.375535951384"))) << "std_fwd[999] printed too short";
+  EXPECT_NEAR(j["std_fwd"][999].get<double>(), 0.37553595, 1e-8);
+}
+
+TEST(ToolSchedule, OtherSchedulesAndNfe) {
+  Result r = run_tool("schedule --steps 200 --beta-max 0.5 --nfe 10 --schedule linear --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["betas"].size(), 200u);
+  EXPECT_EQ(j["steps"].get<std::vector<int>>(), i2sbseg::space_indices(200, 11));
+  EXPECT_NEAR(j["betas"][199].get<double>(), 0.5 / 200, 1e-15);
+  r = run_tool("schedule --schedule cosine --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["betas"].size(), 1000u);
+}
+
+TEST(ToolSchedule, TableShowsTheSamplingSteps) {
+  const Result r = run_tool("schedule --nfe 4");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* s : {"std_fwd", " 999 ", " 749 ", " 500 ", " 250 ", "0.37553595", "0.18789193"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+  EXPECT_LT(std::count(r.out.begin(), r.out.end(), '\n'), 12);
+}
+
+TEST(ToolSchedule, BadArgumentsFailWithAMessage) {
+  Result r = run_tool("schedule --schedule wiggly");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("wiggly"), std::string::npos) << r.err;
+  r = run_tool("schedule --steps 999");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("even number of steps"), std::string::npos) << r.err;
+  r = run_tool("schedule --nfe 1000");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("NFE"), std::string::npos) << r.err;
+  r = run_tool("");
+  EXPECT_NE(r.status, 0);
+}
+
+TEST(ToolInfo, DescribesABundle) {
+  TempDir dir;
+  i2sbseg::ModelConfig c = i2sbseg::ModelConfig::make_default(3);
+  c.classes[2].name = "vehicle";
+  c.classifier.widths = {8, 16};
+  c.classifier.latent_channels = 4;
+  c.latent_mean.assign(4, 0.0f);
+  c.latent_std.assign(4, 1.0f);
+  c.bridge = i2sbseg::BridgeArch{8, 2, 8};
+  const i2sbseg::Model m(c);
+  const std::string path = dir.file("m.i2sb");
+  i2sbseg::save_model(m, path);
+
+  Result r = run_tool("info " + path + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["parameters"]["total"].get<int64_t>(), m.parameter_count());
+  EXPECT_EQ(j["parameters"]["bridge"].get<int64_t>(), m.parameter_count("bridge."));
+  EXPECT_EQ(j["config"]["classes"][2]["name"], "vehicle");
+  EXPECT_EQ(j["config"]["scale_factor"], 4);
+  EXPECT_EQ(j["size_bytes"].get<uintmax_t>(), std::filesystem::file_size(path));
+
+  r = run_tool("info " + path);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* s : {"vehicle", "background", "x4", "parameters", "latent 4 ch"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+}
+
+TEST(ToolInfo, BadFilesAreNamed) {
+  TempDir dir;
+  Result r = run_tool("info " + dir.file("missing.i2sb"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(dir.file("missing.i2sb") + ": no such model file"), std::string::npos) << r.err;
+  std::ofstream(dir.file("junk.i2sb")) << "GIF89a not a model";
+  r = run_tool("info " + dir.file("junk.i2sb"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("wrong magic"), std::string::npos) << r.err;
+}
