@@ -14,6 +14,11 @@ int main(int argc, char** argv) {
   const std::vector<i2sbseg::tools::Command> commands{
       i2sbseg::tools::add_schedule_command(app),
       i2sbseg::tools::add_info_command(app),
+      i2sbseg::tools::add_train_command(app),
+      i2sbseg::tools::add_eval_command(app),
+#ifdef I2SBSEG_HAVE_OPENCV
+      i2sbseg::tools::add_make_dataset_command(app),
+#endif
   };
 
   try {

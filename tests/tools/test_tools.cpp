@@ -13,37 +13,13 @@
 #include <i2sbseg/model.h>
 #include <i2sbseg/schedule.h>
 
+#include "../common/run_tool.h"
 #include "../common/temp_dir.h"
 
 using i2sbseg::testing::TempDir;
 
-namespace {
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-// Runs the tool with `args` (shell-quoted by the caller).
-Result run_tool(const std::string& args) {
-  const char* tool = std::getenv("I2SBSEG_TOOL");
-  EXPECT_NE(tool, nullptr) << "I2SBSEG_TOOL is not set (run through meson test)";
-  TempDir dir;
-  const std::string err_file = dir.file("stderr");
-  const std::string cmd = std::string(tool ? tool : "i2sbseg") + " " + args + " 2>" + err_file;
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream e(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
-}
-
-}  // namespace
+using Result = i2sbseg::testing::ToolResult;
+using i2sbseg::testing::run_tool;
 
 TEST(ToolSchedule, JsonHasEveryArrayAtFullPrecision) {
   const Result r = run_tool("schedule --steps 1000 --beta-max 0.3 --nfe 4 --json");

@@ -1,0 +1,40 @@
+// Training batches: random HR crops with flips and colour jitter, the LR
+// input made from them (area downscale by the scale factor), and class
+// weights that keep rare classes from vanishing (DESIGN.md §4).
+#pragma once
+
+#include <vector>
+
+#include <torch/types.h>
+
+#include <i2sbseg/dataset.h>
+
+namespace i2sbseg {
+
+struct Batch {
+  torch::Tensor hr;    // (N, 3, crop, crop) float RGB in [0, 1]
+  torch::Tensor lr;    // (N, 3, crop/s, crop/s) float RGB in [0, 1]
+  torch::Tensor mask;  // (N, crop, crop) int64 class indices
+};
+
+struct BatchOptions {
+  int batch = 8;
+  int crop = 128;         // HR crop side; a multiple of the scale factor
+  int scale = 4;
+  bool augment = true;    // flips, colour jitter and random crop scale
+};
+
+// Draws a batch; images smaller than the crop are padded (mask 0).
+Batch sample_batch(const Dataset& data, const BatchOptions& options, at::Generator& gen);
+
+// The LR image a camera at 1/scale resolution would see: area averaging.
+torch::Tensor degrade(const torch::Tensor& hr, int scale);
+
+// Cross-entropy weights ~ 1/sqrt(pixel frequency), normalised to mean 1 over
+// the classes present; absent classes get weight 0.
+torch::Tensor class_weights(const Dataset& data);
+
+// A whole image (H, W, 3) uint8 -> (1, 3, H, W) float in [0, 1].
+torch::Tensor image_to_float(const torch::Tensor& hwc_uint8);
+
+}  // namespace i2sbseg

@@ -1,0 +1,60 @@
+// A segmentation dataset in memory (DESIGN.md §6): RGB images and class-index
+// masks, read from an image folder (needs OpenCV) or from a packed tensor
+// file (LibTorch only, for machines without OpenCV).
+//
+// Folder layout: images/<stem>.png|jpg, masks/<stem>.png (8-bit class
+// indices, same size), classes.json {"classes": [{"name", "color"}, ...]},
+// optional train.txt / val.txt listing stems.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include <i2sbseg/config.h>
+
+namespace i2sbseg {
+
+class Dataset {
+ public:
+  // split: "train", "val" or "all". A folder without train.txt/val.txt has
+  // no split: "all" is the only valid choice then. Throws Error naming the
+  // file at fault (missing mask, size mismatch, class index beyond
+  // classes.json, unreadable image, no images).
+  static Dataset load(const std::string& path, const std::string& split);
+
+  // Writes every sample of this dataset (with its split) to one file.
+  void save_packed(const std::string& path) const;
+
+  std::int64_t size() const { return static_cast<std::int64_t>(images_.size()); }
+  const std::vector<ClassInfo>& classes() const { return classes_; }
+  const std::string& source() const { return source_; }
+  const std::string& name(std::int64_t i) const { return names_.at(i); }
+  // (H, W, 3) uint8 RGB.
+  const torch::Tensor& image(std::int64_t i) const { return images_.at(i); }
+  // (H, W) uint8 class indices.
+  const torch::Tensor& mask(std::int64_t i) const { return masks_.at(i); }
+  // Pixels of each class over the whole dataset.
+  std::vector<std::int64_t> class_pixel_counts() const;
+
+  // For tests and tools that build datasets in memory.
+  void add(std::string name, torch::Tensor image, torch::Tensor mask, std::string split = "");
+  void set_classes(std::vector<ClassInfo> classes) { classes_ = std::move(classes); }
+
+ private:
+  static Dataset load_folder(const std::string& dir, const std::string& split);
+  static Dataset load_packed(const std::string& file, const std::string& split);
+  void check_masks() const;
+
+  std::string source_;
+  std::vector<ClassInfo> classes_;
+  std::vector<std::string> names_, splits_;
+  std::vector<torch::Tensor> images_, masks_;
+};
+
+// classes.json <-> classes; errors name `source`.
+std::vector<ClassInfo> parse_classes_json(const std::string& text, const std::string& source);
+std::string classes_to_json(const std::vector<ClassInfo>& classes);
+
+}  // namespace i2sbseg

@@ -1,0 +1,119 @@
+// The copy-paste segmentation dataset (`i2sbseg make-dataset`, DESIGN.md §6):
+// photographic RGBA cutouts pasted onto crops of real photos, with exact
+// masks from the cutouts' alpha. Torch-free; needs OpenCV.
+//
+// Output folder:
+//   images/<stem>.png  RGB, size x size
+//   masks/<stem>.png   8-bit class index per pixel (0 = background)
+//   classes.json       {"classes": [{"name", "color"}...]}, background first
+//   train.txt, val.txt one stem per line (train_00000, val_00000, ...)
+//   dataset.json       provenance: options, pools, every paste in paste order
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include <i2sbseg/config.h>
+
+namespace i2sbseg {
+
+// Which class each top-level cutout folder becomes.
+struct ClassMapping {
+  std::vector<ClassInfo> classes;              // [0] is the background
+  std::map<std::string, std::string> folders;  // folder -> class name; "" skips the folder
+  std::string other;                           // class of unlisted folders; "" skips them
+
+  // animals->animal, plants->plant, food->food, vehicles->vehicle,
+  // symbols skipped, any other folder->object.
+  static ClassMapping make_default();
+  // {"classes": [{"name", "color"}...], "folders": {"animals": "animal"...},
+  //  "other": "object" (optional)}. A background class is put first if the
+  // file has none. Throws Error naming the file.
+  static ClassMapping from_json_file(const std::string& path);
+
+  // The class for a folder, "" when it is skipped.
+  std::string class_for(const std::string& folder) const;
+  int class_index(const std::string& name) const;  // -1 when unknown
+};
+
+struct DatasetOptions {
+  std::string cutouts_dir;
+  std::vector<std::string> backgrounds_dirs;
+  std::string out_dir;
+  int size = 128;
+  int count = 3000;
+  std::uint64_t seed = 1;
+  std::string classes_file;  // empty: ClassMapping::make_default()
+  double val_fraction = 0.2;
+  int min_cutouts = 1;
+  int max_cutouts = 4;
+  int min_colours = 1500;       // a photo has more distinct opaque colours than this
+  int threads = 2;              // output does not depend on it
+  std::ostream* log = nullptr;  // progress and warnings; nullptr: quiet
+};
+
+// How the cutouts of one top-level folder fared.
+struct CategoryCount {
+  std::string class_name;  // "" when the folder is skipped
+  int kept = 0;
+  int drawings = 0;    // too few colours
+  int mirrored = 0;    // _mirror / _flip variants
+  int cartoons = 0;    // under a folder named "cartoon"
+  int duplicates = 0;  // the same pixels kept from another folder
+  int too_small = 0;   // too few opaque pixels
+  int unusable = 0;    // unreadable or without alpha
+};
+
+struct SplitSummary {
+  int images = 0;
+  int cutouts = 0;
+  int backgrounds = 0;
+  std::vector<std::int64_t> pixels;     // per class, background included
+  std::vector<std::int64_t> instances;  // pastes per class
+};
+
+struct DatasetSummary {
+  std::vector<ClassInfo> classes;
+  std::map<std::string, CategoryCount> categories;
+  SplitSummary train, val;
+  std::map<std::string, int> skipped_backgrounds;  // reason -> count
+  double seconds = 0;
+};
+
+// Distinct RGB colours among pixels with alpha > 127 (8-bit BGRA input).
+int count_opaque_colours(const cv::Mat& rgba);
+// Share of horizontally adjacent opaque pixel pairs with identical colour
+// (flat fills of drawings); 1 when there are none.
+double flat_fraction(const cv::Mat& rgba);
+// More than `min_colours` opaque colours and flat_fraction < 0.5.
+bool is_photograph(const cv::Mat& rgba, int min_colours);
+
+// A cutout as the builder keeps it: 8-bit 4 channels, cropped to its alpha's
+// bounding box, longest side at most `max_side` (never enlarged).
+cv::Mat prepare_cutout(const cv::Mat& rgba, int max_side);
+// Resizes with premultiplied alpha (no dark fringes from the colour of
+// transparent pixels), then mirrors left-right when `flip`.
+cv::Mat scale_cutout(const cv::Mat& rgba, int width, int height, bool flip);
+
+// Alpha-blends `cutout_rgba` (already scaled/flipped; its first three
+// channels in the image's channel order) onto `image` with its top-left
+// corner at (x, y), which may lie outside the image; sets `mask` to
+// `class_index` where alpha > 127. Pixels outside the image are dropped.
+void paste_cutout(cv::Mat& image, cv::Mat& mask, const cv::Mat& cutout_rgba, int class_index, int x, int y);
+
+// Portable random draws (the same numbers on every standard library).
+double uniform01(std::mt19937_64& rng);
+int uniform_int(std::mt19937_64& rng, int lo, int hi);  // lo..hi inclusive
+
+// Builds the whole dataset into options.out_dir. Throws Error naming the
+// folder, file or option at fault; skips unreadable images with a warning.
+// The same options and seed give byte-identical files.
+DatasetSummary build_dataset(const DatasetOptions& options);
+
+}  // namespace i2sbseg

@@ -1,0 +1,33 @@
+#include <i2sbseg/device.h>
+
+#include <torch/cuda.h>
+
+#include <i2sbseg/error.h>
+
+namespace i2sbseg {
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    int index = 0;
+    if (name.size() > 5) {
+      const std::string n = name.substr(5);
+      if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos)
+        throw Error("device '" + name + "': expected cuda:N with N a GPU index");
+      index = std::stoi(n);
+    }
+    if (!torch::cuda::is_available())
+      throw Error("device '" + name + "': no usable CUDA GPU (this LibTorch has no CUDA support or sees no GPU)");
+    if (index >= static_cast<int>(torch::cuda::device_count()))
+      throw Error("device '" + name + "': only " + std::to_string(torch::cuda::device_count()) + " GPU(s) present");
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  throw Error("device '" + name + "': expected auto, cpu, cuda or cuda:N");
+}
+
+bool is_auto_cpu_fallback(const std::string& name, const torch::Device& resolved) {
+  return name == "auto" && resolved.is_cpu();
+}
+
+}  // namespace i2sbseg

@@ -1,0 +1,403 @@
+#include <i2sbseg/trainer.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+#include <torch/utils.h>
+
+#include <i2sbseg/batches.h>
+#include <i2sbseg/bundle.h>
+#include <i2sbseg/error.h>
+#include <i2sbseg/model.h>
+
+#include <i2sbseg/device.h>
+
+namespace i2sbseg {
+namespace F = torch::nn::functional;
+namespace {
+
+std::atomic<int> g_signal{0};
+extern "C" void on_signal(int sig) { g_signal = sig; }
+
+// Installs SIGINT/SIGTERM handlers for the lifetime of the object.
+class SignalGuard {
+ public:
+  SignalGuard() {
+    g_signal = 0;
+    old_int_ = std::signal(SIGINT, on_signal);
+    old_term_ = std::signal(SIGTERM, on_signal);
+  }
+  ~SignalGuard() {
+    std::signal(SIGINT, old_int_);
+    std::signal(SIGTERM, old_term_);
+  }
+
+ private:
+  void (*old_int_)(int);
+  void (*old_term_)(int);
+};
+
+torch::Tensor string_tensor(const std::string& s) {
+  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())}, torch::kUInt8).clone();
+}
+std::string tensor_string(const torch::Tensor& t) {
+  const torch::Tensor c = t.contiguous();
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<std::uint8_t>()), static_cast<size_t>(c.numel()));
+}
+
+// InputArchive::read() set_()s a defined tensor in place, which would alias
+// every tensor read through one variable: always read into a fresh one.
+torch::Tensor read_tensor(torch::serialize::InputArchive& a, const std::string& key) {
+  torch::Tensor t;
+  a.read(key, t);
+  return t;
+}
+
+std::string format_seconds(double s) {
+  char buf[32];
+  const long t = static_cast<long>(s);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  return buf;
+}
+
+struct Stage {
+  std::string name;  // classifier, bridge, finetune, direct
+  int iters;
+};
+
+ModelConfig config_for(const TrainOptions& o, const Dataset& data) {
+  ModelConfig c;
+  c.classifier.widths = o.widths;
+  c.classifier.blocks_per_level = o.blocks_per_level;
+  c.classifier.latent_channels = o.latent_channels;
+  c.bridge = BridgeArch{o.bridge_channels, o.bridge_blocks, 64};
+  c.classes = data.classes();
+  c.scale_factor = o.scale;
+  c.latent_mean.assign(o.latent_channels, 0.0f);
+  c.latent_std.assign(o.latent_channels, 1.0f);
+  c.default_nfe = o.default_nfe;
+  return c;
+}
+
+class Trainer {
+ public:
+  explicit Trainer(const TrainOptions& o)
+      : o_(o),
+        device_(parse_device(o.device)),
+        data_(Dataset::load(o.data, "train")),
+        model_(std::make_unique<Model>(initial_config())),
+        gen_(make_generator(o.seed)) {
+    if (!o_.init.empty()) {
+      model_ = std::make_unique<Model>(load_model(o_.init, torch::kCPU));
+      if (model_->config().scale_factor != o_.scale)
+        throw Error(o_.init + ": its scale factor x" + std::to_string(model_->config().scale_factor) +
+                    " differs from --scale " + std::to_string(o_.scale));
+    }
+    if (o_.crop % (o_.scale * model_->config().classifier.downsample_factor()) != 0)
+      throw Error("--crop " + std::to_string(o_.crop) + " must be a multiple of scale x encoder stride (" +
+                  std::to_string(o_.scale * model_->config().classifier.downsample_factor()) + ")");
+    if (model_->config().num_classes() != static_cast<int>(data_.classes().size()))
+      throw Error(o_.data + ": has " + std::to_string(data_.classes().size()) + " classes but the model has " +
+                  std::to_string(model_->config().num_classes()));
+    if (o_.direct) {
+      if (o_.init.empty()) stages_.push_back({"classifier", o_.classifier_iters});
+      stages_.push_back({"direct", o_.direct_iters});
+    } else {
+      if (o_.init.empty()) stages_.push_back({"classifier", o_.classifier_iters});
+      stages_.push_back({"bridge", o_.bridge_iters});
+      if (o_.finetune_iters > 0) stages_.push_back({"finetune", o_.finetune_iters});
+    }
+    model_->to(device_);
+    weights_ = class_weights(data_).to(device_);
+    if (o_.threads > 0) torch::set_num_threads(o_.threads);
+  }
+
+  void run() {
+    SignalGuard guard;
+    if (o_.resume) load_checkpoint();
+    log_.open(log_path(), o_.resume ? std::ios::app : std::ios::trunc);
+    if (!log_) throw Error(log_path() + ": cannot write the training log");
+    say("training on " + std::to_string(data_.size()) + " images from " + o_.data + ", device " + device_.str() +
+        ", " + std::to_string(torch::get_num_threads()) + " threads");
+    for (; stage_ < stages_.size(); ++stage_, iter_ = 0) {
+      const Stage& s = stages_[stage_];
+      if (iter_ == 0 || !optimizer_) begin_stage(s);
+      run_stage(s);
+    }
+    finish();
+  }
+
+ private:
+  ModelConfig initial_config() const { return config_for(o_, data_); }
+  std::string checkpoint_path() const { return o_.checkpoint.empty() ? o_.out + ".ckpt" : o_.checkpoint; }
+  std::string log_path() const { return o_.log.empty() ? o_.out + ".log.jsonl" : o_.log; }
+
+  void say(const std::string& line) const {
+    if (!o_.quiet) std::fprintf(stderr, "%s\n", line.c_str());
+  }
+
+  std::vector<torch::Tensor> stage_parameters(const std::string& name) {
+    std::vector<torch::Tensor> p;
+    auto add = [&](torch::nn::Module& m) {
+      for (auto& t : m.parameters()) p.push_back(t);
+    };
+    if (name == "classifier" || name == "direct") {
+      add(*model_->encoder());
+      add(*model_->decoder());
+    } else if (name == "bridge") {
+      add(*model_->bridge_net());
+    } else {
+      add(*model_->decoder());
+    }
+    return p;
+  }
+
+  void begin_stage(const Stage& s) {
+    const double lr = s.name == "bridge" ? o_.bridge_lr : s.name == "classifier" ? o_.lr : o_.lr * 0.25;
+    optimizer_ = std::make_unique<torch::optim::AdamW>(stage_parameters(s.name),
+                                                       torch::optim::AdamWOptions(lr).weight_decay(1e-4));
+    base_lr_ = lr;
+    if (s.name == "bridge" && iter_ == 0) {
+      measure_latent_stats();
+      ema_.clear();
+      for (auto& p : model_->bridge_net()->parameters()) ema_.push_back(p.detach().clone());
+    }
+    say("stage " + s.name + ": " + std::to_string(s.iters) + " iterations, batch " + std::to_string(o_.batch) +
+        ", crop " + std::to_string(o_.crop));
+  }
+
+  // Per-channel statistics of E(HR) over training crops (DESIGN.md §4: latents ~ unit scale).
+  void measure_latent_stats() {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    model_->set_latent_stats(std::vector<float>(o_.latent_channels, 0.0f), std::vector<float>(o_.latent_channels, 1.0f));
+    BatchOptions bo{o_.batch, o_.crop, o_.scale, false};
+    std::vector<torch::Tensor> zs;
+    for (int i = 0; i < std::max(4, 256 / o_.batch); ++i) zs.push_back(model_->encode(sample_batch(data_, bo, gen_).hr.to(device_)));
+    const torch::Tensor z = torch::cat(zs, 0).transpose(0, 1).reshape({o_.latent_channels, -1}).to(torch::kCPU);
+    const torch::Tensor mean = z.mean(1), std = z.std(1).clamp_min(1e-4);
+    model_->set_latent_stats(std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel()),
+                             std::vector<float>(std.data_ptr<float>(), std.data_ptr<float>() + std.numel()));
+  }
+
+  float step(const Stage& s, const Batch& b) {
+    const torch::Tensor hr = b.hr.to(device_), lr = b.lr.to(device_), mask = b.mask.to(device_);
+    torch::Tensor loss;
+    if (s.name == "classifier" || s.name == "direct") {
+      model_->train();
+      const torch::Tensor input = s.name == "classifier" ? hr : model_->upsample_lr(lr);
+      loss = F::cross_entropy(model_->classify(input), mask, F::CrossEntropyFuncOptions().weight(weights_));
+    } else if (s.name == "bridge") {
+      model_->eval();
+      model_->bridge_net()->train();
+      torch::Tensor z0, z1;
+      {
+        torch::NoGradGuard no_grad;
+        z0 = model_->encode(hr);
+        z1 = model_->encode(model_->upsample_lr(lr));
+      }
+      const Bridge& bridge = model_->bridge();
+      const torch::Tensor t = torch::randint(bridge.steps(), {hr.size(0)}, gen_, torch::kLong).to(device_);
+      const torch::Tensor xt = bridge.q_sample(t, z0, z1, false, &gen_);
+      const torch::Tensor out = model_->bridge_net()->forward(xt, z1, bridge.noise_level(t));
+      loss = F::mse_loss(out, bridge.label(t, xt, z0));
+    } else {  // finetune: the decoder learns to read bridged latents
+      model_->eval();
+      model_->decoder()->train();
+      torch::Tensor z;
+      {
+        torch::NoGradGuard no_grad;
+        z = model_->run_bridge(model_->encode(model_->upsample_lr(lr)), {0, false, &gen_});
+      }
+      loss = F::cross_entropy(model_->decode(z, hr.size(2), hr.size(3)), mask, F::CrossEntropyFuncOptions().weight(weights_));
+    }
+    optimizer_->zero_grad();
+    loss.backward();
+    optimizer_->step();
+    const float value = loss.item<float>();
+    if (!std::isfinite(value))
+      throw Error("the " + s.name + " loss became " + std::to_string(value) + " at iteration " + std::to_string(iter_) +
+                  "; stopped without saving (the last checkpoint, if any, is " + checkpoint_path() +
+                  "); try a lower learning rate");
+    if (s.name == "bridge") update_ema();
+    return value;
+  }
+
+  void update_ema() {
+    torch::NoGradGuard no_grad;
+    const double d = std::min(o_.ema, (1.0 + iter_) / (10.0 + iter_));
+    auto params = model_->bridge_net()->parameters();
+    for (size_t i = 0; i < params.size(); ++i) ema_[i].mul_(d).add_(params[i].detach(), 1.0 - d);
+  }
+
+  void set_lr(const Stage& s) {
+    // Cosine decay to 5 % over the stage.
+    const double f = 0.05 + 0.95 * 0.5 * (1 + std::cos(M_PI * iter_ / std::max(1, s.iters)));
+    for (auto& g : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(base_lr_ * f);
+  }
+
+  void run_stage(const Stage& s) {
+    const BatchOptions bo{o_.batch, o_.crop, o_.scale, true};
+    const auto start = std::chrono::steady_clock::now();
+    const int first = iter_;
+    const bool tty = ::isatty(2) && !o_.quiet;
+    double avg = 0;
+    for (; iter_ < s.iters; ++iter_) {
+      if (g_signal) interrupted();
+      set_lr(s);
+      const float loss = step(s, sample_batch(data_, bo, gen_));
+      avg = iter_ == first ? loss : 0.95 * avg + 0.05 * loss;
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double ips = (iter_ - first + 1) * o_.batch / std::max(elapsed, 1e-9);
+      int left = s.iters - iter_ - 1;
+      for (size_t k = stage_ + 1; k < stages_.size(); ++k) left += stages_[k].iters;
+      const double eta = left * o_.batch / std::max(ips, 1e-9);
+      const bool log_now = (iter_ + 1) % o_.log_every == 0 || iter_ + 1 == s.iters;
+      if (log_now) {
+        nlohmann::json j{{"stage", s.name}, {"iter", iter_ + 1}, {"iters", s.iters}, {"loss", avg},
+                         {"lr", base_lr_}, {"images_per_s", ips}, {"elapsed_s", elapsed}};
+        log_ << j.dump() << "\n" << std::flush;
+      }
+      char line[200];
+      std::snprintf(line, sizeof line, "[%s] %d/%d loss %.4f  %.1f img/s  ETA %s", s.name.c_str(), iter_ + 1,
+                    s.iters, avg, ips, format_seconds(eta).c_str());
+      if (tty)
+        std::fprintf(stderr, "\r%-78s%s", line, iter_ + 1 == s.iters ? "\n" : "");
+      else if (log_now && !o_.quiet)
+        std::fprintf(stderr, "%s\n", line);
+      if ((iter_ + 1) % o_.checkpoint_every == 0 && iter_ + 1 < s.iters) {
+        ++iter_;
+        save_checkpoint();
+        --iter_;
+      }
+    }
+  }
+
+  [[noreturn]] void interrupted() {
+    const int sig = g_signal;
+    save_checkpoint();
+    throw Error(std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + " at stage " +
+                stages_[stage_].name + " iteration " + std::to_string(iter_) + "; checkpoint saved to " +
+                checkpoint_path() + " (continue with --resume)");
+  }
+
+  void save_checkpoint() {
+    torch::serialize::OutputArchive a;
+    a.write("config", string_tensor(model_->config().to_json()));
+    a.write("position", torch::tensor({static_cast<int64_t>(stage_), static_cast<int64_t>(iter_)}));
+    a.write("rng", gen_.get_state());
+    for (const auto& [name, t] : model_->named_tensors()) a.write("model." + name, t.detach().to(torch::kCPU));
+    for (size_t i = 0; i < ema_.size(); ++i) a.write("ema." + std::to_string(i), ema_[i].to(torch::kCPU));
+    if (optimizer_) {
+      torch::serialize::OutputArchive opt;
+      optimizer_->save(opt);
+      a.write("optimizer", opt);
+    }
+    std::ostringstream out;
+    a.save_to(out);
+    const std::string bytes = out.str();
+    write_file_atomically(checkpoint_path(), std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+  }
+
+  void load_checkpoint() {
+    const std::string path = checkpoint_path();
+    torch::serialize::InputArchive a;
+    try {
+      a.load_from(path);
+    } catch (const std::exception&) {
+      throw Error(path + ": cannot read the checkpoint to resume from");
+    }
+    try {
+      model_ = std::make_unique<Model>(ModelConfig::from_json(tensor_string(read_tensor(a, "config"))), torch::kCPU);
+      const torch::Tensor pos = read_tensor(a, "position");
+      stage_ = static_cast<size_t>(pos[0].item<int64_t>());
+      iter_ = static_cast<int>(pos[1].item<int64_t>());
+      if (stage_ >= stages_.size()) throw Error("its stage does not exist with these options");
+      gen_.set_state(read_tensor(a, "rng"));
+      torch::NoGradGuard no_grad;
+      for (auto& [name, p] : model_->named_tensors()) p.copy_(read_tensor(a, "model." + name));
+      model_->to(device_);
+      ema_.clear();
+      if (stages_[stage_].name != "classifier" && model_->has_bridge())
+        for (size_t i = 0; i < model_->bridge_net()->parameters().size(); ++i)
+          ema_.push_back(read_tensor(a, "ema." + std::to_string(i)).to(device_));
+      begin_stage(stages_[stage_]);
+      torch::serialize::InputArchive opt;
+      if (a.try_read("optimizer", opt)) optimizer_->load(opt);
+    } catch (const Error& e) {
+      throw Error(path + ": cannot resume: " + e.what());
+    } catch (const std::exception& e) {
+      throw Error(path + ": damaged checkpoint (" + std::string(e.what()).substr(0, 200) + ")");
+    }
+    say("resumed from " + path + " at stage " + stages_[stage_].name + " iteration " + std::to_string(iter_));
+  }
+
+  void finish() {
+    if (!ema_.empty()) {
+      torch::NoGradGuard no_grad;
+      auto params = model_->bridge_net()->parameters();
+      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(ema_[i]);
+    }
+    model_->eval();
+    ModelConfig c = model_->config();
+    nlohmann::json meta{{"trained_by", "i2sbseg train"}, {"dataset", o_.data}, {"train_images", data_.size()},
+                        {"crop", o_.crop}, {"batch", o_.batch}, {"seed", o_.seed}, {"direct", o_.direct}};
+    for (const Stage& s : stages_) meta["iterations"][s.name] = s.iters;
+    if (!o_.init.empty()) meta["init"] = o_.init;
+    Model out(with_metadata(c, meta.dump()), torch::kCPU);
+    {
+      torch::NoGradGuard no_grad;
+      const auto src = model_->named_tensors();
+      auto dst = out.named_tensors();
+      for (size_t i = 0; i < dst.size(); ++i)
+        if (!o_.direct || src[i].first.rfind("bridge.", 0) != 0) dst[i].second.copy_(src[i].second.to(torch::kCPU));
+    }
+    save_model(out, o_.out);
+    say("wrote " + o_.out);
+  }
+
+  ModelConfig with_metadata(ModelConfig c, const std::string& meta) const {
+    c.metadata_json = meta;
+    if (o_.direct) c.bridge.reset();  // the direct baseline is a plain segmenter
+    return c;
+  }
+
+  TrainOptions o_;
+  torch::Device device_;
+  Dataset data_;
+  std::unique_ptr<Model> model_;
+  at::Generator gen_;
+  torch::Tensor weights_;
+  std::vector<Stage> stages_;
+  size_t stage_ = 0;
+  int iter_ = 0;
+  double base_lr_ = 0;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<torch::Tensor> ema_;
+  std::ofstream log_;
+};
+
+}  // namespace
+
+void train(const TrainOptions& options) {
+  if (options.out.empty()) throw Error("--out: where to write the model is required");
+  if (options.batch < 1 || options.crop < 1 || options.scale < 1)
+    throw Error("--batch, --crop and --scale must be positive");
+  Trainer(options).run();
+}
+
+}  // namespace i2sbseg

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Makes models/default.i2sb (the bridge model the element and demo ship with)
+# and models/direct.i2sb (the direct baseline: the classifier fine-tuned on
+# LR-up input, no bridge), then evaluates both on the validation split.
+# About 50 minutes on a 2-core CPU. Checkpoints and logs go to data/train-default/;
+# rerun with RESUME=1 to continue an interrupted run.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+tool=${I2SBSEG_TOOL:-build/tools/i2sbseg}
+work=data/train-default
+mkdir -p "$work"
+[ -f data/default/classes.json ] || bash scripts/make-default-dataset.sh --tool "$tool"
+
+resume=()
+[ "${RESUME:-0}" = 1 ] && resume=(--resume)
+common=(--data data/default --scale 4 --crop 96 --batch 8 --threads 2 --seed 1 --checkpoint-every 250)
+
+"$tool" train "${common[@]}" "${resume[@]}" --out models/default.i2sb \
+  --checkpoint "$work/default.ckpt" --log "$work/default.log.jsonl" \
+  --widths 24 48 96 --latent-channels 64 --bridge-channels 96 --bridge-blocks 4 --nfe 2 \
+  --classifier-iters 2000 --bridge-iters 3500 --finetune-iters 500
+
+"$tool" train "${common[@]}" --direct --init models/default.i2sb --out models/direct.i2sb \
+  --checkpoint "$work/direct.ckpt" --log "$work/direct.log.jsonl" --direct-iters 700
+
+"$tool" eval models/default.i2sb --data data/default --split val --baseline models/direct.i2sb --threads 2 --json \
+  > "$work/eval.json"
+"$tool" eval models/default.i2sb --data data/default --split val --baseline models/direct.i2sb --threads 2 \
+  | tee "$work/eval.txt"

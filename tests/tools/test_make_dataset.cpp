@@ -1,0 +1,442 @@
+// `i2sbseg make-dataset` and the builder's pure pieces, on a tiny synthetic
+// cutout/background tree (noise cutouts pass the photo test).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <i2sbseg/dataset_builder.h>
+#include <i2sbseg/error.h>
+
+#include "../common/run_tool.h"
+#include "../common/temp_dir.h"
+
+using i2sbseg::testing::run_tool;
+using i2sbseg::testing::TempDir;
+using i2sbseg::testing::ToolResult;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+json read_json(const fs::path& p) { return json::parse(read_bytes(p)); }
+
+// Relative path -> bytes of every file under `dir`.
+std::map<std::string, std::string> all_files(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out[e.path().lexically_relative(dir).generic_string()] = read_bytes(e.path());
+  return out;
+}
+
+std::vector<std::string> read_lines(const fs::path& p) {
+  std::ifstream f(p);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(f, line);) out.push_back(line);
+  return out;
+}
+
+// An ellipse of random colours (a "photograph"), soft-edged so that the
+// alpha > 127 threshold matters; `flat` makes it one colour (a "drawing").
+cv::Mat make_cutout(int w, int h, unsigned seed, bool flat = false) {
+  std::mt19937 rng(seed);
+  cv::Mat m(h, w, CV_8UC4);
+  const cv::Vec4b fill(40, 90, 200, 255);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const double dx = (x + 0.5 - w / 2.0) / (w / 2.0), dy = (y + 0.5 - h / 2.0) / (h / 2.0);
+      const double r = std::sqrt(dx * dx + dy * dy);
+      const int a = std::clamp(static_cast<int>((1.0 - r) * 6 * 255), 0, 255);
+      cv::Vec4b px = flat ? fill : cv::Vec4b(rng() % 256, rng() % 256, rng() % 256, 0);
+      px[3] = static_cast<uchar>(a);
+      m.at<cv::Vec4b>(y, x) = px;
+    }
+  return m;
+}
+
+cv::Mat make_noise(int w, int h, unsigned seed) {
+  cv::Mat m(h, w, CV_8UC3);
+  cv::theRNG().state = seed;
+  cv::randu(m, 0, 256);
+  return m;
+}
+
+void write(const fs::path& p, const cv::Mat& m) {
+  fs::create_directories(p.parent_path());
+  ASSERT_TRUE(cv::imwrite(p.string(), m)) << p;
+}
+
+// cutouts/: animals (4 photos, a drawing, a _mirror), vehicles (2 photos in
+// a subfolder, one under cartoon/), household (2 -> "object"), symbols (2,
+// skipped). backgrounds/: 5 noise photos, one too small, one "screenshot".
+class SourceTree {
+ public:
+  SourceTree() {
+    const fs::path c = cutouts();
+    for (int i = 0; i < 4; ++i)
+      write(c / "animals" / ("a" + std::to_string(i) + ".png"), make_cutout(70 + 4 * i, 50, 10 + i));
+    write(c / "animals" / "drawing.png", make_cutout(70, 50, 0, true));
+    write(c / "animals" / "a0_mirror.png", make_cutout(70, 50, 30));
+    write(c / "vehicles" / "cars" / "v0.png", make_cutout(90, 40, 20));
+    write(c / "vehicles" / "cars" / "v1.png", make_cutout(60, 60, 21));
+    write(c / "vehicles" / "cartoon" / "v2.png", make_cutout(60, 60, 22));
+    write(c / "household" / "h0.png", make_cutout(40, 70, 40));
+    write(c / "household" / "h1.png", make_cutout(50, 50, 41));
+    write(c / "symbols" / "s0.png", make_cutout(50, 50, 50));
+    write(c / "symbols" / "s1.png", make_cutout(50, 50, 51));
+    for (int i = 0; i < 5; ++i)
+      write(backgrounds() / ("bg" + std::to_string(i) + ".png"), make_noise(120 + 10 * i, 90, 60 + i));
+    write(backgrounds() / "tiny.png", make_noise(20, 20, 70));
+    write(backgrounds() / "sub" / "screenshot.png", make_noise(100, 100, 71));
+  }
+  fs::path cutouts() const { return dir_.path() / "cutouts"; }
+  fs::path backgrounds() const { return dir_.path() / "backgrounds"; }
+  fs::path out(const std::string& name) const { return dir_.path() / name; }
+  std::string args(const std::string& out_name, const std::string& extra = "", int count = 24) const {
+    return "make-dataset --cutouts " + cutouts().string() + " --backgrounds " + backgrounds().string() + " --out " +
+           out(out_name).string() + " --size 48 --val-fraction 0.25 --count " + std::to_string(count) + " " + extra;
+  }
+
+ private:
+  TempDir dir_;
+};
+
+// Builds a dataset with the tool (slower: the binary loads LibTorch).
+json make(const SourceTree& t, const std::string& name, const std::string& extra = "", int count = 24) {
+  const ToolResult r = run_tool(t.args(name, extra, count));
+  EXPECT_EQ(r.status, 0) << r.err << r.out;
+  return read_json(t.out(name) / "dataset.json");
+}
+
+// The same options as SourceTree::args, for in-process builds.
+i2sbseg::DatasetOptions options(const SourceTree& t, const std::string& name) {
+  i2sbseg::DatasetOptions o;
+  o.cutouts_dir = t.cutouts().string();
+  o.backgrounds_dirs = {t.backgrounds().string()};
+  o.out_dir = t.out(name).string();
+  o.size = 48;
+  o.count = 24;
+  o.val_fraction = 0.25;
+  return o;
+}
+
+json build(const i2sbseg::DatasetOptions& o) {
+  i2sbseg::build_dataset(o);
+  return read_json(fs::path(o.out_dir) / "dataset.json");
+}
+
+// The Error message build_dataset throws, "" if none.
+std::string error_of(const i2sbseg::DatasetOptions& o) {
+  try {
+    i2sbseg::build_dataset(o);
+  } catch (const i2sbseg::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::map<std::string, int> class_indices(const fs::path& out) {
+  std::map<std::string, int> idx;
+  const json classes = read_json(out / "classes.json")["classes"];
+  for (size_t k = 0; k < classes.size(); ++k) idx[classes[k]["name"].get<std::string>()] = static_cast<int>(k);
+  return idx;
+}
+
+// The cutout exactly as the builder pasted it, from its dataset.json record.
+cv::Mat rerender_cutout(const fs::path& cutouts, const json& paste, int max_side) {
+  const cv::Mat raw = cv::imread((cutouts / paste["cutout"].get<std::string>()).string(), cv::IMREAD_UNCHANGED);
+  return i2sbseg::scale_cutout(i2sbseg::prepare_cutout(raw, max_side), paste["width"], paste["height"],
+                               paste["flipped"]);
+}
+
+}  // namespace
+
+TEST(DatasetBuilder, PhotoFilter) {
+  EXPECT_TRUE(i2sbseg::is_photograph(make_cutout(70, 50, 1), 1500));
+  EXPECT_FALSE(i2sbseg::is_photograph(make_cutout(70, 50, 1, true), 1500));
+  EXPECT_EQ(i2sbseg::count_opaque_colours(make_cutout(70, 50, 1, true)), 1);
+  // Many colours but large flat fills: a drawing.
+  cv::Mat stripes = make_cutout(200, 200, 2);
+  stripes(cv::Rect(0, 0, 200, 150)).setTo(cv::Scalar(10, 20, 30, 255));
+  EXPECT_GT(i2sbseg::count_opaque_colours(stripes), 1500);
+  EXPECT_FALSE(i2sbseg::is_photograph(stripes, 1500));
+}
+
+TEST(DatasetBuilder, PasteSetsClassWhereAlphaAboveHalfAndOccludes) {
+  cv::Mat image(6, 8, CV_8UC3, cv::Scalar(10, 20, 30));
+  cv::Mat mask(6, 8, CV_8UC1, cv::Scalar(9));
+  cv::Mat cut(4, 4, CV_8UC4);
+  const int alphas[4] = {0, 127, 128, 255};
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x)
+      cut.at<cv::Vec4b>(y, x) = cv::Vec4b(200, 100, 50, static_cast<uchar>(alphas[(x + y) % 4]));
+  const cv::Mat before = image.clone();
+  i2sbseg::paste_cutout(image, mask, cut, 3, -1, 3);  // one column left of the image, one row below it
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 8; ++x) {
+      const int cx = x + 1, cy = y - 3;
+      const bool inside = cx >= 0 && cx < 4 && cy >= 0 && cy < 4;
+      const int a = inside ? cut.at<cv::Vec4b>(cy, cx)[3] : 0;
+      EXPECT_EQ(mask.at<uchar>(y, x), a > 127 ? 3 : 9) << x << "," << y;
+      if (a == 0) {
+        EXPECT_EQ(image.at<cv::Vec3b>(y, x), before.at<cv::Vec3b>(y, x)) << x << "," << y;
+      } else if (a == 255) {
+        EXPECT_EQ(image.at<cv::Vec3b>(y, x), cv::Vec3b(200, 100, 50)) << x << "," << y;
+      }
+    }
+  // A second, opaque paste on top takes over the mask where it covers.
+  i2sbseg::paste_cutout(image, mask, cv::Mat(2, 2, CV_8UC4, cv::Scalar(1, 2, 3, 255)), 5, 0, 3);
+  for (int y = 3; y < 5; ++y)
+    for (int x = 0; x < 2; ++x) {
+      EXPECT_EQ(mask.at<uchar>(y, x), 5);
+      EXPECT_EQ(image.at<cv::Vec3b>(y, x), cv::Vec3b(1, 2, 3));
+    }
+  EXPECT_EQ(mask.at<uchar>(3, 2), 3);  // the first paste's opaque pixel beside the second
+}
+
+TEST(ToolMakeDataset, SameSeedSameBytesOtherSeedOtherImages) {
+  const SourceTree t;
+  make(t, "a", "--seed 7");  // the tool, 2 threads
+  auto o = options(t, "b");  // the library, 1 thread
+  o.seed = 7;
+  o.threads = 1;
+  build(o);
+  o.out_dir = t.out("c").string();
+  o.seed = 8;
+  build(o);
+  const auto a = all_files(t.out("a")), b = all_files(t.out("b")), c = all_files(t.out("c"));
+  ASSERT_EQ(a.size(), 2u * 24 + 4);  // images, masks, classes.json, train.txt, val.txt, dataset.json
+  for (const auto& [name, bytes] : a) {
+    ASSERT_TRUE(b.count(name)) << name;
+    EXPECT_TRUE(bytes == b.at(name)) << name << " differs between runs with the same seed";
+  }
+  int differ = 0;
+  for (const auto& [name, bytes] : a)
+    if (name.rfind("images/", 0) == 0) differ += c.count(name) && c.at(name) != bytes;
+  EXPECT_GE(differ, 20) << "another seed should give other images";
+  // A rerun over an existing folder with fewer images leaves no stale files.
+  o.out_dir = t.out("a").string();
+  o.seed = 7;
+  o.count = 10;
+  build(o);
+  EXPECT_EQ(all_files(t.out("a")).size(), 2u * 10 + 4);
+}
+
+TEST(ToolMakeDataset, MasksMatchTheRecordedPastesExactly) {
+  const SourceTree t;
+  auto o = options(t, "d");
+  o.min_cutouts = 2;
+  const json ds = build(o);
+  const auto idx = class_indices(t.out("d"));
+  const int max_side = ds["options"]["cutout_max_side"];
+  ASSERT_EQ(ds["images"].size(), 24u);
+  int checked_last = 0;
+  for (const json& rec : ds["images"]) {
+    const std::string stem = rec["stem"];
+    const cv::Mat mask = cv::imread((t.out("d") / "masks" / (stem + ".png")).string(), cv::IMREAD_UNCHANGED);
+    const cv::Mat image = cv::imread((t.out("d") / "images" / (stem + ".png")).string(), cv::IMREAD_UNCHANGED);
+    ASSERT_EQ(mask.type(), CV_8UC1) << stem;
+    ASSERT_EQ(mask.size(), cv::Size(48, 48)) << stem;
+    ASSERT_EQ(image.type(), CV_8UC3) << stem;
+    ASSERT_EQ(image.size(), cv::Size(48, 48)) << stem;
+    ASSERT_GE(rec["pastes"].size(), 2u);
+    // Replaying every paste in order (later ones over earlier) gives the mask.
+    cv::Mat expect = cv::Mat::zeros(48, 48, CV_8UC1), scratch(48, 48, CV_8UC3);
+    cv::Mat last_alpha;
+    for (const json& p : rec["pastes"]) {
+      const cv::Mat cut = rerender_cutout(t.cutouts(), p, max_side);
+      i2sbseg::paste_cutout(scratch, expect, cut, idx.at(p["class"].get<std::string>()), p["x"], p["y"]);
+      last_alpha = cut;
+    }
+    EXPECT_EQ(cv::countNonZero(expect != mask), 0) << stem;
+    // The last paste is unoccluded: its class wherever its alpha > 127.
+    const json& p = rec["pastes"].back();
+    const int x0 = p["x"], y0 = p["y"];
+    for (int y = 0; y < last_alpha.rows; ++y)
+      for (int x = 0; x < last_alpha.cols; ++x) {
+        const int ix = x0 + x, iy = y0 + y;
+        if (ix < 0 || iy < 0 || ix >= 48 || iy >= 48 || last_alpha.at<cv::Vec4b>(y, x)[3] <= 127) continue;
+        ASSERT_EQ(mask.at<uchar>(iy, ix), idx.at(p["class"].get<std::string>())) << stem << " at " << ix << "," << iy;
+        ++checked_last;
+      }
+  }
+  EXPECT_GT(checked_last, 1000);
+}
+
+TEST(ToolMakeDataset, ValidationUsesOnlyValidationCutoutsAndBackgrounds) {
+  const SourceTree t;
+  const json ds = build(options(t, "v"));
+  std::map<std::string, std::set<std::string>> cutouts, backgrounds;
+  for (const char* split : {"train", "val"}) {
+    for (const json& c : ds[split]["cutouts"]) cutouts[split].insert(c["file"].get<std::string>());
+    for (const json& b : ds[split]["backgrounds"]) backgrounds[split].insert(b.get<std::string>());
+    EXPECT_FALSE(cutouts[split].empty()) << split;
+    EXPECT_FALSE(backgrounds[split].empty()) << split;
+  }
+  for (const auto& c : cutouts["val"]) EXPECT_FALSE(cutouts["train"].count(c)) << c;
+  for (const auto& b : backgrounds["val"]) EXPECT_FALSE(backgrounds["train"].count(b)) << b;
+  // Every class with 2+ cutouts has some in val (animal 4, vehicle 2, object 2).
+  for (const char* cls : {"animal", "vehicle", "object"})
+    EXPECT_GE(ds["val"]["cutouts_per_class"][cls].get<int>(), 1) << cls;
+
+  const auto train = read_lines(t.out("v") / "train.txt"), val = read_lines(t.out("v") / "val.txt");
+  EXPECT_EQ(val.size(), 6u);  // round(24 * 0.25)
+  EXPECT_EQ(train.size(), 18u);
+  std::set<std::string> stems(train.begin(), train.end());
+  for (const auto& s : val) EXPECT_TRUE(stems.insert(s).second) << s << " is in both lists";
+  std::set<std::string> files;
+  for (const auto& e : fs::directory_iterator(t.out("v") / "images")) files.insert(e.path().stem().string());
+  EXPECT_EQ(stems, files);
+  EXPECT_TRUE(stems.count("train_00000") && stems.count("val_00000"));
+
+  for (const json& rec : ds["images"]) {
+    const std::string stem = rec["stem"];
+    const std::string split = std::set<std::string>(val.begin(), val.end()).count(stem) ? "val" : "train";
+    EXPECT_EQ(stem.rfind(split + "_", 0), 0u) << stem;
+    EXPECT_TRUE(backgrounds[split].count(rec["background"]["file"].get<std::string>())) << stem;
+    for (const json& p : rec["pastes"]) EXPECT_TRUE(cutouts[split].count(p["cutout"].get<std::string>())) << stem;
+  }
+}
+
+TEST(ToolMakeDataset, SkipsSymbolsDrawingsMirrorsCartoonsAndSmallBackgrounds) {
+  const SourceTree t;
+  const json ds = build(options(t, "s"));
+  std::set<std::string> used;
+  for (const char* split : {"train", "val"})
+    for (const json& c : ds[split]["cutouts"]) used.insert(c["file"].get<std::string>());
+  EXPECT_EQ(used, (std::set<std::string>{"animals/a0.png", "animals/a1.png", "animals/a2.png", "animals/a3.png",
+                                         "household/h0.png", "household/h1.png", "vehicles/cars/v0.png",
+                                         "vehicles/cars/v1.png"}));
+  const json& cat = ds["categories"];
+  EXPECT_EQ(cat["animals"]["kept"], 4);
+  EXPECT_EQ(cat["animals"]["drawings"], 1);
+  EXPECT_EQ(cat["animals"]["mirrored"], 1);
+  EXPECT_EQ(cat["vehicles"]["cartoons"], 1);
+  EXPECT_EQ(cat["household"]["class"], "object");
+  EXPECT_EQ(cat["symbols"]["class"], "");
+  EXPECT_EQ(cat["symbols"]["kept"], 0);
+  EXPECT_EQ(ds["skipped_backgrounds"]["screenshot"], 1);
+  EXPECT_EQ(ds["skipped_backgrounds"]["smaller than --size"], 1);
+  for (const json& rec : ds["images"]) {
+    const std::string bg = rec["background"]["file"];
+    EXPECT_EQ(bg.find("tiny"), std::string::npos);
+    EXPECT_EQ(bg.find("screenshot"), std::string::npos);
+  }
+}
+
+TEST(ToolMakeDataset, ClassesJsonListsBackgroundFirstAndCoversTheMasks) {
+  const SourceTree t;
+  build(options(t, "k"));
+  const json classes = read_json(t.out("k") / "classes.json")["classes"];
+  // Default mapping; plant and food have no cutouts here and are left out.
+  ASSERT_EQ(classes.size(), 4u);
+  EXPECT_EQ(classes[0]["name"], "background");
+  EXPECT_EQ(classes[0]["color"], json::array({0, 0, 0}));
+  EXPECT_EQ(classes[1]["name"], "animal");
+  EXPECT_EQ(classes[2]["name"], "vehicle");
+  EXPECT_EQ(classes[3]["name"], "object");
+  std::set<int> seen;
+  for (const auto& e : fs::directory_iterator(t.out("k") / "masks")) {
+    const cv::Mat m = cv::imread(e.path().string(), cv::IMREAD_UNCHANGED);
+    for (auto it = m.begin<uchar>(); it != m.end<uchar>(); ++it) seen.insert(*it);
+  }
+  EXPECT_EQ(seen, (std::set<int>{0, 1, 2, 3}));
+
+  // A --classes file renames and drops folders (household is not listed).
+  std::ofstream(t.out("classes.json")) << R"({"classes": [{"name": "beast", "color": [1, 2, 3]},
+                                                         {"name": "car", "color": [4, 5, 6]}],
+                                             "folders": {"animals": "beast", "vehicles": "car"}})";
+  auto o = options(t, "m");
+  o.classes_file = t.out("classes.json").string();
+  const json ds = build(o);
+  const json mapped = read_json(t.out("m") / "classes.json")["classes"];
+  ASSERT_EQ(mapped.size(), 3u);
+  EXPECT_EQ(mapped[0]["name"], "background");
+  EXPECT_EQ(mapped[1]["name"], "beast");
+  EXPECT_EQ(mapped[2]["color"], json::array({4, 5, 6}));
+  EXPECT_EQ(ds["categories"]["household"]["class"], "");
+  for (const auto& e : fs::directory_iterator(t.out("m") / "masks")) {
+    double hi = 0;
+    cv::minMaxLoc(cv::imread(e.path().string(), cv::IMREAD_UNCHANGED), nullptr, &hi);
+    EXPECT_LT(hi, 3) << e.path();
+  }
+}
+
+TEST(ToolMakeDataset, ErrorsNameTheFolderFileOrOption) {
+  const SourceTree t;
+  // Through the tool: the message on stderr, exit status 1.
+  const std::string bg = " --backgrounds " + t.backgrounds().string();
+  const std::string rest = " --out " + t.out("e").string() + " --size 48 --count 4";
+  ToolResult r = run_tool("make-dataset --cutouts " + t.out("nowhere").string() + bg + rest);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--cutouts " + t.out("nowhere").string()), std::string::npos) << r.err;
+  std::ofstream(t.out("bad.json")) << "{\"classes\": [";
+  r = run_tool("make-dataset --cutouts " + t.cutouts().string() + bg + rest + " --classes " +
+               t.out("bad.json").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(t.out("bad.json").string()), std::string::npos) << r.err;
+
+  // The rest in-process.
+  fs::create_directories(t.out("empty"));
+  auto o = options(t, "e");
+  o.backgrounds_dirs = {t.out("empty").string()};
+  EXPECT_NE(error_of(o).find("--backgrounds " + t.out("empty").string()), std::string::npos) << error_of(o);
+  o = options(t, "e");
+  o.cutouts_dir = t.out("empty").string();
+  EXPECT_NE(error_of(o).find("--cutouts " + t.out("empty").string()), std::string::npos) << error_of(o);
+
+  std::ofstream(t.out("unknown.json")) << R"({"classes": [{"name": "cat"}], "folders": {"animals": "dog"}})";
+  o = options(t, "e");
+  o.classes_file = t.out("unknown.json").string();
+  EXPECT_NE(error_of(o).find("folders.animals"), std::string::npos) << error_of(o);
+  o.classes_file = t.out("missing.json").string();
+  EXPECT_NE(error_of(o).find(t.out("missing.json").string()), std::string::npos) << error_of(o);
+
+  o = options(t, "e");
+  o.size = 0;
+  EXPECT_NE(error_of(o).find("--size"), std::string::npos);
+  o = options(t, "e");
+  o.count = 0;
+  EXPECT_NE(error_of(o).find("--count"), std::string::npos);
+  o = options(t, "e");
+  o.val_fraction = 1.5;
+  EXPECT_NE(error_of(o).find("--val-fraction"), std::string::npos);
+
+  std::ofstream(t.out("a-file")) << "x";
+  o = options(t, "e");
+  o.out_dir = (t.out("a-file") / "sub").string();
+  EXPECT_NE(error_of(o).find("--out " + o.out_dir), std::string::npos) << error_of(o);
+}
+
+TEST(ToolMakeDataset, UnreadableImagesAreSkippedWithAWarning) {
+  const SourceTree t;
+  std::ofstream(t.cutouts() / "animals" / "broken.png") << "not a png";
+  std::ofstream(t.backgrounds() / "broken.jpg") << "not a jpeg";
+  std::ostringstream log;
+  auto o = options(t, "u");
+  o.log = &log;
+  const i2sbseg::DatasetSummary s = i2sbseg::build_dataset(o);
+  EXPECT_NE(log.str().find("broken.png"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("broken.jpg"), std::string::npos) << log.str();
+  EXPECT_EQ(s.categories.at("animals").unusable, 1);
+  EXPECT_EQ(s.categories.at("animals").kept, 4);
+  EXPECT_EQ(s.train.images + s.val.images, 24);
+}

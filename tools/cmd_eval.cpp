@@ -1,0 +1,69 @@
+// `i2sbseg eval`: HR / LR-up / oracle / bridge-at-NFE (/ baseline) on one split.
+#include <cstdio>
+#include <iostream>
+
+#include <i2sbseg/dataset.h>
+#include <i2sbseg/device.h>
+#include <i2sbseg/error.h>
+#include <i2sbseg/evaluation.h>
+#include <i2sbseg/model.h>
+
+#include "commands.h"
+
+namespace i2sbseg::tools {
+namespace {
+
+struct EvalCliOptions {
+  std::string model, data, split = "val", baseline, device = "cpu";
+  EvalOptions eval;
+  int threads = 0;
+  bool json = false;
+};
+
+int run_eval(const EvalCliOptions& o) {
+  if (o.threads > 0) torch::set_num_threads(o.threads);
+  const torch::Device device = parse_device(o.device);
+  Model model = load_model(o.model, device);
+  std::unique_ptr<Model> baseline;
+  if (!o.baseline.empty()) baseline = std::make_unique<Model>(load_model(o.baseline, device));
+  // A folder without train.txt/val.txt has no split: evaluate all of it.
+  std::string split = o.split;
+  Dataset data = [&] {
+    try {
+      return Dataset::load(o.data, split);
+    } catch (const Error& e) {
+      if (split == "all" || std::string(e.what()).find("use --split all") == std::string::npos) throw;
+      split = "all";
+      return Dataset::load(o.data, split);
+    }
+  }();
+  const EvalReport r = evaluate(model, data, o.eval, baseline.get());
+  if (o.json)
+    std::cout << r.to_json() << "\n";
+  else
+    std::cout << o.model << " on " << o.data << " (split " << split << ")\n" << r.to_table();
+  return 0;
+}
+
+}  // namespace
+
+Command add_eval_command(CLI::App& app) {
+  auto o = std::make_shared<EvalCliOptions>();
+  CLI::App* sub = app.add_subcommand("eval", "Evaluate a model: classifier HR/LR-up, oracle, bridge at NFE 1,2,4,10");
+  sub->add_option("model", o->model, "Model bundle")->required();
+  sub->add_option("--data", o->data, "Dataset folder or packed file")->required();
+  sub->add_option("--split", o->split, "train, val or all (a folder without a split uses all)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"train", "val", "all"}));
+  sub->add_option("--baseline", o->baseline, "A second bundle (e.g. the direct model) reported as row 'baseline'");
+  sub->add_option("--nfe", o->eval.nfes, "NFE values for the bridge rows")->capture_default_str();
+  sub->add_flag("--ot-ode", o->eval.ot_ode, "Deterministic (ODE) sampling");
+  sub->add_option("--seed", o->eval.seed, "Sampling seed")->capture_default_str();
+  sub->add_option("--max-images", o->eval.max_images, "Evaluate at most this many images (0: all)")->capture_default_str();
+  sub->add_option("--device", o->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  sub->add_option("--threads", o->threads, "CPU threads (0: LibTorch default)")->capture_default_str();
+  sub->add_flag("--json", o->json, "Print JSON (rows classifier_hr, classifier_lr, oracle, bridge{NFE}, baseline)");
+  return {sub, [o] { return run_eval(*o); }};
+}
+
+}  // namespace i2sbseg::tools

@@ -1,0 +1,87 @@
+// `i2sbseg make-dataset`: a copy-paste segmentation dataset from photographic
+// cutouts and background photos (DESIGN.md §6).
+#include <i2sbseg/dataset_builder.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+
+namespace i2sbseg::tools {
+namespace {
+
+void print_categories(const DatasetSummary& s) {
+  std::printf("cutouts per folder: kept | drawings, cartoon/, _mirror/_flip, duplicates, too small, unusable\n");
+  for (const auto& [folder, c] : s.categories) {
+    if (c.class_name.empty()) {
+      std::printf("  %-14s skipped\n", folder.c_str());
+      continue;
+    }
+    std::printf("  %-14s -> %-10s %4d | %4d %4d %4d %4d %4d %4d\n", folder.c_str(), c.class_name.c_str(), c.kept,
+                c.drawings, c.cartoons, c.mirrored, c.duplicates, c.too_small, c.unusable);
+  }
+  std::printf("backgrounds skipped:");
+  if (s.skipped_backgrounds.empty()) std::printf(" none");
+  for (const auto& [why, n] : s.skipped_backgrounds) std::printf(" %d (%s)", n, why.c_str());
+  std::printf("\n");
+}
+
+double percent(std::int64_t part, std::int64_t whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
+
+void print_split(const char* name, const SplitSummary& sp, const std::vector<ClassInfo>& classes) {
+  std::int64_t total = 0;
+  for (std::int64_t p : sp.pixels) total += p;
+  std::printf("%s: %d images from %d cutouts and %d backgrounds\n", name, sp.images, sp.cutouts, sp.backgrounds);
+  std::printf("  %-12s %12s %7s %10s\n", "class", "pixels", "%", "instances");
+  for (size_t k = 0; k < classes.size(); ++k)
+    std::printf("  %-12s %12lld %6.2f%% %10lld\n", classes[k].name.c_str(), static_cast<long long>(sp.pixels[k]),
+                percent(sp.pixels[k], total), static_cast<long long>(sp.instances[k]));
+}
+
+int run_make_dataset(const DatasetOptions& o) {
+  const DatasetSummary s = build_dataset(o);
+  print_categories(s);
+  print_split("train", s.train, s.classes);
+  print_split("val", s.val, s.classes);
+  std::printf("wrote %s: %d images, %zu classes, %.1f s\n", o.out_dir.c_str(), s.train.images + s.val.images,
+              s.classes.size(), s.seconds);
+  return 0;
+}
+
+}  // namespace
+
+Command add_make_dataset_command(CLI::App& app) {
+  auto o = std::make_shared<DatasetOptions>();
+  o->log = &std::cerr;
+  CLI::App* sub = app.add_subcommand(
+      "make-dataset",
+      "Build a copy-paste segmentation dataset: photographic RGBA cutouts pasted onto background photos");
+  sub->add_option("--cutouts", o->cutouts_dir, "Folder of RGBA PNG cutouts in <category>/ subfolders")->required();
+  sub->add_option("--backgrounds", o->backgrounds_dirs, "Folder of background PNG/JPEG photos (repeatable)")
+      ->required();
+  sub->add_option("--out", o->out_dir,
+                  "Output folder (images/, masks/, classes.json, train.txt, val.txt, dataset.json)")
+      ->required();
+  sub->add_option("--size", o->size, "Image side in pixels")->capture_default_str();
+  sub->add_option("--count", o->count, "Number of images, train and val together")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Random seed (same arguments and seed: identical files)")->capture_default_str();
+  sub->add_option(
+      "--classes", o->classes_file,
+      "JSON {\"classes\": [{\"name\", \"color\"}...], \"folders\": {\"animals\": \"animal\"...}, "
+      "\"other\": class or null}; default: animals, plants, food, vehicles; other folders (people too) -> object, "
+      "symbols skipped");
+  sub->add_option("--val-fraction", o->val_fraction, "Share of images, cutouts and backgrounds held out for validation")
+      ->capture_default_str();
+  sub->add_option("--min-cutouts", o->min_cutouts, "Fewest cutouts per image")->capture_default_str();
+  sub->add_option("--max-cutouts", o->max_cutouts, "Most cutouts per image")->capture_default_str();
+  sub->add_option("--min-colours", o->min_colours,
+                  "A cutout is a photograph when its opaque pixels have more distinct colours")
+      ->capture_default_str();
+  sub->add_option("--threads", o->threads, "Worker threads (the output does not depend on it)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  return {sub, [o] { return run_make_dataset(*o); }};
+}
+
+}  // namespace i2sbseg::tools
