@@ -3,7 +3,7 @@
 # and models/direct.i2sb (the direct baseline: the classifier fine-tuned on
 # LR-up input, no bridge), then evaluates both on the validation split.
 # About 50 minutes on a 2-core CPU. Checkpoints and logs go to data/train-default/;
-# rerun with RESUME=1 to continue an interrupted run.
+# rerun with RESUME=1 to continue an interrupted run; THREADS=N sets the CPU threads (2).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -14,7 +14,7 @@ mkdir -p "$work"
 
 resume=()
 [ "${RESUME:-0}" = 1 ] && resume=(--resume)
-common=(--data data/default --scale 4 --crop 96 --batch 8 --threads 2 --seed 1 --checkpoint-every 250)
+common=(--data data/default --scale 4 --crop 96 --batch 8 --threads ${THREADS:-2} --seed 1 --checkpoint-every 250)
 
 "$tool" train "${common[@]}" "${resume[@]}" --out models/default.i2sb \
   --checkpoint "$work/default.ckpt" --log "$work/default.log.jsonl" \
@@ -24,7 +24,5 @@ common=(--data data/default --scale 4 --crop 96 --batch 8 --threads 2 --seed 1 -
 "$tool" train "${common[@]}" --direct --init models/default.i2sb --out models/direct.i2sb \
   --checkpoint "$work/direct.ckpt" --log "$work/direct.log.jsonl" --direct-iters 700
 
-"$tool" eval models/default.i2sb --data data/default --split val --baseline models/direct.i2sb --threads 2 --json \
-  > "$work/eval.json"
-"$tool" eval models/default.i2sb --data data/default --split val --baseline models/direct.i2sb --threads 2 \
-  | tee "$work/eval.txt"
+"$tool" eval models/default.i2sb --data data/default --split val --baseline models/direct.i2sb --threads ${THREADS:-2} \
+  --json-out "$work/eval.json" | tee "$work/eval.txt"

@@ -164,10 +164,9 @@ version_of() {
   echo "- Tux Paint stamps: \"GPL-2\", whose text says version 2 or later (copyright: Bill Kendrick and contributors)."
   echo "- Plasma wallpapers: GPL-2+ in the Debian copyright file; each wallpaper's metadata.json names its author"
   echo "  and says LGPLv3 (listed per background below)."
-  echo "- skimage astronaut (NASA, public domain), chelsea (CC0, Stefan van der Walt), coffee (CC0, Rachel"
-  echo "  Michetti), rocket (SpaceX, public domain), motorcycle_left (Middlebury 2014 stereo benchmark)."
-  echo "  Source: skimage/data/_fetchers.py docstrings; the package as a whole is BSD-3-Clause."
-  echo "- libjxl-testdata external/wesaturate/*: CC0; jxl/flower and jxl/hdr_room: BSD-3-clause-Google (\"Files: *\")."
+  echo "- skimage rocket (SpaceX, public domain; skimage/data/_fetchers.py docstring); the package as a whole"
+  echo "  is BSD-3-Clause."
+  echo "- libjxl-testdata jxl/hdr_room: BSD-3-clause-Google (\"Files: *\")."
   echo
   echo "The generated images contain GPL-2 material (stamps, wallpapers): distribute them under GPL-2 terms."
   echo

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include <i2sbseg/bundle.h>
 #include <i2sbseg/dataset.h>
 #include <i2sbseg/device.h>
 #include <i2sbseg/error.h>
@@ -14,7 +15,7 @@ namespace i2sbseg::tools {
 namespace {
 
 struct EvalCliOptions {
-  std::string model, data, split = "val", baseline, device = "cpu";
+  std::string model, data, split = "val", baseline, device = "cpu", json_out;
   EvalOptions eval;
   int threads = 0;
   bool json = false;
@@ -38,6 +39,10 @@ int run_eval(const EvalCliOptions& o) {
     }
   }();
   const EvalReport r = evaluate(model, data, o.eval, baseline.get());
+  if (!o.json_out.empty()) {
+    const std::string j = r.to_json() + "\n";
+    write_file_atomically(o.json_out, std::vector<std::uint8_t>(j.begin(), j.end()));
+  }
   if (o.json)
     std::cout << r.to_json() << "\n";
   else
@@ -63,6 +68,7 @@ Command add_eval_command(CLI::App& app) {
   sub->add_option("--device", o->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   sub->add_option("--threads", o->threads, "CPU threads (0: LibTorch default)")->capture_default_str();
   sub->add_flag("--json", o->json, "Print JSON (rows classifier_hr, classifier_lr, oracle, bridge{NFE}, baseline)");
+  sub->add_option("--json-out", o->json_out, "Also write the JSON report to this file");
   return {sub, [o] { return run_eval(*o); }};
 }
 

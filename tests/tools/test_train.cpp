@@ -85,9 +85,12 @@ TEST(Train, LossFallsAndTheBundleWorks) {
   const auto meta = nlohmann::json::parse(m.config().metadata_json);
   EXPECT_EQ(meta["iterations"]["classifier"], 80);
 
-  const auto e = run_tool("eval " + out + " --data " + dir.file("d.pt") + " --json --nfe 1 2 4 10");
+  const auto e = run_tool("eval " + out + " --data " + dir.file("d.pt") + " --nfe 1 2 4 10 --json-out " + dir.file("e.json"));
   ASSERT_EQ(e.status, 0) << e.err;
-  const auto j = nlohmann::json::parse(e.out);
+  for (const char* s : {"classifier on HR", "classifier on LR-up", "oracle", "bridge NFE 4", "mIoU", "green"})
+    EXPECT_NE(e.out.find(s), std::string::npos) << s << "\n" << e.out;
+  std::ifstream jf(dir.file("e.json"));
+  const auto j = nlohmann::json::parse(jf);
   EXPECT_EQ(j["images"], 4);
   for (const char* row : {"classifier_hr", "classifier_lr", "oracle"}) {
     const double miou = j[row]["miou"].get<double>(), acc = j[row]["pixel_acc"].get<double>();
