@@ -128,14 +128,19 @@ class Trainer {
 
   void run() {
     SignalGuard guard;
-    if (o_.resume) load_checkpoint();
+    bool restored = false;  // the resumed stage already has its optimizer and EMA
+    if (o_.resume) {
+      load_checkpoint();
+      restored = true;
+    }
     log_.open(log_path(), o_.resume ? std::ios::app : std::ios::trunc);
     if (!log_) throw Error(log_path() + ": cannot write the training log");
     say("training on " + std::to_string(data_.size()) + " images from " + o_.data + ", device " + device_.str() +
         ", " + std::to_string(torch::get_num_threads()) + " threads");
     for (; stage_ < stages_.size(); ++stage_, iter_ = 0) {
       const Stage& s = stages_[stage_];
-      if (iter_ == 0 || !optimizer_) begin_stage(s);
+      if (!restored) begin_stage(s, false);
+      restored = false;
       run_stage(s);
     }
     finish();
@@ -166,12 +171,13 @@ class Trainer {
     return p;
   }
 
-  void begin_stage(const Stage& s) {
+  // `restoring`: a checkpoint supplies the latent statistics and the EMA.
+  void begin_stage(const Stage& s, bool restoring) {
     const double lr = s.name == "bridge" ? o_.bridge_lr : s.name == "classifier" ? o_.lr : o_.lr * 0.25;
     optimizer_ = std::make_unique<torch::optim::AdamW>(stage_parameters(s.name),
                                                        torch::optim::AdamWOptions(lr).weight_decay(1e-4));
     base_lr_ = lr;
-    if (s.name == "bridge" && iter_ == 0) {
+    if (s.name == "bridge" && !restoring) {
       measure_latent_stats();
       ema_.clear();
       for (auto& p : model_->bridge_net()->parameters()) ema_.push_back(p.detach().clone());
@@ -247,7 +253,8 @@ class Trainer {
   void set_lr(const Stage& s) {
     // Cosine decay to 5 % over the stage.
     const double f = 0.05 + 0.95 * 0.5 * (1 + std::cos(M_PI * iter_ / std::max(1, s.iters)));
-    for (auto& g : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(base_lr_ * f);
+    current_lr_ = base_lr_ * f;
+    for (auto& g : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(current_lr_);
   }
 
   void run_stage(const Stage& s) {
@@ -269,7 +276,7 @@ class Trainer {
       const bool log_now = (iter_ + 1) % o_.log_every == 0 || iter_ + 1 == s.iters;
       if (log_now) {
         nlohmann::json j{{"stage", s.name}, {"iter", iter_ + 1}, {"iters", s.iters}, {"loss", avg},
-                         {"lr", base_lr_}, {"images_per_s", ips}, {"elapsed_s", elapsed}};
+                         {"lr", current_lr_}, {"images_per_s", ips}, {"elapsed_s", elapsed}};
         log_ << j.dump() << "\n" << std::flush;
       }
       char line[200];
@@ -335,7 +342,7 @@ class Trainer {
       if (stages_[stage_].name != "classifier" && model_->has_bridge())
         for (size_t i = 0; i < model_->bridge_net()->parameters().size(); ++i)
           ema_.push_back(read_tensor(a, "ema." + std::to_string(i)).to(device_));
-      begin_stage(stages_[stage_]);
+      begin_stage(stages_[stage_], true);
       torch::serialize::InputArchive opt;
       if (a.try_read("optimizer", opt)) optimizer_->load(opt);
     } catch (const Error& e) {
@@ -385,7 +392,7 @@ class Trainer {
   std::vector<Stage> stages_;
   size_t stage_ = 0;
   int iter_ = 0;
-  double base_lr_ = 0;
+  double base_lr_ = 0, current_lr_ = 0;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::vector<torch::Tensor> ema_;
   std::ofstream log_;
