@@ -1,0 +1,84 @@
+#include "frame_results.h"
+
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <string>
+
+#include "meta/i2sbsegmeta.h"
+
+namespace i2sbseg_gst {
+
+void post_frame_message(GstElement* element, GstBuffer* inbuf, bool ran, GstClockTime took,
+                        const i2sbseg::Segmenter& segmenter, const std::vector<std::uint8_t>& map) {
+  const auto& classes = segmenter.classes();
+  std::vector<guint64> counts(classes.size(), 0);
+  for (std::uint8_t c : map)
+    if (c < counts.size()) ++counts[c];
+  GValue names = G_VALUE_INIT, shares = G_VALUE_INIT;
+  g_value_init(&names, GST_TYPE_ARRAY);
+  g_value_init(&shares, GST_TYPE_ARRAY);
+  for (std::size_t k = 0; k < classes.size(); ++k) {
+    GValue name = G_VALUE_INIT, share = G_VALUE_INIT;
+    g_value_init(&name, G_TYPE_STRING);
+    g_value_set_string(&name, classes[k].name.c_str());
+    gst_value_array_append_and_take_value(&names, &name);
+    g_value_init(&share, G_TYPE_DOUBLE);
+    g_value_set_double(&share, map.empty() ? 0.0 : static_cast<double>(counts[k]) / map.size());
+    gst_value_array_append_and_take_value(&shares, &share);
+  }
+  GstStructure* s = gst_structure_new("i2sbseg", "timestamp", G_TYPE_UINT64, GST_BUFFER_PTS(inbuf),
+                                      "model-ran", G_TYPE_BOOLEAN, ran, "inference-time", G_TYPE_UINT64,
+                                      ran ? took : 0, nullptr);
+  gst_structure_take_value(s, "class-names", &names);
+  gst_structure_take_value(s, "class-shares", &shares);
+  gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), s));
+}
+
+void attach_roi_metas(GstBuffer* outbuf, const i2sbseg::Segmenter& segmenter,
+                      const std::vector<std::uint8_t>& map, int w, int h) {
+  struct Box {
+    int x0 = G_MAXINT, y0 = G_MAXINT, x1 = -1, y1 = -1;
+    guint64 count = 0;
+  };
+  const auto& classes = segmenter.classes();
+  std::vector<Box> boxes(classes.size());
+  for (int y = 0; y < h; ++y) {
+    const std::uint8_t* row = map.data() + static_cast<std::size_t>(y) * w;
+    for (int x = 0; x < w; ++x) {
+      if (row[x] >= boxes.size()) continue;
+      Box& b = boxes[row[x]];
+      b.x0 = std::min(b.x0, x);
+      b.x1 = std::max(b.x1, x);
+      b.y0 = std::min(b.y0, y);
+      b.y1 = std::max(b.y1, y);
+      ++b.count;
+    }
+  }
+  for (std::size_t k = 1; k < boxes.size(); ++k) {
+    const Box& b = boxes[k];
+    if (b.count == 0) continue;
+    GstVideoRegionOfInterestMeta* meta = gst_buffer_add_video_region_of_interest_meta(
+        outbuf, classes[k].name.c_str(), b.x0, b.y0, b.x1 - b.x0 + 1, b.y1 - b.y0 + 1);
+    gst_video_region_of_interest_meta_add_param(
+        meta, gst_structure_new("i2sbseg/class", "class-index", G_TYPE_UINT, static_cast<guint>(k), "class-name",
+                                G_TYPE_STRING, classes[k].name.c_str(), "pixel-share", G_TYPE_DOUBLE,
+                                static_cast<double>(b.count) / map.size(), nullptr));
+  }
+}
+
+void attach_class_map_meta(GstBuffer* outbuf, const i2sbseg::Segmenter& segmenter,
+                           const std::vector<std::uint8_t>& map, int w, int h) {
+  const auto& classes = segmenter.classes();
+  std::vector<const gchar*> names;
+  std::vector<guint8> colors;
+  for (const auto& c : classes) {
+    names.push_back(c.name.c_str());
+    colors.insert(colors.end(), c.color.begin(), c.color.end());
+  }
+  names.push_back(nullptr);
+  gst_buffer_add_i2sbseg_meta(outbuf, static_cast<guint>(w), static_cast<guint>(h), map.data(),
+                              static_cast<guint>(classes.size()), names.data(), colors.data());
+}
+
+}  // namespace i2sbseg_gst

@@ -1,0 +1,41 @@
+// The i2sbseg element: a GstBaseTransform that segments each frame at the
+// model's scale factor x its size (DESIGN.md §5).
+#pragma once
+
+#include <gst/base/gstbasetransform.h>
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+// What the source pad carries.
+typedef enum {
+  GST_I2SBSEG_MODE_OVERLAY,  // the upscaled frame with class colours blended in
+  GST_I2SBSEG_MODE_MASK,     // GRAY8 class indices
+} GstI2sbSegMode;
+
+// The source pad's size.
+typedef enum {
+  GST_I2SBSEG_OUTPUT_SIZE_SCALED,  // scale factor x the input size
+  GST_I2SBSEG_OUTPUT_SIZE_INPUT,   // the input size (HR logits pooled back)
+} GstI2sbSegOutputSize;
+
+// How overlay mode enlarges the input frame under the class colours.
+typedef enum {
+  GST_I2SBSEG_UPSCALE_NEAREST,   // pixel replication
+  GST_I2SBSEG_UPSCALE_BILINEAR,  // smoother
+} GstI2sbSegUpscale;
+
+#define GST_TYPE_I2SBSEG_MODE (gst_i2sbseg_mode_get_type())
+GType gst_i2sbseg_mode_get_type(void);
+#define GST_TYPE_I2SBSEG_OUTPUT_SIZE (gst_i2sbseg_output_size_get_type())
+GType gst_i2sbseg_output_size_get_type(void);
+
+#define GST_TYPE_I2SBSEG_UPSCALE (gst_i2sbseg_upscale_get_type())
+GType gst_i2sbseg_upscale_get_type(void);
+
+#define GST_TYPE_I2SBSEG (gst_i2sbseg_get_type())
+G_DECLARE_FINAL_TYPE(GstI2sbSeg, gst_i2sbseg, GST, I2SBSEG, GstBaseTransform)
+
+GST_ELEMENT_REGISTER_DECLARE(i2sbseg);
+
+G_END_DECLS

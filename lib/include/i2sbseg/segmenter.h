@@ -1,0 +1,82 @@
+// A loaded model behind a torch-free interface, for callers that work on
+// packed 8-bit frames (the GStreamer element, applications). Instances with
+// the same model file and device share one loaded model (DESIGN.md §5).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <i2sbseg/config.h>
+#include <i2sbseg/cuda_kernels.h>
+
+namespace i2sbseg {
+
+// Byte layout of a packed 8-bit pixel (bytes per pixel, r/g/b offsets).
+using PixelLayout = cuda::PixelLayout;
+
+enum class OutputSize {
+  kScaled,  // scale_factor x the input size (the model's HR output)
+  kInput,   // the input size: HR logits averaged over each scale x scale cell
+};
+
+// How draw_overlay enlarges the source frame.
+enum class Upscale {
+  kNearest,   // pixel replication: exact copies of source pixels
+  kBilinear,  // smoother; pixel centres aligned as in GStreamer/OpenCV
+};
+
+struct SegmentParams {
+  int nfe = 0;  // bridge steps; 0: the model's default
+  bool ot_ode = false;
+  std::uint64_t seed = 0;  // the same seed and input give the same output
+  OutputSize output_size = OutputSize::kScaled;
+};
+
+class Segmenter {
+ public:
+  // Loads `model_path` on `device` (auto, cpu, cuda, cuda:N), or returns the
+  // instance already loaded for the same file (canonical path) and resolved
+  // device. Throws Error naming the file or device and the problem.
+  // `auto_fell_back` (optional) is set when "auto" resolved to the CPU.
+  static std::shared_ptr<Segmenter> open(const std::string& model_path, const std::string& device,
+                                         bool* auto_fell_back = nullptr);
+
+  ~Segmenter();
+  Segmenter(const Segmenter&) = delete;
+  Segmenter& operator=(const Segmenter&) = delete;
+
+  const std::string& model_path() const;  // canonical
+  std::string device() const;             // resolved, e.g. "cpu", "cuda:0"
+  const ModelConfig& config() const;
+  int scale_factor() const { return config().scale_factor; }
+  int num_classes() const { return config().num_classes(); }
+  const std::vector<ClassInfo>& classes() const { return config().classes; }
+  int default_nfe() const { return config().default_nfe; }
+  bool has_bridge() const { return config().bridge.has_value(); }
+
+  // Per-pixel class indices for one frame. `pixels` holds height rows of
+  // stride_bytes. The map is row-major, tightly packed, out_w x out_h:
+  // scale_factor x the input size, or the input size (OutputSize::kInput).
+  // Thread-safe: calls on a shared model run one at a time.
+  void segment(const std::uint8_t* pixels, int width, int height, int stride_bytes, PixelLayout layout,
+               const SegmentParams& params, std::vector<std::uint8_t>& class_map_out, int& out_w,
+               int& out_h);
+
+  // dst (w x h, same layout as src) = the source upscaled to w x h
+  // (nearest: exact pixel replication at integer scales; bilinear), blended
+  // with each pixel's class colour: (1 - alpha) * pixel + alpha * colour.
+  // alpha 0 gives the upscaled source exactly (the source itself when the
+  // sizes match); a 4th byte (A or x) is upscaled but never blended.
+  void draw_overlay(const std::uint8_t* class_map, int w, int h, const std::uint8_t* src, int src_w, int src_h,
+                    int src_stride, PixelLayout layout, float alpha, std::uint8_t* dst, int dst_stride,
+                    Upscale upscale = Upscale::kNearest) const;
+
+ private:
+  struct Impl;
+  explicit Segmenter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace i2sbseg

@@ -1,0 +1,742 @@
+// The i2sbseg element through GstHarness: caps for every format, strides,
+// mask values against the library, overlay alpha, interval reuse, property
+// changes while PLAYING, state cycles, model sharing and every start error.
+// The registry is isolated by tests/meson.build (GST_REGISTRY, GST_PLUGIN_PATH).
+#include <gtest/gtest.h>
+
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include <i2sbseg/model.h>
+#include <i2sbseg/segmenter.h>
+#include <i2sbsegmeta.h>  // via gst_meta_dep, as applications include it
+
+#include "../common/temp_dir.h"
+
+using namespace i2sbseg;
+using i2sbseg::testing::TempDir;
+
+namespace {
+
+constexpr int kScale = 2;
+using Props = std::vector<std::pair<std::string, std::string>>;
+using Bytes = std::vector<std::uint8_t>;
+
+ModelConfig small_config() {
+  ModelConfig c = ModelConfig::make_default(3);
+  c.classifier.widths = {8, 16};
+  c.classifier.latent_channels = 4;
+  c.latent_mean.assign(4, 0.0f);
+  c.latent_std.assign(4, 1.0f);
+  c.bridge = BridgeArch{8, 1, 8};
+  c.default_nfe = 2;
+  c.scale_factor = kScale;
+  c.schedule.steps = 100;  // so that steps=500 is out of range
+  return c;
+}
+
+struct FormatCase {
+  const char* name;
+  GstVideoFormat format;
+  PixelLayout layout;
+};
+const FormatCase kFormats[] = {
+    {"RGB", GST_VIDEO_FORMAT_RGB, {3, 0, 1, 2}},   {"BGR", GST_VIDEO_FORMAT_BGR, {3, 2, 1, 0}},
+    {"RGBA", GST_VIDEO_FORMAT_RGBA, {4, 0, 1, 2}}, {"BGRA", GST_VIDEO_FORMAT_BGRA, {4, 2, 1, 0}},
+    {"RGBx", GST_VIDEO_FORMAT_RGBx, {4, 0, 1, 2}}, {"BGRx", GST_VIDEO_FORMAT_BGRx, {4, 2, 1, 0}},
+};
+const FormatCase& rgb() { return kFormats[0]; }
+
+// Tightly packed pixels of a w x h frame, from a seeded generator.
+Bytes random_pixels(int w, int h, int bpp, unsigned seed) {
+  std::mt19937 rng(seed);
+  Bytes b(static_cast<std::size_t>(w) * h * bpp);
+  for (auto& v : b) v = static_cast<std::uint8_t>(rng() & 0xff);
+  return b;
+}
+
+std::string caps_string(const char* format, int w, int h) {
+  return std::string("video/x-raw,format=") + format + ",width=" + std::to_string(w) +
+         ",height=" + std::to_string(h) + ",framerate=30/1";
+}
+
+// A buffer holding `tight` rows at `stride` bytes (0: GStreamer's default
+// stride for the format, without a meta; else with a GstVideoMeta).
+// Padding bytes are 0xAB so that reading them shows in the output.
+GstBuffer* make_buffer(GstVideoFormat format, int w, int h, const Bytes& tight, int stride = 0) {
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, format, w, h);
+  const int row = w * static_cast<int>(GST_VIDEO_INFO_COMP_PSTRIDE(&info, 0));
+  const int s = stride ? stride : GST_VIDEO_INFO_PLANE_STRIDE(&info, 0);
+  GstBuffer* buf = gst_buffer_new_allocate(nullptr, static_cast<gsize>(s) * h, nullptr);
+  GstMapInfo map;
+  gst_buffer_map(buf, &map, GST_MAP_WRITE);
+  std::memset(map.data, 0xAB, map.size);
+  for (int y = 0; y < h; ++y) std::memcpy(map.data + static_cast<std::size_t>(y) * s, tight.data() + y * row, row);
+  gst_buffer_unmap(buf, &map);
+  if (stride) {
+    gsize offset[GST_VIDEO_MAX_PLANES] = {0};
+    gint strides[GST_VIDEO_MAX_PLANES] = {stride};
+    gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE, format, w, h, 1, offset, strides);
+  }
+  return buf;
+}
+
+// An output frame, tightly packed, with its negotiated info.
+struct Output {
+  GstVideoInfo info;
+  Bytes pixels;
+  int width() const { return GST_VIDEO_INFO_WIDTH(&info); }
+  int height() const { return GST_VIDEO_INFO_HEIGHT(&info); }
+};
+
+Output read_output(GstHarness* h, GstBuffer* buf) {
+  Output out;
+  GstCaps* caps = gst_pad_get_current_caps(h->sinkpad);
+  EXPECT_TRUE(caps != nullptr);
+  EXPECT_TRUE(gst_video_info_from_caps(&out.info, caps));
+  gst_caps_unref(caps);
+  GstVideoFrame frame;
+  EXPECT_TRUE(gst_video_frame_map(&frame, &out.info, buf, GST_MAP_READ));
+  const int row = out.width() * GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, 0);
+  const auto* data = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+  for (int y = 0; y < out.height(); ++y) {
+    const auto* r = data + static_cast<std::size_t>(y) * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    out.pixels.insert(out.pixels.end(), r, r + row);
+  }
+  gst_video_frame_unmap(&frame);
+  gst_buffer_unref(buf);
+  return out;
+}
+
+// The nearest-neighbour x`s` upscale of tightly packed pixels.
+Bytes upscale(const Bytes& px, int w, int h, int bpp, int s) {
+  Bytes out;
+  for (int y = 0; y < h * s; ++y)
+    for (int x = 0; x < w * s; ++x) {
+      const auto* p = &px[(static_cast<std::size_t>(y / s) * w + x / s) * bpp];
+      out.insert(out.end(), p, p + bpp);
+    }
+  return out;
+}
+
+class Element : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    gst_init(nullptr, nullptr);
+    g_log_set_always_fatal(static_cast<GLogLevelFlags>(G_LOG_LEVEL_CRITICAL | G_LOG_FATAL_MASK));
+    dir_ = new TempDir();
+    torch::manual_seed(3);
+    Model m(small_config());
+    {
+      torch::NoGradGuard g;
+      // Large enough perturbations that the classes vary across a frame.
+      for (auto& [name, t] : m.named_tensors()) t.add_(torch::randn_like(t) * 0.5);
+    }
+    save_model(m, model_path());
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void TearDown() override {
+    for (GstHarness* h : harnesses_) gst_harness_teardown(h);
+    for (GstElement* e : elements_) {
+      gst_element_set_state(e, GST_STATE_NULL);
+      gst_element_set_bus(e, nullptr);
+      gst_object_unref(e);
+    }
+    for (GstBus* b : buses_) gst_object_unref(b);
+  }
+
+  static std::string model_path() { return dir_->file("small.i2sb"); }
+
+  GstElement* make_element(const Props& props, bool with_model = true) {
+    GstElement* e = gst_element_factory_make("i2sbseg", nullptr);
+    EXPECT_TRUE(e != nullptr) << "i2sbseg not found: is GST_PLUGIN_PATH set to the build's gst-plugin dir?";
+    if (!e) return nullptr;
+    gst_object_ref_sink(e);
+    elements_.push_back(e);
+    if (with_model) g_object_set(e, "model", model_path().c_str(), nullptr);
+    for (const auto& [k, v] : props) gst_util_set_object_arg(G_OBJECT(e), k.c_str(), v.c_str());
+    return e;
+  }
+
+  // A harness around a new element, PLAYING, with input caps set.
+  GstHarness* make_harness(const Props& props, const std::string& caps) {
+    GstHarness* h = gst_harness_new_with_element(make_element(props), "sink", "src");
+    harnesses_.push_back(h);
+    gst_harness_set_src_caps_str(h, caps.c_str());
+    return h;
+  }
+
+  // Pushes one frame and pulls the result.
+  Output run_frame(GstHarness* h, GstBuffer* in) {
+    EXPECT_EQ(gst_harness_push(h, in), GST_FLOW_OK);
+    GstBuffer* out = gst_harness_pull(h);
+    EXPECT_TRUE(out != nullptr);
+    return read_output(h, out);
+  }
+
+  // The class map the library computes for tightly packed pixels.
+  static Bytes library_map(const Bytes& px, int w, int h, PixelLayout layout, const SegmentParams& params,
+                           int& out_w, int& out_h) {
+    auto seg = Segmenter::open(model_path(), "cpu");
+    Bytes map;
+    seg->segment(px.data(), w, h, w * layout.bytes_per_pixel, layout, params, map, out_w, out_h);
+    return map;
+  }
+
+  // A bus of the test's own on a harnessed element (the harness has none).
+  GstBus* attach_bus(GstElement* e) {
+    GstBus* bus = gst_bus_new();
+    gst_element_set_bus(e, bus);
+    buses_.push_back(bus);
+    return bus;
+  }
+
+  // Sets PAUSED, expects it to fail, returns the error message posted.
+  std::string start_error(GstElement* e) {
+    GstBus* bus = gst_bus_new();
+    gst_element_set_bus(e, bus);
+    EXPECT_EQ(gst_element_set_state(e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+    std::string text;
+    if (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+      GError* err = nullptr;
+      gchar* debug = nullptr;
+      gst_message_parse_error(msg, &err, &debug);
+      text = err->message;
+      g_error_free(err);
+      g_free(debug);
+      gst_message_unref(msg);
+    }
+    gst_element_set_state(e, GST_STATE_NULL);
+    gst_element_set_bus(e, nullptr);
+    gst_object_unref(bus);
+    return text;
+  }
+
+  static TempDir* dir_;
+  std::vector<GstHarness*> harnesses_;
+  std::vector<GstElement*> elements_;
+  std::vector<GstBus*> buses_;
+};
+TempDir* Element::dir_ = nullptr;
+
+}  // namespace
+
+TEST_F(Element, EveryFormatNegotiatesAtScaleAndAlphaZeroIsTheUpscaledInput) {
+  const int w = 6, h = 4;
+  for (const FormatCase& f : kFormats) {
+    SCOPED_TRACE(f.name);
+    GstHarness* hn = make_harness({{"alpha", "0"}}, caps_string(f.name, w, h));
+    const Bytes px = random_pixels(w, h, f.layout.bytes_per_pixel, 11);
+    const Output out = run_frame(hn, make_buffer(f.format, w, h, px));
+    EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&out.info), f.format);
+    EXPECT_EQ(out.width(), w * kScale);
+    EXPECT_EQ(out.height(), h * kScale);
+    EXPECT_EQ(out.pixels, upscale(px, w, h, f.layout.bytes_per_pixel, kScale));
+  }
+}
+
+TEST_F(Element, MaskIsGray8ClassIndicesEqualToTheLibrary) {
+  const int w = 8, h = 6;
+  for (bool ot_ode : {false, true}) {
+    SCOPED_TRACE(ot_ode ? "ot-ode" : "seeded");
+    GstHarness* hn = make_harness({{"mode", "mask"}, {"seed", "42"}, {"ot-ode", ot_ode ? "true" : "false"}},
+                                  caps_string("RGB", w, h));
+    const Bytes px = random_pixels(w, h, 3, 5);
+    const Output out = run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px));
+    EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&out.info), GST_VIDEO_FORMAT_GRAY8);
+    ASSERT_EQ(out.width(), w * kScale);
+    ASSERT_EQ(out.height(), h * kScale);
+    for (std::uint8_t v : out.pixels) ASSERT_LT(v, 3);
+
+    SegmentParams params;
+    params.seed = 42;
+    params.ot_ode = ot_ode;
+    int mw = 0, mh = 0;
+    EXPECT_EQ(out.pixels, library_map(px, w, h, rgb().layout, params, mw, mh));
+    EXPECT_EQ(mw, w * kScale);
+    EXPECT_EQ(mh, h * kScale);
+  }
+}
+
+TEST_F(Element, OutputSizeInputKeepsTheInputSize) {
+  const int w = 8, h = 6;
+  GstHarness* hn = make_harness({{"mode", "mask"}, {"output-size", "input"}}, caps_string("BGRx", w, h));
+  const Bytes px = random_pixels(w, h, 4, 9);
+  const Output out = run_frame(hn, make_buffer(GST_VIDEO_FORMAT_BGRx, w, h, px));
+  EXPECT_EQ(out.width(), w);
+  EXPECT_EQ(out.height(), h);
+  SegmentParams params;
+  params.output_size = OutputSize::kInput;
+  int mw = 0, mh = 0;
+  EXPECT_EQ(out.pixels, library_map(px, w, h, kFormats[5].layout, params, mw, mh));
+
+  // Overlay at the input size with alpha 0: the input itself.
+  GstHarness* overlay = make_harness({{"output-size", "input"}, {"alpha", "0"}}, caps_string("BGRx", w, h));
+  EXPECT_EQ(run_frame(overlay, make_buffer(GST_VIDEO_FORMAT_BGRx, w, h, px)).pixels, px);
+}
+
+TEST_F(Element, PaddedStridesAreHonoured) {
+  // RGB width 5: 15 bytes of pixels in GStreamer's default 16-byte rows;
+  // then an explicit 32-byte stride through a GstVideoMeta.
+  const int w = 5, h = 3;
+  const Bytes px = random_pixels(w, h, 3, 21);
+  SegmentParams params;
+  int mw = 0, mh = 0;
+  const Bytes expected = library_map(px, w, h, rgb().layout, params, mw, mh);
+  {
+    // The check means something: reading the padded rows as tight ones differs.
+    const Bytes padded = [&] {
+      Bytes b(16 * h, 0xAB);
+      for (int y = 0; y < h; ++y) std::copy_n(&px[y * w * 3], w * 3, &b[y * 16]);
+      return b;
+    }();
+    Bytes misread;
+    Segmenter::open(model_path(), "cpu")->segment(padded.data(), w, h, w * 3, rgb().layout, params, misread, mw, mh);
+    ASSERT_NE(misread, expected);
+  }
+  for (int stride : {0, 32}) {
+    SCOPED_TRACE(stride);
+    GstHarness* hn = make_harness({{"mode", "mask"}}, caps_string("RGB", w, h));
+    EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px, stride)).pixels, expected);
+  }
+  // Overlay output of width 10 has 30-byte rows in 32-byte strides.
+  GstHarness* hn = make_harness({{"alpha", "0"}}, caps_string("RGB", w, h));
+  EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px, 32)).pixels, upscale(px, w, h, 3, kScale));
+}
+
+TEST_F(Element, IntervalReusesTheLastMask) {
+  const int w = 8, h = 6;
+  GstHarness* hn = make_harness({{"mode", "mask"}, {"interval", "3"}}, caps_string("RGB", w, h));
+  std::vector<Bytes> outs, frames;
+  for (unsigned i = 0; i < 4; ++i) {
+    frames.push_back(random_pixels(w, h, 3, 100 + i));
+    outs.push_back(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, frames.back())).pixels);
+  }
+  SegmentParams params;
+  int mw = 0, mh = 0;
+  const Bytes map0 = library_map(frames[0], w, h, rgb().layout, params, mw, mh);
+  const Bytes map1 = library_map(frames[1], w, h, rgb().layout, params, mw, mh);
+  ASSERT_NE(map0, map1) << "the test model must tell these frames apart";
+  EXPECT_EQ(outs[0], map0);
+  EXPECT_EQ(outs[1], map0);
+  EXPECT_EQ(outs[2], map0);
+  EXPECT_EQ(outs[3], library_map(frames[3], w, h, rgb().layout, params, mw, mh));
+}
+
+TEST_F(Element, BilinearUpscaleIsSmoothAndExactAtInputSize) {
+  const int w = 6, h = 4;
+  // A flat frame stays flat; a horizontal ramp stays between its neighbours.
+  Bytes flat(w * h * 3, 0);
+  for (std::size_t i = 0; i < flat.size(); i += 3) flat[i] = 10, flat[i + 1] = 200, flat[i + 2] = 77;
+  GstHarness* hn = make_harness({{"alpha", "0"}, {"upscale", "bilinear"}}, caps_string("RGB", w, h));
+  const Bytes out = run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, flat)).pixels;
+  EXPECT_EQ(out, upscale(flat, w, h, 3, kScale));
+
+  Bytes ramp(w * h * 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) ramp[(y * w + x) * 3 + c] = static_cast<std::uint8_t>(x * 40);
+  const Bytes smooth = run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, ramp)).pixels;
+  EXPECT_NE(smooth, upscale(ramp, w, h, 3, kScale));
+  for (int x = 1; x < w * kScale; ++x) EXPECT_GE(smooth[x * 3], smooth[(x - 1) * 3]) << "monotonic at " << x;
+  EXPECT_EQ(smooth[0], 0);                                  // edges clamp
+  EXPECT_EQ(smooth[(w * kScale - 1) * 3], (w - 1) * 40);
+
+  GstHarness* same = make_harness({{"alpha", "0"}, {"upscale", "bilinear"}, {"output-size", "input"}},
+                                  caps_string("RGB", w, h));
+  EXPECT_EQ(run_frame(same, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, ramp)).pixels, ramp);
+}
+
+TEST_F(Element, AlphaChangesWhilePlaying) {
+  const int w = 6, h = 4;
+  GstHarness* hn = make_harness({{"alpha", "0"}}, caps_string("RGBA", w, h));
+  const Bytes px = random_pixels(w, h, 4, 31);
+  EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGBA, w, h, px)).pixels, upscale(px, w, h, 4, kScale));
+
+  g_object_set(hn->element, "alpha", 1.0, nullptr);
+  const Output out = run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGBA, w, h, px));
+  SegmentParams params;
+  int mw = 0, mh = 0;
+  const Bytes map = library_map(px, w, h, kFormats[2].layout, params, mw, mh);
+  const Bytes up = upscale(px, w, h, 4, kScale);
+  const ModelConfig c = small_config();
+  ASSERT_EQ(out.pixels.size(), map.size() * 4);
+  for (std::size_t i = 0; i < map.size(); ++i) {
+    const auto& col = c.classes[map[i]].color;
+    ASSERT_EQ(out.pixels[i * 4 + 0], col[0]) << i;
+    ASSERT_EQ(out.pixels[i * 4 + 1], col[1]) << i;
+    ASSERT_EQ(out.pixels[i * 4 + 2], col[2]) << i;
+    ASSERT_EQ(out.pixels[i * 4 + 3], up[i * 4 + 3]) << "alpha bytes are kept";
+  }
+}
+
+TEST_F(Element, StepsChangeWhilePlaying) {
+  const int w = 8, h = 6;
+  GstHarness* hn = make_harness({{"mode", "mask"}, {"ot-ode", "true"}}, caps_string("RGB", w, h));
+  const Bytes px = random_pixels(w, h, 3, 77);
+  SegmentParams params;
+  params.ot_ode = true;
+  int mw = 0, mh = 0;
+  EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)).pixels,
+            library_map(px, w, h, rgb().layout, params, mw, mh));
+  g_object_set(hn->element, "steps", 5u, nullptr);
+  params.nfe = 5;
+  EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)).pixels,
+            library_map(px, w, h, rgb().layout, params, mw, mh));
+}
+
+TEST_F(Element, StepsBeyondTheScheduleFailTheStreamWithAnError) {
+  GstHarness* hn = make_harness({{"steps", "500"}}, caps_string("RGB", 4, 4));
+  GstBus* bus = attach_bus(hn->element);
+  const Bytes px = random_pixels(4, 4, 3, 1);
+  EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, 4, 4, px)), GST_FLOW_ERROR);
+  GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  ASSERT_TRUE(msg != nullptr);
+  GError* err = nullptr;
+  gst_message_parse_error(msg, &err, nullptr);
+  EXPECT_NE(std::string(err->message).find("500"), std::string::npos) << err->message;
+  g_error_free(err);
+  gst_message_unref(msg);
+}
+
+TEST_F(Element, FlushDropsTheReusedMaskAndEosPassesThrough) {
+  const int w = 8, h = 6;
+  GstHarness* hn = make_harness({{"mode", "mask"}, {"interval", "5"}}, caps_string("RGB", w, h));
+  const Bytes a = random_pixels(w, h, 3, 300), b = random_pixels(w, h, 3, 301);
+  SegmentParams params;
+  int mw = 0, mh = 0;
+  const Bytes map_a = library_map(a, w, h, rgb().layout, params, mw, mh);
+  const Bytes map_b = library_map(b, w, h, rgb().layout, params, mw, mh);
+  ASSERT_NE(map_a, map_b);
+  EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, a)).pixels, map_a);
+  EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, b)).pixels, map_a) << "reused";
+
+  EXPECT_TRUE(gst_harness_push_event(hn, gst_event_new_flush_start()));
+  EXPECT_TRUE(gst_harness_push_event(hn, gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  EXPECT_TRUE(gst_harness_push_event(hn, gst_event_new_segment(&segment)));
+  EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, b)).pixels, map_b) << "run again after the flush";
+
+  EXPECT_TRUE(gst_harness_push_event(hn, gst_event_new_eos()));
+  bool eos = false;
+  while (GstEvent* ev = gst_harness_try_pull_event(hn)) {
+    eos = eos || GST_EVENT_TYPE(ev) == GST_EVENT_EOS;
+    gst_event_unref(ev);
+  }
+  EXPECT_TRUE(eos);
+}
+
+TEST_F(Element, PostsPerFrameMessagesAndAnswersLatency) {
+  const int w = 8, h = 6;
+  GstHarness* hn = make_harness({{"mode", "mask"}, {"interval", "2"}, {"post-messages", "true"}},
+                                caps_string("RGB", w, h));
+  GstBus* bus = attach_bus(hn->element);
+  const Bytes px = random_pixels(w, h, 3, 8);
+  const Bytes map = run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)).pixels;
+  run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px));
+
+  // Posted before the first frame's element message (popping discards what it skips).
+  GstMessage* latency = gst_bus_pop_filtered(bus, GST_MESSAGE_LATENCY);
+  EXPECT_TRUE(latency != nullptr) << "the first measurement asks the pipeline to requery";
+  if (latency) gst_message_unref(latency);
+  for (bool expect_ran : {true, false}) {
+    GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+    ASSERT_TRUE(msg != nullptr);
+    const GstStructure* s = gst_message_get_structure(msg);
+    EXPECT_TRUE(gst_structure_has_name(s, "i2sbseg"));
+    gboolean ran = !expect_ran;
+    guint64 took = 0;
+    EXPECT_TRUE(gst_structure_get_boolean(s, "model-ran", &ran));
+    EXPECT_TRUE(gst_structure_get_uint64(s, "inference-time", &took));
+    EXPECT_EQ(static_cast<bool>(ran), expect_ran);
+    EXPECT_EQ(took > 0, expect_ran);
+    const GValue* names = gst_structure_get_value(s, "class-names");
+    const GValue* shares = gst_structure_get_value(s, "class-shares");
+    ASSERT_TRUE(names && shares);
+    ASSERT_EQ(gst_value_array_get_size(names), 3u);
+    ASSERT_EQ(gst_value_array_get_size(shares), 3u);
+    EXPECT_STREQ(g_value_get_string(gst_value_array_get_value(names, 0)), "background");
+    for (guint k = 0; k < 3; ++k) {
+      const double share = g_value_get_double(gst_value_array_get_value(shares, k));
+      const double expected = static_cast<double>(std::count(map.begin(), map.end(), k)) / map.size();
+      EXPECT_DOUBLE_EQ(share, expected) << "class " << k;
+    }
+    gst_message_unref(msg);
+  }
+  EXPECT_GT(gst_harness_query_latency(hn), 0u) << "the measured inference time is added";
+}
+
+TEST_F(Element, AttachesTheClassMapMeta) {
+  const int w = 8, h = 6;
+  GstHarness* hn = make_harness({{"seed", "9"}}, caps_string("BGR", w, h));
+  const Bytes px = random_pixels(w, h, 3, 12);
+  EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_BGR, w, h, px)), GST_FLOW_OK);
+  GstBuffer* buf = gst_harness_pull(hn);
+  ASSERT_TRUE(buf != nullptr);
+  GstBuffer* copy = gst_buffer_copy(buf);
+  for (GstBuffer* b : {buf, copy}) {
+    const GstI2sbSegMeta* meta = gst_buffer_get_i2sbseg_meta(b);
+    ASSERT_TRUE(meta != nullptr);
+    EXPECT_EQ(meta->width, guint(w * kScale));
+    EXPECT_EQ(meta->height, guint(h * kScale));
+    SegmentParams params;
+    params.seed = 9;
+    int mw = 0, mh = 0;
+    const Bytes expected = library_map(px, w, h, kFormats[1].layout, params, mw, mh);
+    EXPECT_EQ(Bytes(meta->class_map, meta->class_map + meta->width * meta->height), expected);
+    const ModelConfig c = small_config();
+    ASSERT_EQ(meta->num_classes, 3u);
+    for (guint k = 0; k < 3; ++k) {
+      EXPECT_EQ(std::string(meta->class_names[k]), c.classes[k].name);
+      EXPECT_EQ(meta->class_colors[k * 3 + 1], c.classes[k].color[1]);
+    }
+    EXPECT_EQ(meta->class_names[3], nullptr);
+  }
+  gst_buffer_unref(copy);
+  gst_buffer_unref(buf);
+}
+
+TEST_F(Element, AttachesOneRoiMetaPerClassPresent) {
+  const int w = 8, h = 6;
+  GstHarness* hn = make_harness({{"mode", "mask"}}, caps_string("RGB", w, h));
+  const Bytes px = random_pixels(w, h, 3, 8);
+  EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)), GST_FLOW_OK);
+  GstBuffer* buf = gst_harness_pull(hn);
+  ASSERT_TRUE(buf != nullptr);
+  struct Roi {
+    guint k, x, y, w, h;
+    double share;
+  };
+  std::vector<Roi> rois;
+  gpointer state = nullptr;
+  while (GstMeta* m = gst_buffer_iterate_meta_filtered(buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+    auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(m);
+    const GstStructure* p = gst_video_region_of_interest_meta_get_param(roi, "i2sbseg/class");
+    ASSERT_TRUE(p != nullptr);
+    Roi r{0, roi->x, roi->y, roi->w, roi->h, 0.0};
+    ASSERT_TRUE(gst_structure_get_uint(p, "class-index", &r.k));
+    ASSERT_TRUE(gst_structure_get_double(p, "pixel-share", &r.share));
+    ASSERT_LT(r.k, 3u);
+    EXPECT_STREQ(g_quark_to_string(roi->roi_type), small_config().classes[r.k].name.c_str());
+    rois.push_back(r);
+  }
+  const Output out = read_output(hn, buf);  // unrefs buf
+
+  // Expected: every class > 0 present in the map, with its bounding box.
+  std::vector<Roi> expected;
+  for (guint k = 1; k < 3; ++k) {
+    int x0 = w * kScale, y0 = h * kScale, x1 = -1, y1 = -1, n = 0;
+    for (int y = 0; y < out.height(); ++y)
+      for (int x = 0; x < out.width(); ++x)
+        if (out.pixels[y * out.width() + x] == k) {
+          x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y), ++n;
+        }
+    if (n)
+      expected.push_back({k, guint(x0), guint(y0), guint(x1 - x0 + 1), guint(y1 - y0 + 1),
+                          double(n) / out.pixels.size()});
+  }
+  ASSERT_FALSE(expected.empty()) << "the test model should find some non-background class";
+  ASSERT_EQ(rois.size(), expected.size());
+  for (std::size_t i = 0; i < rois.size(); ++i) {
+    EXPECT_EQ(rois[i].k, expected[i].k);
+    EXPECT_EQ(rois[i].x, expected[i].x);
+    EXPECT_EQ(rois[i].y, expected[i].y);
+    EXPECT_EQ(rois[i].w, expected[i].w);
+    EXPECT_EQ(rois[i].h, expected[i].h);
+    EXPECT_DOUBLE_EQ(rois[i].share, expected[i].share);
+  }
+}
+
+TEST_F(Element, ModelAndModeRefuseChangesWhilePlaying) {
+  GstHarness* hn = make_harness({}, caps_string("RGB", 4, 4));
+  GstBus* bus = attach_bus(hn->element);
+  g_object_set(hn->element, "model", "/elsewhere.i2sb", "mode", 1, nullptr);
+  GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+  ASSERT_TRUE(warning != nullptr) << "the refusal is reported";
+  GError* err = nullptr;
+  gst_message_parse_warning(warning, &err, nullptr);
+  EXPECT_NE(std::string(err->message).find("'model'"), std::string::npos) << err->message;
+  g_error_free(err);
+  gst_message_unref(warning);
+  gchar* model = nullptr;
+  gint mode = -1;
+  g_object_get(hn->element, "model", &model, "mode", &mode, nullptr);
+  EXPECT_EQ(std::string(model), model_path());
+  EXPECT_EQ(mode, 0);
+  g_free(model);
+}
+
+TEST_F(Element, ImpossibleCapsAreNotNegotiated) {
+  // Downstream wants 7 pixels wide: not a multiple of the scale factor.
+  GstHarness* hn = gst_harness_new_with_element(make_element({}), "sink", "src");
+  harnesses_.push_back(hn);
+  gst_harness_set_sink_caps_str(hn, "video/x-raw,format=RGB,width=7,height=8");
+  gst_harness_set_src_caps_str(hn, caps_string("RGB", 4, 4).c_str());
+  const Bytes px = random_pixels(4, 4, 3, 1);
+  EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, 4, 4, px)), GST_FLOW_NOT_NEGOTIATED);
+}
+
+TEST_F(Element, RepeatedNullPlayingCycles) {
+  const int w = 4, h = 4;
+  GstHarness* hn = make_harness({{"mode", "mask"}}, caps_string("RGB", w, h));
+  const Bytes px = random_pixels(w, h, 3, 2);
+  const Bytes first = run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)).pixels;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(gst_element_set_state(hn->element, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    ASSERT_EQ(gst_element_set_state(hn->element, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+    gst_harness_push_event(hn, gst_event_new_stream_start("cycle"));
+    gst_harness_set_src_caps_str(hn, caps_string("RGB", w, h).c_str());
+    EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)).pixels, first) << "cycle " << i;
+  }
+}
+
+TEST_F(Element, InstancesWithTheSameModelShareIt) {
+  auto probe = Segmenter::open(model_path(), "cpu");
+  EXPECT_EQ(probe.get(), Segmenter::open(model_path(), "cpu").get());
+  GstElement* a = make_element({{"device", "cpu"}});
+  GstElement* b = make_element({{"device", "auto"}});  // resolves to the CPU here
+  ASSERT_NE(gst_element_set_state(a, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(gst_element_set_state(b, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  EXPECT_EQ(probe.use_count(), 3) << "both elements hold the one loaded model";
+  gst_element_set_state(a, GST_STATE_NULL);
+  gst_element_set_state(b, GST_STATE_NULL);
+  EXPECT_EQ(probe.use_count(), 1);
+}
+
+TEST_F(Element, MissingModelFailsToStart) {
+  const std::string path = dir_->file("no-such-model.i2sb");
+  GstElement* e = make_element({{"model", path}});
+  const std::string msg = start_error(e);
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+}
+
+TEST_F(Element, NoModelSetFailsToStart) {
+  GstElement* e = make_element({}, false);
+  const std::string msg = start_error(e);
+  EXPECT_NE(msg.find("model"), std::string::npos) << msg;
+}
+
+TEST_F(Element, CorruptModelFailsToStart) {
+  const std::string path = dir_->file("corrupt.i2sb");
+  {
+    std::ifstream in(model_path(), std::ios::binary);
+    Bytes b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    b[b.size() / 2] ^= 0x5a;  // the checksum no longer matches
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  }
+  GstElement* e = make_element({{"model", path}});
+  const std::string msg = start_error(e);
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("checksum"), std::string::npos) << msg;
+}
+
+TEST_F(Element, CudaWithoutAGpuFailsToStart) {
+  if (Segmenter::open(model_path(), "auto")->device() != "cpu") GTEST_SKIP() << "a GPU is present";
+  GstElement* e = make_element({{"device", "cuda"}});
+  const std::string msg = start_error(e);
+  EXPECT_NE(msg.find("cuda"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(model_path()), std::string::npos) << msg;
+}
+
+TEST_F(Element, RunsInPipelinesAndNegotiatesFromEitherSide) {
+  for (const char* f : {"videotestsrc", "videoconvert", "videoscale", "fakesink"})
+    if (!gst_element_factory_find(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
+  const std::string model = "i2sbseg model=\"" + model_path() + "\"";
+  struct Case {
+    std::string launch;
+    int out_w, out_h;
+  };
+  const Case cases[] = {
+      // Upstream fixes the size after videoconvert ! videoscale: the output is x scale.
+      {"videotestsrc num-buffers=3 ! video/x-raw,format=I420,width=40,height=30 ! videoconvert ! videoscale ! "
+       "video/x-raw,width=20,height=14 ! " + model + " ! fakesink name=sink",
+       20 * kScale, 14 * kScale},
+      // Downstream fixes the output size: upstream is asked for output / scale.
+      {"videotestsrc num-buffers=3 ! videoconvert ! " + model + " ! video/x-raw,width=64,height=48 ! "
+       "fakesink name=sink",
+       64, 48},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.launch);
+    GError* err = nullptr;
+    GstElement* pipeline = gst_parse_launch(c.launch.c_str(), &err);
+    ASSERT_TRUE(pipeline != nullptr) << (err ? err->message : "");
+    elements_.push_back(GST_ELEMENT(gst_object_ref_sink(pipeline)));  // TearDown stops and frees it
+    ASSERT_NE(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    GstBus* bus = gst_element_get_bus(pipeline);
+    GstMessage* msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
+                                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    gst_object_unref(bus);
+    ASSERT_TRUE(msg != nullptr) << "no EOS within 60 s";
+    EXPECT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_EOS);
+    gst_message_unref(msg);
+    GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+    GstPad* pad = gst_element_get_static_pad(sink, "sink");
+    GstCaps* caps = gst_pad_get_current_caps(pad);
+    ASSERT_TRUE(caps != nullptr);
+    GstVideoInfo info;
+    ASSERT_TRUE(gst_video_info_from_caps(&info, caps));
+    EXPECT_EQ(GST_VIDEO_INFO_WIDTH(&info), c.out_w);
+    EXPECT_EQ(GST_VIDEO_INFO_HEIGHT(&info), c.out_h);
+    gst_caps_unref(caps);
+    gst_object_unref(pad);
+    gst_object_unref(sink);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+  }
+}
+
+TEST_F(Element, DecodesAFileSegmentsItAndWritesOneBack) {
+  for (const char* f : {"videotestsrc", "jpegenc", "avimux", "filesink", "filesrc", "decodebin", "videoconvert",
+                        "videoscale"})
+    if (!gst_element_factory_find(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
+  const std::string clip = dir_->file("clip.avi"), out = dir_->file("overlay.avi");
+  const std::string make_clip = "videotestsrc num-buffers=4 pattern=ball ! video/x-raw,width=48,height=32 ! "
+                                "jpegenc ! avimux ! filesink location=\"" + clip + "\"";
+  const std::string segment = "filesrc location=\"" + clip + "\" ! decodebin ! videoconvert ! videoscale ! "
+                              "video/x-raw,width=24,height=16 ! i2sbseg model=\"" + model_path() +
+                              "\" ! videoconvert ! jpegenc ! avimux ! filesink location=\"" + out + "\"";
+  for (const std::string& launch : {make_clip, segment}) {
+    SCOPED_TRACE(launch);
+    GError* err = nullptr;
+    GstElement* pipeline = gst_parse_launch(launch.c_str(), &err);
+    ASSERT_TRUE(pipeline != nullptr) << (err ? err->message : "");
+    elements_.push_back(GST_ELEMENT(gst_object_ref_sink(pipeline)));
+    ASSERT_NE(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    GstBus* bus = gst_element_get_bus(pipeline);
+    GstMessage* msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
+                                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    gst_object_unref(bus);
+    ASSERT_TRUE(msg != nullptr) << "no EOS within 60 s";
+    std::string error;
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+      GError* e = nullptr;
+      gst_message_parse_error(msg, &e, nullptr);
+      error = e->message;
+      g_error_free(e);
+    }
+    gst_message_unref(msg);
+    EXPECT_EQ(error, "");
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+  }
+  std::error_code ec;
+  EXPECT_GT(std::filesystem::file_size(out, ec), 0u);
+}
