@@ -1,4 +1,6 @@
 // `i2sbseg eval`: HR / LR-up / oracle / bridge-at-NFE (/ baseline) on one split.
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -38,7 +40,15 @@ int run_eval(const EvalCliOptions& o) {
       return Dataset::load(o.data, split);
     }
   }();
-  const EvalReport r = evaluate(model, data, o.eval, baseline.get());
+  EvalOptions eo = o.eval;
+  const bool tty = ::isatty(2);
+  eo.progress = [tty](int done, int total) {
+    if (tty)
+      std::fprintf(stderr, "\reval %d/%d images%s", done, total, done == total ? "\n" : "");
+    else if (done % 100 == 0 || done == total)
+      std::fprintf(stderr, "eval %d/%d images\n", done, total);
+  };
+  const EvalReport r = evaluate(model, data, eo, baseline.get());
   if (!o.json_out.empty()) {
     const std::string j = r.to_json() + "\n";
     write_file_atomically(o.json_out, std::vector<std::uint8_t>(j.begin(), j.end()));

@@ -87,6 +87,7 @@ EvalReport evaluate(Model& model, const Dataset& data, const EvalOptions& o, Mod
     }
     if (baseline) timed(r.baseline, truth, [&] { return baseline->segment_lr(lr.to(baseline->device())); });
     ++r.images;
+    if (o.progress) o.progress(static_cast<int>(i + 1), static_cast<int>(n_images));
   }
   if (r.images == 0) throw Error(data.source() + ": no image is at least " + std::to_string(s) + " pixels on a side");
   for (EvalRow* row : {&r.classifier_hr, &r.classifier_lr, &r.oracle, &r.baseline}) row->ms_per_image /= r.images;

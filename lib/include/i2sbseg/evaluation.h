@@ -3,6 +3,7 @@
 // latent), the bridge at several NFE, and optionally a second model.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ struct EvalOptions {
   bool ot_ode = false;
   std::uint64_t seed = 1;
   int max_images = 0;  // 0: all
+  // Called after each image with (done, total); may be empty.
+  std::function<void(int, int)> progress;
 };
 
 struct EvalReport {
