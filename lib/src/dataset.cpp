@@ -12,6 +12,8 @@
 #include <i2sbseg/bundle.h>
 #include <i2sbseg/error.h>
 
+#include "archive_bytes.h"
+
 #ifdef I2SBSEG_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -37,15 +39,6 @@ std::set<std::string> read_stems(const fs::path& p) {
     if (!line.empty()) stems.insert(line);
   }
   return stems;
-}
-
-torch::Tensor string_tensor(const std::string& s) {
-  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())}, torch::kUInt8).clone();
-}
-
-std::string tensor_string(const torch::Tensor& t) {
-  const torch::Tensor c = t.contiguous();
-  return std::string(reinterpret_cast<const char*>(c.data_ptr<std::uint8_t>()), static_cast<size_t>(c.numel()));
 }
 
 #ifdef I2SBSEG_HAVE_OPENCV
@@ -187,12 +180,12 @@ std::vector<std::int64_t> Dataset::class_pixel_counts() const {
 
 void Dataset::save_packed(const std::string& path) const {
   torch::serialize::OutputArchive a;
-  a.write("magic", string_tensor(kPackedMagic));
-  a.write("classes", string_tensor(classes_to_json(classes_)));
+  a.write("magic", archive::from_string(kPackedMagic));
+  a.write("classes", archive::from_string(classes_to_json(classes_)));
   nlohmann::json meta;
   meta["names"] = names_;
   meta["splits"] = splits_;
-  a.write("meta", string_tensor(meta.dump()));
+  a.write("meta", archive::from_string(meta.dump()));
   for (size_t i = 0; i < images_.size(); ++i) {
     a.write("image." + std::to_string(i), images_[i]);
     a.write("mask." + std::to_string(i), masks_[i]);
@@ -213,22 +206,15 @@ Dataset Dataset::load_packed(const std::string& file, const std::string& split) 
   Dataset all;
   all.source_ = file;
   try {
-    torch::Tensor t;  // read() set_()s a defined tensor: keep reads apart
-    a.read("magic", t);
-    if (tensor_string(t) != kPackedMagic) throw Error(file + ": not a packed i2sbseg dataset");
-    torch::Tensor classes, meta_bytes;
-    a.read("classes", classes);
-    all.classes_ = parse_classes_json(tensor_string(classes), file);
-    a.read("meta", meta_bytes);
-    const nlohmann::json meta = nlohmann::json::parse(tensor_string(meta_bytes));
+    if (archive::to_string(archive::read(a, "magic")) != kPackedMagic) throw Error(file + ": not a packed i2sbseg dataset");
+    all.classes_ = parse_classes_json(archive::to_string(archive::read(a, "classes")), file);
+    const nlohmann::json meta = nlohmann::json::parse(archive::to_string(archive::read(a, "meta")));
     const auto names = meta.at("names").get<std::vector<std::string>>();
     const auto splits = meta.at("splits").get<std::vector<std::string>>();
     for (size_t i = 0; i < names.size(); ++i) {
       if (split != "all" && splits.at(i) != split) continue;
-      torch::Tensor img, mask;
-      a.read("image." + std::to_string(i), img);
-      a.read("mask." + std::to_string(i), mask);
-      all.add(names[i], img, mask, splits[i]);
+      all.add(names[i], archive::read(a, "image." + std::to_string(i)), archive::read(a, "mask." + std::to_string(i)),
+              splits[i]);
     }
   } catch (const Error&) {
     throw;

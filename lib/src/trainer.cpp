@@ -21,6 +21,8 @@
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
 
+#include "archive_bytes.h"
+
 #include <i2sbseg/device.h>
 
 namespace i2sbseg {
@@ -47,22 +49,6 @@ class SignalGuard {
   void (*old_int_)(int);
   void (*old_term_)(int);
 };
-
-torch::Tensor string_tensor(const std::string& s) {
-  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())}, torch::kUInt8).clone();
-}
-std::string tensor_string(const torch::Tensor& t) {
-  const torch::Tensor c = t.contiguous();
-  return std::string(reinterpret_cast<const char*>(c.data_ptr<std::uint8_t>()), static_cast<size_t>(c.numel()));
-}
-
-// InputArchive::read() set_()s a defined tensor in place, which would alias
-// every tensor read through one variable: always read into a fresh one.
-torch::Tensor read_tensor(torch::serialize::InputArchive& a, const std::string& key) {
-  torch::Tensor t;
-  a.read(key, t);
-  return t;
-}
 
 std::string format_seconds(double s) {
   char buf[32];
@@ -304,7 +290,7 @@ class Trainer {
 
   void save_checkpoint() {
     torch::serialize::OutputArchive a;
-    a.write("config", string_tensor(model_->config().to_json()));
+    a.write("config", archive::from_string(model_->config().to_json()));
     a.write("position", torch::tensor({static_cast<int64_t>(stage_), static_cast<int64_t>(iter_)}));
     a.write("rng", gen_.get_state());
     for (const auto& [name, t] : model_->named_tensors()) a.write("model." + name, t.detach().to(torch::kCPU));
@@ -329,19 +315,19 @@ class Trainer {
       throw Error(path + ": cannot read the checkpoint to resume from");
     }
     try {
-      model_ = std::make_unique<Model>(ModelConfig::from_json(tensor_string(read_tensor(a, "config"))), torch::kCPU);
-      const torch::Tensor pos = read_tensor(a, "position");
+      model_ = std::make_unique<Model>(ModelConfig::from_json(archive::to_string(archive::read(a, "config"))), torch::kCPU);
+      const torch::Tensor pos = archive::read(a, "position");
       stage_ = static_cast<size_t>(pos[0].item<int64_t>());
       iter_ = static_cast<int>(pos[1].item<int64_t>());
       if (stage_ >= stages_.size()) throw Error("its stage does not exist with these options");
-      gen_.set_state(read_tensor(a, "rng"));
+      gen_.set_state(archive::read(a, "rng"));
       torch::NoGradGuard no_grad;
-      for (auto& [name, p] : model_->named_tensors()) p.copy_(read_tensor(a, "model." + name));
+      for (auto& [name, p] : model_->named_tensors()) p.copy_(archive::read(a, "model." + name));
       model_->to(device_);
       ema_.clear();
       if (stages_[stage_].name != "classifier" && model_->has_bridge())
         for (size_t i = 0; i < model_->bridge_net()->parameters().size(); ++i)
-          ema_.push_back(read_tensor(a, "ema." + std::to_string(i)).to(device_));
+          ema_.push_back(archive::read(a, "ema." + std::to_string(i)).to(device_));
       begin_stage(stages_[stage_], true);
       torch::serialize::InputArchive opt;
       if (a.try_read("optimizer", opt)) optimizer_->load(opt);
