@@ -7,7 +7,7 @@ packages=(
   build-essential pkg-config cmake meson ninja-build
   libtorch-dev nlohmann-json3-dev libcli11-dev googletest libgtest-dev
   libopencv-dev
-  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools gstreamer1.0-libav
 )
 
 missing=()
