@@ -75,6 +75,7 @@ enum {
   PROP_ROI_META,
   PROP_CLASS_MAP_META,
   PROP_UPSCALE,
+  PROP_THREADS,
 };
 
 // The element's C++ state, created in init and deleted in finalize (GObject
@@ -96,6 +97,7 @@ struct State {
   bool roi_meta = true;
   bool class_map_meta = true;
   GstI2sbSegUpscale upscale = GST_I2SBSEG_UPSCALE_NEAREST;
+  guint threads = 0;
 
   // Between start() and stop().
   std::shared_ptr<i2sbseg::Segmenter> segmenter;
@@ -243,6 +245,11 @@ static void gst_i2sbseg_set_property(GObject* object, guint prop_id, const GValu
       st.interval = g_value_get_uint(value);
       break;
     }
+    case PROP_THREADS: {
+      std::lock_guard<std::mutex> lock(st.lock);
+      st.threads = g_value_get_uint(value);
+      break;
+    }
     case PROP_POST_MESSAGES: {
       std::lock_guard<std::mutex> lock(st.lock);
       st.post_messages = g_value_get_boolean(value);
@@ -282,6 +289,7 @@ static void gst_i2sbseg_get_property(GObject* object, guint prop_id, GValue* val
     case PROP_ALPHA: g_value_set_double(value, st.alpha); break;
     case PROP_MODE: g_value_set_enum(value, st.mode); break;
     case PROP_INTERVAL: g_value_set_uint(value, st.interval); break;
+    case PROP_THREADS: g_value_set_uint(value, st.threads); break;
     case PROP_OUTPUT_SIZE: g_value_set_enum(value, st.output_size); break;
     case PROP_POST_MESSAGES: g_value_set_boolean(value, st.post_messages); break;
     case PROP_ROI_META: g_value_set_boolean(value, st.roi_meta); break;
@@ -552,6 +560,7 @@ static GstFlowReturn gst_i2sbseg_transform(GstBaseTransform* trans, GstBuffer* i
     params.ot_ode = st.ot_ode;
     params.seed = st.seed;
     params.output_size = st.neg_size;
+    params.threads = static_cast<int>(st.threads);
     alpha = st.alpha;
     upscale = st.upscale == GST_I2SBSEG_UPSCALE_BILINEAR ? i2sbseg::Upscale::kBilinear : i2sbseg::Upscale::kNearest;
     interval = std::max(1u, st.interval);
@@ -693,6 +702,9 @@ static void gst_i2sbseg_class_init(GstI2sbSegClass* klass) {
       g_param_spec_uint("interval", "Interval",
                         "Run the model on every Nth frame and reuse its class map for the frames between", 1,
                         G_MAXUINT, 1, live));
+  g_object_class_install_property(
+      gobject_class, PROP_THREADS,
+      g_param_spec_uint("threads", "Threads", "CPU threads for inference (0: $OMP_NUM_THREADS if set, else one per CPU core)", 0, 1024, 0, live));
   g_object_class_install_property(
       gobject_class, PROP_OUTPUT_SIZE,
       g_param_spec_enum("output-size", "Output size", "Size of the source pad's frames",

@@ -4,13 +4,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <torch/types.h>
 #include <torch/utils.h>
+#include <ATen/Parallel.h>
 
 #include <i2sbseg/bridge.h>
 #include <i2sbseg/device.h>
@@ -57,6 +60,15 @@ Taps bilinear_taps(int dst, int src) {
     t.w1[d] = static_cast<int>(std::lround((f - i) * 256.0));
   }
   return t;
+}
+
+// $OMP_NUM_THREADS when set (tests and users cap it there), else one per core.
+int default_threads() {
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 void check_layout(const PixelLayout& l) {
@@ -111,6 +123,8 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
                 std::to_string(stride_bytes) + " is not a valid image");
 
   std::lock_guard<std::mutex> lock(impl_->mutex);
+  const int threads = params.threads > 0 ? params.threads : default_threads();
+  if (at::get_num_threads() != threads) at::set_num_threads(threads);
   torch::NoGradGuard no_grad;
   Impl& im = *impl_;
 

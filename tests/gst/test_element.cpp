@@ -4,6 +4,8 @@
 // The registry is isolated by tests/meson.build (GST_REGISTRY, GST_PLUGIN_PATH).
 #include <gtest/gtest.h>
 
+#include <ATen/Parallel.h>
+
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -400,6 +402,23 @@ TEST_F(Element, StepsChangeWhilePlaying) {
   params.nfe = 5;
   EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)).pixels,
             library_map(px, w, h, rgb().layout, params, mw, mh));
+}
+
+TEST_F(Element, ThreadsSetsLibTorchThreadsInTheStreamingThread) {
+  // The harness runs the element's transform in this thread, so LibTorch's
+  // per-thread setting is visible here after each frame.
+  const int w = 4, h = 4;
+  GstHarness* hn = make_harness({{"mode", "mask"}, {"threads", "2"}}, caps_string("RGB", w, h));
+  const Bytes px = random_pixels(w, h, 3, 5);
+  at::set_num_threads(1);
+  run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px));
+  EXPECT_EQ(at::get_num_threads(), 2);
+  g_object_set(hn->element, "threads", 1u, nullptr);
+  run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px));
+  EXPECT_EQ(at::get_num_threads(), 1);
+  guint threads = 99;
+  g_object_get(hn->element, "threads", &threads, nullptr);
+  EXPECT_EQ(threads, 1u);
 }
 
 TEST_F(Element, StepsBeyondTheScheduleFailTheStreamWithAnError) {

@@ -32,6 +32,11 @@ struct SegmentParams {
   bool ot_ode = false;
   std::uint64_t seed = 0;  // the same seed and input give the same output
   OutputSize output_size = OutputSize::kScaled;
+  // CPU threads for this call's inference; 0: $OMP_NUM_THREADS if set, else
+  // one per CPU core. Applied to
+  // the calling thread (OpenMP's thread count is per calling thread, so a
+  // streaming thread would otherwise run single-threaded).
+  int threads = 0;
 };
 
 class Segmenter {
