@@ -107,14 +107,14 @@ Dataset Dataset::load_folder(const std::string& dir, const std::string& split) {
   const fs::path images_dir = root / "images", masks_dir = root / "masks";
   if (!fs::is_directory(images_dir)) throw Error(images_dir.string() + ": missing images folder");
 
-  std::set<std::string> wanted;
-  const bool has_split = fs::exists(root / "train.txt") || fs::exists(root / "val.txt");
-  if (split != "all") {
-    const fs::path list = root / (split + ".txt");
-    if (!fs::exists(list))
-      throw Error(list.string() + ": missing, so the dataset has no '" + split + "' split (use --split all)");
-    wanted = read_stems(list);
-  }
+  // Each split list is read once: it selects images and records their split.
+  std::set<std::string> train_stems, val_stems;
+  if (fs::exists(root / "train.txt")) train_stems = read_stems(root / "train.txt");
+  if (fs::exists(root / "val.txt")) val_stems = read_stems(root / "val.txt");
+  if (split != "all" && !fs::exists(root / (split + ".txt")))
+    throw Error((root / (split + ".txt")).string() + ": missing, so the dataset has no '" + split +
+                "' split (use --split all)");
+  const std::set<std::string>& wanted = split == "train" ? train_stems : val_stems;
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(images_dir)) {
     std::string ext = e.path().extension().string();
@@ -122,9 +122,6 @@ Dataset Dataset::load_folder(const std::string& dir, const std::string& split) {
     if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg")) files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
-  std::set<std::string> train_stems, val_stems;
-  if (has_split && fs::exists(root / "train.txt")) train_stems = read_stems(root / "train.txt");
-  if (has_split && fs::exists(root / "val.txt")) val_stems = read_stems(root / "val.txt");
   for (const fs::path& f : files) {
     const std::string stem = f.stem().string();
     if (split != "all" && !wanted.count(stem)) continue;

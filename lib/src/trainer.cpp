@@ -354,10 +354,10 @@ class Trainer {
     Model out(with_metadata(c, meta.dump()), torch::kCPU);
     {
       torch::NoGradGuard no_grad;
+      // Same order (encoder, decoder, bridge); a direct model simply stops before the bridge.
       const auto src = model_->named_tensors();
       auto dst = out.named_tensors();
-      for (size_t i = 0; i < dst.size(); ++i)
-        if (!o_.direct || src[i].first.rfind("bridge.", 0) != 0) dst[i].second.copy_(src[i].second.to(torch::kCPU));
+      for (size_t i = 0; i < dst.size(); ++i) dst[i].second.copy_(src[i].second.to(torch::kCPU));
     }
     save_model(out, o_.out);
     say("wrote " + o_.out);
