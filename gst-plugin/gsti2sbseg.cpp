@@ -76,6 +76,7 @@ enum {
   PROP_CLASS_MAP_META,
   PROP_UPSCALE,
   PROP_THREADS,
+  PROP_PRECISION,
 };
 
 // The element's C++ state, created in init and deleted in finalize (GObject
@@ -98,6 +99,7 @@ struct State {
   bool class_map_meta = true;
   GstI2sbSegUpscale upscale = GST_I2SBSEG_UPSCALE_NEAREST;
   guint threads = 0;
+  GstI2sbSegPrecision precision = GST_I2SBSEG_PRECISION_AUTO;
 
   // Between start() and stop().
   std::shared_ptr<i2sbseg::Segmenter> segmenter;
@@ -182,6 +184,18 @@ GType gst_i2sbseg_upscale_get_type(void) {
   return type;
 }
 
+GType gst_i2sbseg_precision_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_I2SBSEG_PRECISION_AUTO, "fp16 on a CUDA GPU, fp32 on the CPU", "auto"},
+      {GST_I2SBSEG_PRECISION_FP32, "32-bit float", "fp32"},
+      {GST_I2SBSEG_PRECISION_FP16, "16-bit float (CUDA; most CPU builds of LibTorch lack it)", "fp16"},
+      {GST_I2SBSEG_PRECISION_BF16, "bfloat16", "bf16"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstI2sbSegPrecision", values));
+  return type;
+}
+
 // --- properties -------------------------------------------------------------
 
 // Model-shaping properties change only in NULL/READY: the model is loaded
@@ -204,6 +218,7 @@ static void gst_i2sbseg_set_property(GObject* object, guint prop_id, const GValu
     case PROP_MODEL:
     case PROP_DEVICE:
     case PROP_MODE:
+    case PROP_PRECISION:
     case PROP_OUTPUT_SIZE: {
       if (!changeable_now(self, pspec->name)) return;
       std::lock_guard<std::mutex> lock(st.lock);
@@ -215,6 +230,8 @@ static void gst_i2sbseg_set_property(GObject* object, guint prop_id, const GValu
         st.device = s && *s ? s : kDefaultDevice;
       } else if (prop_id == PROP_MODE) {
         st.mode = static_cast<GstI2sbSegMode>(g_value_get_enum(value));
+      } else if (prop_id == PROP_PRECISION) {
+        st.precision = static_cast<GstI2sbSegPrecision>(g_value_get_enum(value));
       } else {
         st.output_size = static_cast<GstI2sbSegOutputSize>(g_value_get_enum(value));
       }
@@ -295,6 +312,7 @@ static void gst_i2sbseg_get_property(GObject* object, guint prop_id, GValue* val
     case PROP_ROI_META: g_value_set_boolean(value, st.roi_meta); break;
     case PROP_CLASS_MAP_META: g_value_set_boolean(value, st.class_map_meta); break;
     case PROP_UPSCALE: g_value_set_enum(value, st.upscale); break;
+    case PROP_PRECISION: g_value_set_enum(value, st.precision); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -304,11 +322,14 @@ static void gst_i2sbseg_get_property(GObject* object, guint prop_id, GValue* val
 static gboolean gst_i2sbseg_start(GstBaseTransform* trans) {
   GstI2sbSeg* self = GST_I2SBSEG(trans);
   State& st = *self->state;
-  std::string path, device;
+  std::string path, device, precision;
   {
     std::lock_guard<std::mutex> lock(st.lock);
     path = st.model_path;
     device = st.device;
+    GEnumValue* v = g_enum_get_value(static_cast<GEnumClass*>(g_type_class_peek(GST_TYPE_I2SBSEG_PRECISION)),
+                                     st.precision);
+    precision = v ? v->value_nick : "auto";
   }
   if (path.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No model set: set the 'model' property to a model bundle file"),
@@ -317,10 +338,11 @@ static gboolean gst_i2sbseg_start(GstBaseTransform* trans) {
   }
   try {
     bool fell_back = false;
-    auto segmenter = i2sbseg::Segmenter::open(path, device, &fell_back);
+    auto segmenter = i2sbseg::Segmenter::open(path, device, &fell_back, precision);
     if (fell_back) GST_INFO_OBJECT(self, "device=auto: no usable CUDA GPU, running on the CPU");
-    GST_INFO_OBJECT(self, "model '%s' on %s: x%d, %d classes, %s, default %d steps", path.c_str(),
-                    segmenter->device().c_str(), segmenter->scale_factor(), segmenter->num_classes(),
+    GST_INFO_OBJECT(self, "model '%s' on %s in %s: x%d, %d classes, %s, default %d steps", path.c_str(),
+                    segmenter->device().c_str(), segmenter->precision().c_str(), segmenter->scale_factor(),
+                    segmenter->num_classes(),
                     segmenter->has_bridge() ? "bridge" : "no bridge", segmenter->default_nfe());
     std::lock_guard<std::mutex> lock(st.lock);
     st.segmenter = std::move(segmenter);
@@ -334,10 +356,10 @@ static gboolean gst_i2sbseg_start(GstBaseTransform* trans) {
     if (problem.rfind(path + ": ", 0) == 0) problem.erase(0, path.size() + 2);
     if (missing)
       GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Could not load model '%s': %s", path.c_str(), problem.c_str()),
-                        ("device '%s'", device.c_str()));
+                        ("device '%s', precision '%s'", device.c_str(), precision.c_str()));
     else
       GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("Could not load model '%s': %s", path.c_str(), problem.c_str()),
-                        ("device '%s'", device.c_str()));
+                        ("device '%s', precision '%s'", device.c_str(), precision.c_str()));
     return FALSE;
   }
 }
@@ -599,17 +621,26 @@ static GstFlowReturn gst_i2sbseg_transform(GstBaseTransform* trans, GstBuffer* i
   GstFlowReturn ret = GST_FLOW_OK;
   GstClockTime took = 0;
   try {
+    int map_w = 0, map_h = 0;
+    segmenter->output_size(in_w, in_h, params.output_size, map_w, map_h);
+    if (map_w != out_w || map_h != out_h)
+      throw i2sbseg::Error("the class map would be " + std::to_string(map_w) + "x" + std::to_string(map_h) +
+                           ", the output is " + std::to_string(out_w) + "x" + std::to_string(out_h));
+    bool drawn = false;
     if (run || st.map_w != out_w || st.map_h != out_h) {
       run = true;
+      // Overlay mode: argmax and blend in one pass inside the library.
+      const i2sbseg::OverlayTarget target{out_px, out_stride, static_cast<float>(alpha), upscale};
       const GstClockTime t0 = gst_util_get_timestamp();
-      segmenter->segment(in_px, in_w, in_h, in_stride, layout, params, st.class_map, st.map_w, st.map_h);
+      segmenter->segment(in_px, in_w, in_h, in_stride, layout, params, st.class_map, st.map_w, st.map_h,
+                         mode == GST_I2SBSEG_MODE_MASK ? nullptr : &target);
       took = gst_util_get_timestamp() - t0;
       st.have_map = true;
+      drawn = mode != GST_I2SBSEG_MODE_MASK;
     }
-    if (st.map_w != out_w || st.map_h != out_h)
-      throw i2sbseg::Error("the class map is " + std::to_string(st.map_w) + "x" + std::to_string(st.map_h) +
-                           ", the output " + std::to_string(out_w) + "x" + std::to_string(out_h));
-    if (mode == GST_I2SBSEG_MODE_MASK) {
+    if (drawn) {
+      // done
+    } else if (mode == GST_I2SBSEG_MODE_MASK) {
       for (int y = 0; y < out_h; ++y)
         std::copy_n(st.class_map.data() + static_cast<std::size_t>(y) * out_w, out_w,
                     out_px + static_cast<std::size_t>(y) * out_stride);
@@ -736,6 +767,12 @@ static void gst_i2sbseg_class_init(GstI2sbSegClass* klass) {
       gobject_class, PROP_UPSCALE,
       g_param_spec_enum("upscale", "Upscale", "How overlay mode enlarges the input frame under the class colours",
                         GST_TYPE_I2SBSEG_UPSCALE, GST_I2SBSEG_UPSCALE_NEAREST, live));
+  g_object_class_install_property(
+      gobject_class, PROP_PRECISION,
+      g_param_spec_enum("precision", "Precision",
+                        "Arithmetic of the networks (the bridge's own maths stays fp32); a precision the device "
+                        "cannot run fails the change to PAUSED",
+                        GST_TYPE_I2SBSEG_PRECISION, GST_I2SBSEG_PRECISION_AUTO, ready_only));
 
   GstCaps* sink_caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE("{ RGB, BGR, RGBA, BGRA, RGBx, BGRx }"));
   GstCaps* src_caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE("{ RGB, BGR, RGBA, BGRA, RGBx, BGRx, GRAY8 }"));
@@ -765,4 +802,5 @@ static void gst_i2sbseg_class_init(GstI2sbSegClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_I2SBSEG_MODE, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_I2SBSEG_OUTPUT_SIZE, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_I2SBSEG_UPSCALE, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_I2SBSEG_PRECISION, static_cast<GstPluginAPIFlags>(0));
 }

@@ -25,6 +25,13 @@ typedef enum {
   GST_I2SBSEG_UPSCALE_BILINEAR,  // smoother
 } GstI2sbSegUpscale;
 
+typedef enum {
+  GST_I2SBSEG_PRECISION_AUTO,  // fp16 on CUDA, fp32 on the CPU
+  GST_I2SBSEG_PRECISION_FP32,
+  GST_I2SBSEG_PRECISION_FP16,
+  GST_I2SBSEG_PRECISION_BF16,
+} GstI2sbSegPrecision;
+
 #define GST_TYPE_I2SBSEG_MODE (gst_i2sbseg_mode_get_type())
 GType gst_i2sbseg_mode_get_type(void);
 #define GST_TYPE_I2SBSEG_OUTPUT_SIZE (gst_i2sbseg_output_size_get_type())
@@ -32,6 +39,8 @@ GType gst_i2sbseg_output_size_get_type(void);
 
 #define GST_TYPE_I2SBSEG_UPSCALE (gst_i2sbseg_upscale_get_type())
 GType gst_i2sbseg_upscale_get_type(void);
+#define GST_TYPE_I2SBSEG_PRECISION (gst_i2sbseg_precision_get_type())
+GType gst_i2sbseg_precision_get_type(void);
 
 #define GST_TYPE_I2SBSEG (gst_i2sbseg_get_type())
 G_DECLARE_FINAL_TYPE(GstI2sbSeg, gst_i2sbseg, GST, I2SBSEG, GstBaseTransform)

@@ -24,9 +24,11 @@ __global__ void packed_to_planes_kernel(const std::uint8_t* src, int width, int 
   dst[2 * plane + i] = p[layout.b] * norm.scale[2] + norm.shift[2];
 }
 
-__global__ void argmax_blend_kernel(const float* logits, int num_classes, int width, int height,
-                                    const std::uint8_t* palette, float alpha, std::uint8_t* pixels, int stride,
-                                    PixelLayout layout, std::uint8_t* classes_out) {
+// One thread per output pixel: argmax over K planes (first maximum wins,
+// like torch.argmax), then the nearest source pixel blended with the class
+// colour in the same 8.8 fixed point as the CPU path, so both agree exactly.
+__global__ void argmax_overlay_kernel(const float* logits, int num_classes, int width, int height,
+                                      std::uint8_t* classes_out, OverlayArgs o, bool draw) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
   if (x >= width || y >= height) return;
@@ -36,20 +38,25 @@ __global__ void argmax_blend_kernel(const float* logits, int num_classes, int wi
   float best_v = logits[i];
   for (int k = 1; k < num_classes; ++k) {
     const float v = logits[k * plane + i];
-    if (v > best_v) {  // first maximum wins, like torch.argmax
+    if (v > best_v) {
       best_v = v;
       best = k;
     }
   }
   if (classes_out) classes_out[i] = static_cast<std::uint8_t>(best);
-  if (!pixels) return;
-  std::uint8_t* p = pixels + static_cast<size_t>(y) * stride + static_cast<size_t>(x) * layout.bytes_per_pixel;
-  const std::uint8_t* c = palette + 3 * best;
-  const int offs[3] = {layout.r, layout.g, layout.b};
-  for (int ch = 0; ch < 3; ++ch) {
-    const float v = (1.0f - alpha) * p[offs[ch]] + alpha * c[ch];
-    p[offs[ch]] = static_cast<std::uint8_t>(fminf(fmaxf(v + 0.5f, 0.0f), 255.0f));
-  }
+  if (!draw) return;
+  const int bpp = o.layout.bytes_per_pixel;
+  const int sx = static_cast<int>(static_cast<long long>(x) * o.src_w / width);
+  const int sy = static_cast<int>(static_cast<long long>(y) * o.src_h / height);
+  const std::uint8_t* s = o.src + static_cast<size_t>(sy) * o.src_stride + static_cast<size_t>(sx) * bpp;
+  std::uint8_t* d = o.dst + static_cast<size_t>(y) * o.dst_stride + static_cast<size_t>(x) * bpp;
+  for (int ch = 0; ch < bpp; ++ch) d[ch] = s[ch];
+  if (o.alpha256 == 0) return;
+  const std::uint8_t* c = o.palette_rgb + 3 * best;
+  const int a = o.alpha256;
+  d[o.layout.r] = static_cast<std::uint8_t>((d[o.layout.r] * (256 - a) + c[0] * a + 128) >> 8);
+  d[o.layout.g] = static_cast<std::uint8_t>((d[o.layout.g] * (256 - a) + c[1] * a + 128) >> 8);
+  d[o.layout.b] = static_cast<std::uint8_t>((d[o.layout.b] * (256 - a) + c[2] * a + 128) >> 8);
 }
 
 std::string status(cudaError_t err) { return err == cudaSuccess ? std::string() : cudaGetErrorString(err); }
@@ -85,13 +92,14 @@ std::string packed_to_planes(const std::uint8_t* src, int width, int height, int
   return status(cudaGetLastError());
 }
 
-std::string argmax_blend(const float* logits, int num_classes, int width, int height,
-                         const std::uint8_t* palette_rgb, float alpha, std::uint8_t* pixels, int stride,
-                         PixelLayout layout, std::uint8_t* classes_out, void* stream) {
+std::string argmax_overlay(const float* logits, int num_classes, int width, int height, std::uint8_t* classes_out,
+                           const OverlayArgs* overlay, void* stream) {
   if (width <= 0 || height <= 0 || num_classes < 1 || num_classes > 256) return "invalid size";
+  if (overlay && (overlay->src_w <= 0 || overlay->src_h <= 0 || overlay->alpha256 < 0 || overlay->alpha256 > 256))
+    return "invalid overlay arguments";
   const dim3 block(32, 8);
-  argmax_blend_kernel<<<grid_for(width, height, block), block, 0, static_cast<cudaStream_t>(stream)>>>(
-      logits, num_classes, width, height, palette_rgb, alpha, pixels, stride, layout, classes_out);
+  argmax_overlay_kernel<<<grid_for(width, height, block), block, 0, static_cast<cudaStream_t>(stream)>>>(
+      logits, num_classes, width, height, classes_out, overlay ? *overlay : OverlayArgs{}, overlay != nullptr);
   return status(cudaGetLastError());
 }
 

@@ -11,8 +11,7 @@ std::string packed_to_planes(const std::uint8_t*, int, int, int, PixelLayout, co
   return "i2sbseg was built without CUDA kernels";
 }
 
-std::string argmax_blend(const float*, int, int, int, const std::uint8_t*, float, std::uint8_t*, int, PixelLayout,
-                         std::uint8_t*, void*) {
+std::string argmax_overlay(const float*, int, int, int, std::uint8_t*, const OverlayArgs*, void*) {
   return "i2sbseg was built without CUDA kernels";
 }
 

@@ -30,4 +30,20 @@ bool is_auto_cpu_fallback(const std::string& name, const torch::Device& resolved
   return name == "auto" && resolved.is_cpu();
 }
 
+torch::ScalarType parse_precision(const std::string& name, const torch::Device& device) {
+  if (name == "auto") return device.is_cuda() ? torch::kHalf : torch::kFloat32;
+  if (name == "fp32") return torch::kFloat32;
+  if (name == "fp16") return torch::kHalf;
+  if (name == "bf16") return torch::kBFloat16;
+  throw Error("precision '" + name + "': expected auto, fp32, fp16 or bf16");
+}
+
+std::string precision_name(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kHalf: return "fp16";
+    case torch::kBFloat16: return "bf16";
+    default: return "fp32";
+  }
+}
+
 }  // namespace i2sbseg

@@ -48,6 +48,30 @@ void Model::to(torch::Device device) {
   if (bridge_.device() != device) bridge_ = Bridge(bridge_.schedule(), device);
 }
 
+void Model::set_precision(torch::ScalarType dtype) {
+  if (dtype != torch::kFloat32 && dtype != torch::kHalf && dtype != torch::kBFloat16)
+    throw Error("precision must be fp32, fp16 or bf16");
+  encoder_->to(dtype);
+  decoder_->to(dtype);
+  if (has_bridge()) bridge_net_->to(dtype);
+  dtype_ = dtype;
+  if (dtype == torch::kFloat32) return;
+  // CPU builds of LibTorch lack some half-precision kernels: find out now,
+  // not on the first frame.
+  try {
+    torch::NoGradGuard no_grad;
+    const int64_t f = config_.classifier.downsample_factor();
+    classify(torch::zeros({1, 3, f, f}, torch::TensorOptions().device(device_)));
+    if (has_bridge()) run_bridge(encode(torch::zeros({1, 3, f, f}, torch::TensorOptions().device(device_))),
+                                 SampleOptions{1, true, nullptr});
+  } catch (const std::exception& e) {
+    set_precision(torch::kFloat32);
+    const std::string what = e.what();
+    throw Error(std::string(dtype == torch::kHalf ? "fp16" : "bf16") + " inference is not supported on " +
+                device_.str() + " by this LibTorch (" + what.substr(0, what.find('\n')) + ")");
+  }
+}
+
 void Model::train(bool on) {
   encoder_->train(on);
   decoder_->train(on);
@@ -105,7 +129,7 @@ torch::Tensor Model::encode(const torch::Tensor& rgb01) {
       pad.mode(torch::kConstant);
     x = F::pad(x, pad);
   }
-  return (encoder_->forward(x) - latent_mean_) / latent_std_;
+  return (encoder_->forward(x.to(dtype_)).to(torch::kFloat32) - latent_mean_) / latent_std_;
 }
 
 torch::Tensor Model::decode(const torch::Tensor& z, int64_t height, int64_t width) {
@@ -113,7 +137,7 @@ torch::Tensor Model::decode(const torch::Tensor& z, int64_t height, int64_t widt
   if (z.dim() != 4 || z.size(1) != config_.classifier.latent_channels || z.size(2) * f < height ||
       z.size(3) * f < width)
     throw Error("decode: latent shape does not match the model or the requested size");
-  const torch::Tensor logits = decoder_->forward(z * latent_std_ + latent_mean_);
+  const torch::Tensor logits = decoder_->forward((z * latent_std_ + latent_mean_).to(dtype_)).to(torch::kFloat32);
   return logits.slice(2, 0, height).slice(3, 0, width);
 }
 
@@ -124,8 +148,8 @@ torch::Tensor Model::classify(const torch::Tensor& rgb01) {
 
 torch::Tensor Model::predict_x0(const torch::Tensor& z_t, const torch::Tensor& z_lr, int step) {
   const torch::Tensor steps = torch::full({z_t.size(0)}, step, torch::TensorOptions().dtype(torch::kLong).device(device_));
-  const torch::Tensor out = bridge_net()->forward(z_t, z_lr, bridge_.noise_level(steps));
-  return bridge_.pred_x0(steps, z_t, out);
+  const torch::Tensor out = bridge_net()->forward(z_t.to(dtype_), z_lr.to(dtype_), bridge_.noise_level(steps));
+  return bridge_.pred_x0(steps, z_t, out.to(torch::kFloat32));
 }
 
 int Model::resolve_nfe(int nfe) const {
@@ -138,10 +162,23 @@ int Model::resolve_nfe(int nfe) const {
 
 torch::Tensor Model::run_bridge(const torch::Tensor& z1, const SampleOptions& options) {
   const int nfe = resolve_nfe(options.nfe);
-  bridge_net();  // throws when there is none
+  BridgeNet& net = bridge_net();  // throws when there is none
+  if (net->is_training()) {
+    return bridge_.sample(
+        z1, nfe, [&](const torch::Tensor& xt, int step) { return predict_x0(xt, z1, step); }, options.ot_ode,
+        options.generator);
+  }
+  // Inference: the z1 half of the input convolution once, not per step.
+  const torch::Tensor cond = net->condition(z1.to(dtype_));
   return bridge_.sample(
-      z1, nfe, [&](const torch::Tensor& xt, int step) { return predict_x0(xt, z1, step); }, options.ot_ode,
-      options.generator);
+      z1, nfe,
+      [&](const torch::Tensor& xt, int step) {
+        const torch::Tensor steps =
+            torch::full({xt.size(0)}, step, torch::TensorOptions().dtype(torch::kLong).device(device_));
+        const torch::Tensor out = net->forward_conditioned(xt.to(dtype_), cond, bridge_.noise_level(steps));
+        return bridge_.pred_x0(steps, xt, out.to(torch::kFloat32));
+      },
+      options.ot_ode, options.generator);
 }
 
 torch::Tensor Model::segment_lr(const torch::Tensor& lr01, const SampleOptions& options) {

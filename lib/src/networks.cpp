@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/conv.h>
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -107,7 +108,8 @@ torch::Tensor timestep_embedding(const torch::Tensor& t, int dim) {
   return torch::cat({torch::cos(args), torch::sin(args)}, 1);
 }
 
-BridgeNetImpl::BridgeNetImpl(int latent_channels, const BridgeArch& arch) : time_dim_(arch.time_dim) {
+BridgeNetImpl::BridgeNetImpl(int latent_channels, const BridgeArch& arch)
+    : time_dim_(arch.time_dim), latent_channels_(latent_channels) {
   const int ch = arch.channels;
   const int embed = 4 * arch.time_dim;
   time_mlp_ = register_module("time_mlp", torch::nn::Sequential(torch::nn::Linear(arch.time_dim, embed),
@@ -124,8 +126,26 @@ BridgeNetImpl::BridgeNetImpl(int latent_channels, const BridgeArch& arch) : time
 }
 
 torch::Tensor BridgeNetImpl::forward(const torch::Tensor& z_t, const torch::Tensor& z_lr, const torch::Tensor& t) {
-  const torch::Tensor emb = time_mlp_->forward(timestep_embedding(t, time_dim_));
-  torch::Tensor h = in_(torch::cat({z_t, z_lr}, 1));
+  return body(in_(torch::cat({z_t, z_lr}, 1)), t);
+}
+
+torch::Tensor BridgeNetImpl::condition(const torch::Tensor& z_lr) {
+  const auto& o = in_->options;
+  return F::conv2d(z_lr, in_->weight.slice(1, latent_channels_, 2 * latent_channels_),
+                   F::Conv2dFuncOptions().bias(in_->bias).padding(o.padding()));
+}
+
+torch::Tensor BridgeNetImpl::forward_conditioned(const torch::Tensor& z_t, const torch::Tensor& cond,
+                                                 const torch::Tensor& t) {
+  const auto& o = in_->options;
+  return body(F::conv2d(z_t, in_->weight.slice(1, 0, latent_channels_), F::Conv2dFuncOptions().padding(o.padding())) +
+                  cond,
+              t);
+}
+
+torch::Tensor BridgeNetImpl::body(torch::Tensor h, const torch::Tensor& t) {
+  // The embedding is built in float32; the layers may run in fp16/bf16.
+  const torch::Tensor emb = time_mlp_->forward(timestep_embedding(t, time_dim_).to(h.scalar_type()));
   for (const auto& block : *blocks_) h = block->as<ResBlock>()->forward(h, emb);
   return out_(F::silu(out_norm_(h)));
 }

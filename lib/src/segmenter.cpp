@@ -11,14 +11,18 @@
 #include <mutex>
 #include <thread>
 
-#include <torch/types.h>
-#include <torch/utils.h>
 #include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/cuda.h>
+#include <torch/types.h>
 
 #include <i2sbseg/bridge.h>
+#include <i2sbseg/cuda_kernels.h>
 #include <i2sbseg/device.h>
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
+
+#include "frame_ops.h"
 
 namespace i2sbseg {
 
@@ -28,8 +32,11 @@ struct Segmenter::Impl {
   std::string path;
   torch::Device device;
   Model model;
-  std::mutex mutex;    // one inference at a time on the shared model
-  torch::Tensor input;  // (1, 3, h, w) float on the CPU, reused while the size stays
+  std::mutex mutex;  // one inference at a time on the shared model
+  // Reused while the frame size stays (no per-frame full-size allocations):
+  torch::Tensor input;  // (1, 3, h, w) float, v/255, on the model's device
+  // CUDA path: pinned host staging and device buffers.
+  torch::Tensor host_in, dev_in, host_out, dev_out, host_classes, dev_classes, dev_palette;
 };
 
 namespace {
@@ -40,26 +47,6 @@ std::mutex cache_mutex;
 std::map<std::string, std::weak_ptr<Segmenter>>& cache() {
   static std::map<std::string, std::weak_ptr<Segmenter>> c;
   return c;
-}
-
-// Bilinear sampling positions along one axis: for each destination index
-// the two source indices and the second one's weight in 1/256.
-struct Taps {
-  std::vector<int> i0, i1, w1;
-};
-Taps bilinear_taps(int dst, int src) {
-  Taps t;
-  t.i0.resize(dst);
-  t.i1.resize(dst);
-  t.w1.resize(dst);
-  for (int d = 0; d < dst; ++d) {
-    const double f = std::clamp((d + 0.5) * src / dst - 0.5, 0.0, static_cast<double>(src - 1));
-    const int i = static_cast<int>(f);
-    t.i0[d] = i;
-    t.i1[d] = std::min(i + 1, src - 1);
-    t.w1[d] = static_cast<int>(std::lround((f - i) * 256.0));
-  }
-  return t;
 }
 
 // $OMP_NUM_THREADS when set (tests and users cap it there), else one per core.
@@ -83,14 +70,15 @@ Segmenter::Segmenter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Segmenter::~Segmenter() = default;
 
 std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const std::string& device,
-                                           bool* auto_fell_back) {
+                                           bool* auto_fell_back, const std::string& precision) {
   const torch::Device dev = parse_device(device);  // throws naming the device
+  const torch::ScalarType dtype = parse_precision(precision, dev);
   if (auto_fell_back) *auto_fell_back = is_auto_cpu_fallback(device, dev);
 
   // A missing file keeps its given name: load_model reports it.
   std::error_code ec;
   const std::filesystem::path canonical = std::filesystem::canonical(model_path, ec);
-  const std::string key = (ec ? model_path : canonical.string()) + "|" + dev.str();
+  const std::string key = (ec ? model_path : canonical.string()) + "|" + dev.str() + "|" + precision_name(dtype);
 
   std::lock_guard<std::mutex> lock(cache_mutex);
   auto& c = cache();
@@ -102,6 +90,7 @@ std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const 
     throw Error(model_path + ": " + std::to_string(model.config().num_classes()) +
                 " classes; at most 256 fit an 8-bit class map");
   model.eval();
+  model.set_precision(dtype);  // throws when the device cannot run it
   auto impl = std::make_unique<Impl>(ec ? model_path : canonical.string(), dev, std::move(model));
   std::shared_ptr<Segmenter> s(new Segmenter(std::move(impl)));
   c[key] = s;
@@ -112,11 +101,38 @@ std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const 
 
 const std::string& Segmenter::model_path() const { return impl_->path; }
 std::string Segmenter::device() const { return impl_->device.str(); }
+std::string Segmenter::precision() const { return precision_name(impl_->model.precision()); }
 const ModelConfig& Segmenter::config() const { return impl_->model.config(); }
+
+void Segmenter::output_size(int width, int height, OutputSize size, int& out_w, int& out_h) const {
+  const int s = size == OutputSize::kInput ? 1 : scale_factor();
+  out_w = width * s;
+  out_h = height * s;
+}
+
+namespace {
+
+// (Re)allocates `t` only when its shape changes.
+void ensure(torch::Tensor& t, at::IntArrayRef shape, const torch::TensorOptions& opts) {
+  if (!t.defined() || t.sizes() != shape) t = torch::empty(shape, opts);
+}
+
+// 8-bit RGB palette of the model's classes.
+std::vector<std::uint8_t> palette_of(const std::vector<ClassInfo>& classes) {
+  std::vector<std::uint8_t> p;
+  for (const auto& c : classes) p.insert(p.end(), c.color.begin(), c.color.end());
+  return p;
+}
+
+void check_cuda(const std::string& err, const char* what) {
+  if (!err.empty()) throw Error(std::string(what) + ": " + err);
+}
+
+}  // namespace
 
 void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int stride_bytes, PixelLayout layout,
                         const SegmentParams& params, std::vector<std::uint8_t>& class_map_out, int& out_w,
-                        int& out_h) {
+                        int& out_h, const OverlayTarget* overlay) {
   check_layout(layout);
   if (width < 1 || height < 1 || stride_bytes < width * layout.bytes_per_pixel)
     throw Error("frame of " + std::to_string(width) + "x" + std::to_string(height) + " with stride " +
@@ -125,25 +141,28 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
   std::lock_guard<std::mutex> lock(impl_->mutex);
   const int threads = params.threads > 0 ? params.threads : default_threads();
   if (at::get_num_threads() != threads) at::set_num_threads(threads);
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   Impl& im = *impl_;
-
-  if (!im.input.defined() || im.input.size(2) != height || im.input.size(3) != width)
-    im.input = torch::empty({1, 3, height, width}, torch::kFloat32);
-  // Packed bytes -> RGB planes in [0, 1].
-  float* planes = im.input.data_ptr<float>();
-  const std::size_t plane = static_cast<std::size_t>(width) * height;
+  const bool on_gpu = im.device.is_cuda();
   const int bpp = layout.bytes_per_pixel;
-  for (int y = 0; y < height; ++y) {
-    const std::uint8_t* row = pixels + static_cast<std::size_t>(y) * stride_bytes;
-    float* r = planes + static_cast<std::size_t>(y) * width;
-    float* g = r + plane;
-    float* b = g + plane;
-    for (int x = 0; x < width; ++x, row += bpp) {
-      r[x] = row[layout.r] * (1.0f / 255.0f);
-      g[x] = row[layout.g] * (1.0f / 255.0f);
-      b[x] = row[layout.b] * (1.0f / 255.0f);
-    }
+  const std::size_t in_bytes = static_cast<std::size_t>(stride_bytes) * (height - 1) + width * bpp;
+
+  // Packed bytes -> RGB planes in [0, 1] on the model's device.
+  if (on_gpu) {
+    if (!cuda::compiled()) throw Error("this build of i2sbseg has no CUDA kernels (built without nvcc)");
+    const auto u8 = torch::TensorOptions().dtype(torch::kUInt8);
+    ensure(im.host_in, {static_cast<int64_t>(in_bytes)}, u8.pinned_memory(true));
+    ensure(im.dev_in, {static_cast<int64_t>(in_bytes)}, u8.device(im.device));
+    ensure(im.input, {1, 3, height, width}, torch::TensorOptions().dtype(torch::kFloat32).device(im.device));
+    std::memcpy(im.host_in.data_ptr<std::uint8_t>(), pixels, in_bytes);
+    im.dev_in.copy_(im.host_in, /*non_blocking=*/true);
+    const float mean[3] = {0, 0, 0}, unit[3] = {1, 1, 1};
+    check_cuda(cuda::packed_to_planes(im.dev_in.data_ptr<std::uint8_t>(), width, height, stride_bytes, layout, mean,
+                                      unit, im.input.data_ptr<float>()),
+               "CUDA input conversion");
+  } else {
+    ensure(im.input, {1, 3, height, width}, torch::TensorOptions().dtype(torch::kFloat32));
+    frame_ops::packed_to_rgb01(pixels, width, height, stride_bytes, layout, im.input.data_ptr<float>());
   }
 
   // A fresh generator per call: the same seed gives the same noise.
@@ -152,15 +171,77 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
   options.nfe = params.nfe;
   options.ot_ode = params.ot_ode;
   options.generator = &gen;
-  torch::Tensor logits = im.model.segment_lr(im.input, options);  // (1, K, s*h, s*w)
+  torch::Tensor logits = im.model.segment_lr(im.input, options);  // (1, K, s*h, s*w) float32
 
   const int s = im.model.config().scale_factor;
   if (params.output_size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
-  const torch::Tensor classes = logits.argmax(1).to(torch::kUInt8).to(torch::kCPU).contiguous();
-  out_h = static_cast<int>(classes.size(1));
-  out_w = static_cast<int>(classes.size(2));
-  class_map_out.resize(static_cast<std::size_t>(out_w) * out_h);
-  std::memcpy(class_map_out.data(), classes.data_ptr<std::uint8_t>(), class_map_out.size());
+  logits = logits.contiguous();
+  const int k = static_cast<int>(logits.size(1));
+  out_h = static_cast<int>(logits.size(2));
+  out_w = static_cast<int>(logits.size(3));
+  const std::size_t plane = static_cast<std::size_t>(out_w) * out_h;
+  class_map_out.resize(plane);
+
+  if (on_gpu) {
+    // Fused argmax (+ nearest upscale and blend) at output size on the GPU;
+    // bilinear overlays are drawn on the CPU from the class map.
+    const bool draw = overlay && (overlay->upscale == Upscale::kNearest || (out_w == width && out_h == height));
+    const auto u8 = torch::TensorOptions().dtype(torch::kUInt8);
+    ensure(im.dev_classes, {static_cast<int64_t>(plane)}, u8.device(im.device));
+    ensure(im.host_classes, {static_cast<int64_t>(plane)}, u8.pinned_memory(true));
+    cuda::OverlayArgs args;
+    if (draw) {
+      if (!im.dev_palette.defined())
+        im.dev_palette = torch::tensor(palette_of(classes()), u8).to(im.device);
+      const auto out_bytes = static_cast<int64_t>(plane) * bpp;
+      ensure(im.dev_out, {out_bytes}, u8.device(im.device));
+      ensure(im.host_out, {out_bytes}, u8.pinned_memory(true));
+      args.palette_rgb = im.dev_palette.data_ptr<std::uint8_t>();
+      args.alpha256 = std::clamp(static_cast<int>(std::lround(overlay->alpha * 256.0f)), 0, 256);
+      args.src = im.dev_in.data_ptr<std::uint8_t>();
+      args.src_w = width;
+      args.src_h = height;
+      args.src_stride = stride_bytes;
+      args.dst = im.dev_out.data_ptr<std::uint8_t>();
+      args.dst_stride = out_w * bpp;
+      args.layout = layout;
+    }
+    check_cuda(cuda::argmax_overlay(logits.data_ptr<float>(), k, out_w, out_h, im.dev_classes.data_ptr<std::uint8_t>(),
+                                    draw ? &args : nullptr),
+               "CUDA argmax/overlay");
+    im.host_classes.copy_(im.dev_classes, /*non_blocking=*/true);
+    if (draw) im.host_out.copy_(im.dev_out, /*non_blocking=*/true);
+    torch::cuda::synchronize(im.device.index());
+    std::memcpy(class_map_out.data(), im.host_classes.data_ptr<std::uint8_t>(), plane);
+    if (draw) {
+      const std::uint8_t* src = im.host_out.data_ptr<std::uint8_t>();
+      for (int y = 0; y < out_h; ++y)
+        std::memcpy(overlay->pixels + static_cast<std::size_t>(y) * overlay->stride,
+                    src + static_cast<std::size_t>(y) * out_w * bpp, static_cast<std::size_t>(out_w) * bpp);
+    } else if (overlay) {
+      draw_overlay(class_map_out.data(), out_w, out_h, pixels, width, height, stride_bytes, layout, overlay->alpha,
+                   overlay->pixels, overlay->stride, overlay->upscale);
+    }
+    return;
+  }
+
+  // CPU: argmax, palette and blend fused row by row, rows spread over the
+  // threads; the logits are read once and no output-size float buffer is made.
+  const float* lp = logits.data_ptr<float>();
+  std::uint8_t* map = class_map_out.data();
+  std::unique_ptr<frame_ops::OverlayPainter> painter;
+  if (overlay)
+    painter = std::make_unique<frame_ops::OverlayPainter>(out_w, out_h, width, height, layout, overlay->upscale,
+                                                          overlay->alpha, classes());
+  at::parallel_for(0, out_h, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t y = begin; y < end; ++y) {
+      std::uint8_t* mrow = map + y * out_w;
+      frame_ops::argmax_row(lp, k, plane, static_cast<std::size_t>(y) * out_w, out_w, mrow);
+      if (painter)
+        painter->row(static_cast<int>(y), mrow, pixels, stride_bytes,
+                     overlay->pixels + static_cast<std::size_t>(y) * overlay->stride);
+    }
+  });
 }
 
 void Segmenter::draw_overlay(const std::uint8_t* class_map, int w, int h, const std::uint8_t* src, int src_w,
@@ -168,53 +249,10 @@ void Segmenter::draw_overlay(const std::uint8_t* class_map, int w, int h, const 
                              int dst_stride, Upscale upscale) const {
   check_layout(layout);
   if (w < 1 || h < 1 || src_w < 1 || src_h < 1) return;
-  const int bpp = layout.bytes_per_pixel;
-  // Fixed point with weights summing to 256: alpha 0 copies exactly.
-  const int a = std::clamp(static_cast<int>(std::lround(alpha * 256.0f)), 0, 256);
-  const auto& classes = config().classes;
-  const int k = static_cast<int>(classes.size());
-
-  const bool bilinear = upscale == Upscale::kBilinear && (w != src_w || h != src_h);
-  std::vector<int> src_x(w);
-  for (int x = 0; x < w; ++x) src_x[x] = static_cast<int>(static_cast<std::int64_t>(x) * src_w / w) * bpp;
-  Taps tx, ty;
-  if (bilinear) {
-    tx = bilinear_taps(w, src_w);
-    ty = bilinear_taps(h, src_h);
-  }
-
-  for (int y = 0; y < h; ++y) {
-    const std::uint8_t* mrow = class_map + static_cast<std::size_t>(y) * w;
-    std::uint8_t* drow = dst + static_cast<std::size_t>(y) * dst_stride;
-    if (bilinear) {
-      const std::uint8_t* r0 = src + static_cast<std::size_t>(ty.i0[y]) * src_stride;
-      const std::uint8_t* r1 = src + static_cast<std::size_t>(ty.i1[y]) * src_stride;
-      const int wy = ty.w1[y];
-      for (int x = 0; x < w; ++x) {
-        const int x0 = tx.i0[x] * bpp, x1 = tx.i1[x] * bpp, wx = tx.w1[x];
-        std::uint8_t* dp = drow + static_cast<std::size_t>(x) * bpp;
-        for (int ch = 0; ch < bpp; ++ch) {
-          const int top = r0[x0 + ch] * (256 - wx) + r0[x1 + ch] * wx;
-          const int bottom = r1[x0 + ch] * (256 - wx) + r1[x1 + ch] * wx;
-          dp[ch] = static_cast<std::uint8_t>((top * (256 - wy) + bottom * wy + 32768) >> 16);
-        }
-      }
-    } else {
-      const int sy = static_cast<int>(static_cast<std::int64_t>(y) * src_h / h);
-      const std::uint8_t* srow = src + static_cast<std::size_t>(sy) * src_stride;
-      for (int x = 0; x < w; ++x) std::memcpy(drow + static_cast<std::size_t>(x) * bpp, srow + src_x[x], bpp);
-    }
-    if (a == 0) continue;
-    for (int x = 0; x < w; ++x) {
-      const int c = mrow[x];
-      if (c >= k) continue;
-      const auto& col = classes[c].color;  // RGB
-      std::uint8_t* dp = drow + static_cast<std::size_t>(x) * bpp;
-      dp[layout.r] = static_cast<std::uint8_t>((dp[layout.r] * (256 - a) + col[0] * a + 128) >> 8);
-      dp[layout.g] = static_cast<std::uint8_t>((dp[layout.g] * (256 - a) + col[1] * a + 128) >> 8);
-      dp[layout.b] = static_cast<std::uint8_t>((dp[layout.b] * (256 - a) + col[2] * a + 128) >> 8);
-    }
-  }
+  const frame_ops::OverlayPainter painter(w, h, src_w, src_h, layout, upscale, alpha, classes());
+  for (int y = 0; y < h; ++y)
+    painter.row(y, class_map + static_cast<std::size_t>(y) * w, src, src_stride,
+                dst + static_cast<std::size_t>(y) * dst_stride);
 }
 
 }  // namespace i2sbseg

@@ -1,5 +1,6 @@
 #include <i2sbseg/trainer.h>
 
+
 #include <unistd.h>
 
 #include <atomic>
@@ -7,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -92,6 +94,7 @@ class Trainer {
       if (model_->config().scale_factor != o_.scale)
         throw Error(o_.init + ": its scale factor x" + std::to_string(model_->config().scale_factor) +
                     " differs from --scale " + std::to_string(o_.scale));
+      if (!o_.direct) fresh_bridge();
     }
     if (o_.crop % (o_.scale * model_->config().classifier.downsample_factor()) != 0)
       throw Error("--crop " + std::to_string(o_.crop) + " must be a multiple of scale x encoder stride (" +
@@ -134,6 +137,22 @@ class Trainer {
 
  private:
   ModelConfig initial_config() const { return config_for(o_, data_); }
+
+  // --init for the bridge stages: keep the classifier, train a new bridge of
+  // the size asked for (--bridge-channels/--bridge-blocks, --nfe).
+  void fresh_bridge() {
+    ModelConfig c = model_->config();
+    c.bridge = BridgeArch{o_.bridge_channels, o_.bridge_blocks, 64};
+    c.default_nfe = o_.default_nfe;
+    auto fresh = std::make_unique<Model>(c, torch::kCPU);
+    torch::NoGradGuard no_grad;
+    auto dst = fresh->named_tensors();
+    std::map<std::string, torch::Tensor> src;
+    for (auto& [name, t] : model_->named_tensors()) src[name] = t;
+    for (auto& [name, t] : dst)
+      if (name.rfind("bridge.", 0) != 0) t.copy_(src.at(name));
+    model_ = std::move(fresh);
+  }
   std::string checkpoint_path() const { return o_.checkpoint.empty() ? o_.out + ".ckpt" : o_.checkpoint; }
   std::string log_path() const { return o_.log.empty() ? o_.out + ".log.jsonl" : o_.log; }
 

@@ -27,12 +27,23 @@ std::string packed_to_planes(const std::uint8_t* src, int width, int height, int
                              PixelLayout layout, const float mean[3], const float std[3], float* dst,
                              void* stream = nullptr);
 
-// Fused argmax over K logit planes (K, height, width), palette lookup and
-// alpha blend into packed 8-bit pixels in place: out = (1-alpha)*in + alpha*colour.
-// classes_out (optional, may be nullptr) receives the argmax per pixel.
-std::string argmax_blend(const float* logits, int num_classes, int width, int height,
-                         const std::uint8_t* palette_rgb, float alpha, std::uint8_t* pixels,
-                         int stride, PixelLayout layout, std::uint8_t* classes_out,
-                         void* stream = nullptr);
+// Drawing arguments for argmax_overlay (all pointers on the device).
+struct OverlayArgs {
+  const std::uint8_t* palette_rgb = nullptr;  // 3 bytes per class
+  int alpha256 = 0;                           // blend weight of the colour, 0..256
+  const std::uint8_t* src = nullptr;          // source frame, packed, src_stride bytes per row
+  int src_w = 0, src_h = 0, src_stride = 0;
+  std::uint8_t* dst = nullptr;                // width x height, packed like src
+  int dst_stride = 0;
+  PixelLayout layout{3, 0, 1, 2};
+};
+
+// Fused, at output size: argmax over K logit planes (K, height, width) into
+// classes_out (optional), and when `overlay` is given, dst = the source
+// upscaled by nearest neighbour (x * src_w / width) blended with each pixel's
+// class colour: (p * (256 - a) + colour * a + 128) >> 8 — the CPU path's
+// formula, so both give identical bytes. A 4th byte is copied, not blended.
+std::string argmax_overlay(const float* logits, int num_classes, int width, int height, std::uint8_t* classes_out,
+                           const OverlayArgs* overlay, void* stream = nullptr);
 
 }  // namespace i2sbseg::cuda

@@ -14,4 +14,10 @@ torch::Device parse_device(const std::string& name);
 // Whether `name` is "auto" and resolved to the CPU (callers log the fallback).
 bool is_auto_cpu_fallback(const std::string& name, const torch::Device& resolved);
 
+// Inference precision names: auto (fp16 on CUDA, fp32 on the CPU), fp32,
+// fp16, bf16. Throws Error naming the value when it is none of these.
+torch::ScalarType parse_precision(const std::string& name, const torch::Device& device);
+// "fp32", "fp16", "bf16".
+std::string precision_name(torch::ScalarType dtype);
+
 }  // namespace i2sbseg

@@ -33,6 +33,13 @@ class Model {
   void train(bool on = true);
   void eval() { train(false); }
 
+  // Precision of the networks for inference (kFloat32, kHalf, kBFloat16);
+  // bridge arithmetic, latent statistics and outputs stay float32. Throws
+  // Error when this LibTorch cannot run convolutions in it on the device.
+  // Training expects float32.
+  void set_precision(torch::ScalarType dtype);
+  torch::ScalarType precision() const { return dtype_; }
+
   Encoder& encoder() { return encoder_; }
   Decoder& decoder() { return decoder_; }
   bool has_bridge() const { return !bridge_net_.is_empty(); }
@@ -70,6 +77,7 @@ class Model {
 
   ModelConfig config_;
   torch::Device device_;
+  torch::ScalarType dtype_ = torch::kFloat32;
   Encoder encoder_{nullptr};
   Decoder decoder_{nullptr};
   BridgeNet bridge_net_{nullptr};

@@ -65,8 +65,17 @@ class BridgeNetImpl : public torch::nn::Module {
   BridgeNetImpl(int latent_channels, const BridgeArch& arch);
   torch::Tensor forward(const torch::Tensor& z_t, const torch::Tensor& z_lr, const torch::Tensor& t);
 
+  // Inference shortcut: the input convolution is linear, so its z_LR half
+  // (with the bias) is computed once per frame by condition() and added at
+  // every step by forward_conditioned(). Equals forward() up to rounding.
+  torch::Tensor condition(const torch::Tensor& z_lr);
+  torch::Tensor forward_conditioned(const torch::Tensor& z_t, const torch::Tensor& cond, const torch::Tensor& t);
+
  private:
+  torch::Tensor body(torch::Tensor h, const torch::Tensor& t);
+
   int time_dim_;
+  int latent_channels_;
   torch::nn::Sequential time_mlp_{nullptr};
   torch::nn::Conv2d in_{nullptr}, out_{nullptr};
   torch::nn::GroupNorm out_norm_{nullptr};

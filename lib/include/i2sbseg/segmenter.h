@@ -27,6 +27,15 @@ enum class Upscale {
   kBilinear,  // smoother; pixel centres aligned as in GStreamer/OpenCV
 };
 
+// Where segment() draws the overlay in the same pass as the argmax: a frame
+// of the class map's size (out_w x out_h), packed like the input.
+struct OverlayTarget {
+  std::uint8_t* pixels = nullptr;
+  int stride = 0;  // bytes per row
+  float alpha = 0.5f;
+  Upscale upscale = Upscale::kNearest;
+};
+
 struct SegmentParams {
   int nfe = 0;  // bridge steps; 0: the model's default
   bool ot_ode = false;
@@ -41,12 +50,14 @@ struct SegmentParams {
 
 class Segmenter {
  public:
-  // Loads `model_path` on `device` (auto, cpu, cuda, cuda:N), or returns the
-  // instance already loaded for the same file (canonical path) and resolved
-  // device. Throws Error naming the file or device and the problem.
-  // `auto_fell_back` (optional) is set when "auto" resolved to the CPU.
+  // Loads `model_path` on `device` (auto, cpu, cuda, cuda:N) in `precision`
+  // (auto: fp16 on CUDA, fp32 on the CPU; fp32, fp16, bf16), or returns the
+  // instance already loaded for the same file (canonical path), resolved
+  // device and precision. Throws Error naming the file, device or precision
+  // and the problem. `auto_fell_back` (optional) is set when "auto" resolved
+  // to the CPU.
   static std::shared_ptr<Segmenter> open(const std::string& model_path, const std::string& device,
-                                         bool* auto_fell_back = nullptr);
+                                         bool* auto_fell_back = nullptr, const std::string& precision = "auto");
 
   ~Segmenter();
   Segmenter(const Segmenter&) = delete;
@@ -54,6 +65,7 @@ class Segmenter {
 
   const std::string& model_path() const;  // canonical
   std::string device() const;             // resolved, e.g. "cpu", "cuda:0"
+  std::string precision() const;          // resolved: fp32, fp16 or bf16
   const ModelConfig& config() const;
   int scale_factor() const { return config().scale_factor; }
   int num_classes() const { return config().num_classes(); }
@@ -64,10 +76,15 @@ class Segmenter {
   // Per-pixel class indices for one frame. `pixels` holds height rows of
   // stride_bytes. The map is row-major, tightly packed, out_w x out_h:
   // scale_factor x the input size, or the input size (OutputSize::kInput).
+  // With `overlay`, the overlay (as draw_overlay would draw it) is written in
+  // the same pass as the argmax (on the GPU when the model is there).
   // Thread-safe: calls on a shared model run one at a time.
   void segment(const std::uint8_t* pixels, int width, int height, int stride_bytes, PixelLayout layout,
                const SegmentParams& params, std::vector<std::uint8_t>& class_map_out, int& out_w,
-               int& out_h);
+               int& out_h, const OverlayTarget* overlay = nullptr);
+
+  // The map size segment() gives for a width x height input.
+  void output_size(int width, int height, OutputSize size, int& out_w, int& out_h) const;
 
   // dst (w x h, same layout as src) = the source upscaled to w x h
   // (nearest: exact pixel replication at integer scales; bilinear), blended

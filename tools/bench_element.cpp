@@ -1,0 +1,98 @@
+#include "bench_element.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+
+namespace i2sbseg::tools {
+namespace {
+
+// The element from the registry, else the plugin built next to this tool
+// (so `build/tools/i2sbseg bench` works without GST_PLUGIN_PATH).
+bool ensure_element(std::string& why) {
+  if (GstElementFactory* f = gst_element_factory_find("i2sbseg")) {
+    gst_object_unref(f);
+    return true;
+  }
+  GError* err = nullptr;
+  if (GstPlugin* p = gst_plugin_load_file(I2SBSEG_BUILD_PLUGIN, &err)) {
+    gst_object_unref(p);
+    return true;
+  }
+  why = std::string("no i2sbseg element (set GST_PLUGIN_PATH; ") + (err ? err->message : "load failed") + ")";
+  if (err) g_error_free(err);
+  return false;
+}
+
+// Median per-frame time: push one frame, pull its result.
+double time_one(const std::string& middle, int w, int h, int frames, int warmup, std::string& why) {
+  const std::string desc = "appsrc name=src format=time caps=video/x-raw,format=RGB,width=" + std::to_string(w) +
+                           ",height=" + std::to_string(h) + ",framerate=30/1 ! " + middle +
+                           " ! appsink name=sink sync=false";
+  GError* err = nullptr;
+  GstElement* pipe = gst_parse_launch(desc.c_str(), &err);
+  if (!pipe || err) {
+    why = std::string("pipeline '") + desc + "': " + (err ? err->message : "failed");
+    if (err) g_error_free(err);
+    if (pipe) gst_object_unref(pipe);
+    return -1;
+  }
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipe), "src");
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  double result = -1;
+  if (gst_element_set_state(pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    why = "'" + middle + "' failed to start (run gst-launch-1.0 with it to see the error)";
+  } else {
+    std::vector<double> ms;
+    for (int i = 0; i < warmup + frames; ++i) {
+      // GStreamer's RGB rows are padded to 4 bytes.
+      GstBuffer* buf = gst_buffer_new_allocate(nullptr, GST_ROUND_UP_4(w * 3) * h, nullptr);
+      GstMapInfo map;
+      gst_buffer_map(buf, &map, GST_MAP_WRITE);
+      for (gsize j = 0; j < map.size; ++j) map.data[j] = static_cast<guint8>((j * 7 + i * 13) & 0xff);
+      gst_buffer_unmap(buf, &map);
+      GST_BUFFER_PTS(buf) = gst_util_uint64_scale(i, GST_SECOND, 30);
+      GST_BUFFER_DURATION(buf) = GST_SECOND / 30;
+      const auto t0 = std::chrono::steady_clock::now();
+      if (gst_app_src_push_buffer(GST_APP_SRC(src), buf) != GST_FLOW_OK) break;
+      GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(sink));
+      if (!sample) break;
+      gst_sample_unref(sample);
+      if (i >= warmup)
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    if (static_cast<int>(ms.size()) == frames) {
+      std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+      result = ms[ms.size() / 2];
+    } else {
+      why = "'" + middle + "' stopped after " + std::to_string(ms.size()) + " frames";
+    }
+  }
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(sink);
+  gst_object_unref(pipe);
+  return result;
+}
+
+}  // namespace
+
+PipelineTiming time_pipelines(const std::string& element_props, int width, int height, int frames, int warmup) {
+  PipelineTiming t;
+  if (!gst_init_check(nullptr, nullptr, nullptr)) {
+    t.why = "GStreamer failed to initialise";
+    return t;
+  }
+  if (!ensure_element(t.why)) return t;
+  t.element_ms = time_one("i2sbseg " + element_props, width, height, frames, warmup, t.why);
+  if (t.element_ms < 0) return t;
+  t.passthrough_ms = time_one("identity", width, height, frames, warmup, t.why);
+  t.available = t.passthrough_ms >= 0;
+  return t;
+}
+
+}  // namespace i2sbseg::tools

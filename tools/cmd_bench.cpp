@@ -1,0 +1,217 @@
+// `i2sbseg bench`: the performance reference points of DESIGN.md §7, taken
+// side by side in one run, with the ratios the targets are stated in.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include <i2sbseg/benchmark.h>
+#include <i2sbseg/error.h>
+#include <i2sbseg/segmenter.h>
+
+#include "commands.h"
+#ifdef I2SBSEG_HAVE_GSTREAMER
+#include "bench_element.h"
+#endif
+
+namespace i2sbseg::tools {
+namespace {
+
+struct BenchCli {
+  BenchOptions o;
+  std::string size = "128x128";
+  int element_nfe = 4;
+  bool no_element = false;
+  bool compare_cpu = false;
+  int compare_frames = 8;
+  bool json = false;
+  std::string json_out;
+};
+
+void parse_size(const std::string& s, int& w, int& h) {
+  char x = 0;
+  std::istringstream in(s);
+  if (!(in >> w >> x >> h) || x != 'x' || w < 1 || h < 1 || !in.eof())
+    throw Error("--size '" + s + "': expected WIDTHxHEIGHT, e.g. 1280x720");
+}
+
+// Smooth test frames (random blobs at LR) so class maps have real regions.
+std::vector<std::uint8_t> test_frame(int w, int h, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0, 1);
+  std::vector<std::uint8_t> px(static_cast<std::size_t>(w) * h * 3);
+  float cx[6], cy[6], col[6][3];
+  for (int i = 0; i < 6; ++i) {
+    cx[i] = u(rng) * w;
+    cy[i] = u(rng) * h;
+    for (int c = 0; c < 3; ++c) col[i][c] = u(rng) * 255;
+  }
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      int best = 0;
+      float bd = 1e30f;
+      for (int i = 0; i < 6; ++i) {
+        const float d = (x - cx[i]) * (x - cx[i]) + (y - cy[i]) * (y - cy[i]);
+        if (d < bd) bd = d, best = i;
+      }
+      for (int c = 0; c < 3; ++c)
+        px[(static_cast<std::size_t>(y) * w + x) * 3 + c] =
+            static_cast<std::uint8_t>(std::min(255.0f, col[best][c] * (0.8f + 0.2f * u(rng))));
+    }
+  return px;
+}
+
+// Fraction of class-map pixels on which the device and the CPU (fp32) agree.
+double agreement(const BenchCli& c, const std::string& precision, int lr_w, int lr_h) {
+  auto cpu = Segmenter::open(c.o.model, "cpu", nullptr, "fp32");
+  auto dev = Segmenter::open(c.o.model, c.o.device, nullptr, precision);
+  std::size_t same = 0, total = 0;
+  SegmentParams p;
+  p.ot_ode = false;
+  p.seed = 7;  // noise is drawn on the CPU from the seed: identical on both devices
+  p.threads = c.o.threads;
+  for (int i = 0; i < c.compare_frames; ++i) {
+    const auto frame = test_frame(lr_w, lr_h, 100 + i);
+    std::vector<std::uint8_t> a, b;
+    int w1, h1, w2, h2;
+    cpu->segment(frame.data(), lr_w, lr_h, lr_w * 3, {3, 0, 1, 2}, p, a, w1, h1);
+    dev->segment(frame.data(), lr_w, lr_h, lr_w * 3, {3, 0, 1, 2}, p, b, w2, h2);
+    for (std::size_t j = 0; j < a.size(); ++j) same += a[j] == b[j];
+    total += a.size();
+  }
+  return total ? static_cast<double>(same) / total : 0.0;
+}
+
+std::string ms(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%9.2f", v);
+  return b;
+}
+
+int run_bench(BenchCli& c) {
+  parse_size(c.size, c.o.width, c.o.height);
+  const BenchReport r = bench_model(c.o);
+  nlohmann::json j;
+  j["model"] = c.o.model;
+  j["device"] = r.device;
+  j["precision"] = r.precision;
+  j["threads"] = r.threads;
+  j["size"] = {{"width", r.width}, {"height", r.height}};
+  j["input_size"] = {{"width", r.lr_width}, {"height", r.lr_height}};
+  j["frames"] = c.o.frames;
+  j["unet_ms"] = r.unet_ms;
+  auto keyed = [](const std::map<int, double>& m) {
+    nlohmann::json o = nlohmann::json::object();
+    for (const auto& [k, v] : m) o[std::to_string(k)] = v;
+    return o;
+  };
+  j["latent_ms"] = keyed(r.latent_ms);
+  j["pixel_ms"] = keyed(r.pixel_ms);
+  j["frame_ms"] = keyed(r.frame_ms);
+
+  std::string element_note;
+#ifdef I2SBSEG_HAVE_GSTREAMER
+  if (!c.no_element) {
+    const std::string props = "model=\"" + c.o.model + "\" device=" + c.o.device + " precision=" + c.o.precision +
+                              " steps=" + std::to_string(c.element_nfe) +
+                              (c.o.threads > 0 ? " threads=" + std::to_string(c.o.threads) : "");
+    const PipelineTiming t = time_pipelines(props, r.lr_width, r.lr_height, c.o.frames, c.o.warmup);
+    if (t.available) {
+      j["element_ms"] = t.element_ms;
+      j["passthrough_ms"] = t.passthrough_ms;
+      j["element_nfe"] = c.element_nfe;
+    } else {
+      element_note = t.why;
+    }
+  }
+#else
+  element_note = "this build has no GStreamer element";
+#endif
+  if (c.compare_cpu) {
+    j["agreement_with_cpu"]["fp32"] = agreement(c, "fp32", r.lr_width, r.lr_height);
+    if (r.precision != "fp32") j["agreement_with_cpu"][r.precision] = agreement(c, r.precision, r.lr_width, r.lr_height);
+  }
+  j["peak_rss_mb"] = peak_rss_mb();
+
+  // Ratios the targets are stated in (issue 5 / DESIGN.md §7).
+  nlohmann::json ratios = nlohmann::json::object();
+  const int n = c.element_nfe;
+  if (r.latent_ms.count(n)) ratios["latent_over_unet"] = r.latent_ms.at(n) / r.unet_ms;
+  if (r.latent_ms.count(n) && r.pixel_ms.count(n)) ratios["pixel_over_latent"] = r.pixel_ms.at(n) / r.latent_ms.at(n);
+  if (j.contains("element_ms") && r.latent_ms.count(n))
+    ratios["element_minus_passthrough_over_latent"] =
+        (j["element_ms"].get<double>() - j["passthrough_ms"].get<double>()) / r.latent_ms.at(n);
+  j["ratios"] = ratios;
+  j["ratio_nfe"] = n;
+
+  if (!c.json_out.empty()) {
+    std::ofstream f(c.json_out);
+    f << j.dump(2) << "\n";
+    if (!f) throw Error(c.json_out + ": cannot write");
+  }
+  if (c.json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "model " << c.o.model << " on " << r.device << " (" << r.precision << ", " << r.threads
+            << " threads): input " << r.lr_width << "x" << r.lr_height << " -> output " << r.width << "x" << r.height
+            << ", median of " << c.o.frames << " runs\n\n";
+  std::cout << "                      ms/frame\n";
+  std::cout << "unet (classifier)    " << ms(r.unet_ms) << "\n";
+  for (const auto& [k, v] : r.latent_ms) std::cout << "latent bridge NFE " << k << (k < 10 ? " " : "") << " " << ms(v) << "\n";
+  for (const auto& [k, v] : r.pixel_ms) std::cout << "pixel bridge  NFE " << k << (k < 10 ? " " : "") << " " << ms(v) << "\n";
+  for (const auto& [k, v] : r.frame_ms) std::cout << "frame (bytes->overlay) NFE " << k << " " << ms(v) << "\n";
+  if (j.contains("element_ms")) {
+    std::cout << "element in pipeline  " << ms(j["element_ms"]) << "   (NFE " << n << ")\n";
+    std::cout << "passthrough pipeline " << ms(j["passthrough_ms"]) << "\n";
+  } else if (!element_note.empty()) {
+    std::cout << "element: not measured: " << element_note << "\n";
+  }
+  if (j.contains("agreement_with_cpu"))
+    for (const auto& [k, v] : j["agreement_with_cpu"].items())
+      std::printf("mask agreement with CPU fp32 (%s): %.4f\n", k.c_str(), v.get<double>());
+  std::printf("peak RSS %.0f MB\n\nratios at NFE %d (target)\n", j["peak_rss_mb"].get<double>(), n);
+  auto line = [&](const char* key, const char* label, const char* target, bool ok) {
+    if (!ratios.contains(key)) return;
+    std::printf("  %-44s %6.2f   %s %s\n", label, ratios[key].get<double>(), target, ok ? "ok" : "MISSED");
+  };
+  if (ratios.contains("latent_over_unet"))
+    line("latent_over_unet", "latent_ms / unet_ms", "<= 2.0", ratios["latent_over_unet"].get<double>() <= 2.0);
+  if (ratios.contains("pixel_over_latent"))
+    line("pixel_over_latent", "pixel_ms / latent_ms", ">= 10", ratios["pixel_over_latent"].get<double>() >= 10.0);
+  if (ratios.contains("element_minus_passthrough_over_latent"))
+    line("element_minus_passthrough_over_latent", "(element_ms - passthrough_ms) / latent_ms", "<= 1.10",
+         ratios["element_minus_passthrough_over_latent"].get<double>() <= 1.10);
+  return 0;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& app) {
+  auto c = std::make_shared<BenchCli>();
+  CLI::App* sub = app.add_subcommand("bench", "Time the classifier, the latent and pixel-space bridges and the element");
+  sub->add_option("--model", c->o.model, "Model bundle")->required();
+  sub->add_option("--size", c->size, "Output (HR) size WxH; the input frame is this divided by the scale factor")
+      ->capture_default_str();
+  sub->add_option("--frames", c->o.frames, "Timed runs per measurement (the median is reported)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  sub->add_option("--warmup", c->o.warmup, "Untimed runs first")->capture_default_str()->check(CLI::Range(0, 1000));
+  sub->add_option("--device", c->o.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  sub->add_option("--precision", c->o.precision, "auto (fp16 on CUDA), fp32, fp16 or bf16")->capture_default_str();
+  sub->add_option("--threads", c->o.threads, "CPU threads (0: $OMP_NUM_THREADS or one per core)")->capture_default_str();
+  sub->add_option("--nfe", c->o.nfes, "Bridge step counts to time")->capture_default_str();
+  sub->add_option("--element-nfe", c->element_nfe, "NFE of the element run and of the ratios")->capture_default_str();
+  sub->add_flag("--no-pixel", [c](int) { c->o.pixel = false; }, "Skip the pixel-space bridge (slow at large sizes)");
+  sub->add_flag("--no-element", c->no_element, "Skip the GStreamer pipelines");
+  sub->add_flag("--compare-cpu", c->compare_cpu, "Also report mask agreement of this device with the CPU in fp32");
+  sub->add_flag("--json", c->json, "Print JSON instead of the table");
+  sub->add_option("--json-out", c->json_out, "Also write the JSON report to this file");
+  return {sub, [c] { return run_bench(*c); }};
+}
+
+}  // namespace i2sbseg::tools
