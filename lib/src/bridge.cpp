@@ -70,6 +70,34 @@ torch::Tensor Bridge::p_posterior(int prev, int n, const torch::Tensor& x_n, con
   return x;
 }
 
+std::vector<torch::Tensor> Bridge::draw_noise(const torch::Tensor& x1, int nfe, at::Generator* gen) const {
+  const std::vector<int> steps = sampling_steps(schedule_.steps(), nfe);
+  std::vector<torch::Tensor> noise;
+  // p_posterior adds noise on every step except the last (prev = 0).
+  for (size_t i = steps.size() - 1; i > 0; --i)
+    if (steps[i - 1] > 0) noise.push_back(noise_like(x1, gen));
+  return noise;
+}
+
+torch::Tensor Bridge::sample_with_noise(const torch::Tensor& x1, int nfe, const PredictX0& predict_x0,
+                                        const std::vector<torch::Tensor>& noise) const {
+  const std::vector<int> steps = sampling_steps(schedule_.steps(), nfe);
+  torch::Tensor xt = x1;
+  size_t used = 0;
+  for (size_t i = steps.size() - 1; i > 0; --i) {
+    const int n = steps[i], prev = steps[i - 1];
+    const torch::Tensor x0 = predict_x0(xt, n);
+    xt = p_posterior(prev, n, xt, x0, /*ot_ode=*/true);  // the mean
+    if (prev > 0 && !noise.empty()) {
+      if (used >= noise.size()) throw Error("sample_with_noise: fewer noise tensors than stochastic steps");
+      const double s_n = schedule_.std_fwd[n], s_prev = schedule_.std_fwd[prev];
+      const GaussianProduct g = gaussian_product(s_prev, std::sqrt(s_n * s_n - s_prev * s_prev));
+      xt = xt + std::sqrt(g.var) * noise[used++];
+    }
+  }
+  return xt;
+}
+
 torch::Tensor Bridge::noise_level(const torch::Tensor& step) const {
   return noise_levels_.index_select(0, step.to(device_, torch::kLong));
 }

@@ -35,6 +35,8 @@ Model::Model(ModelConfig config, torch::Device device)
   if (config_.bridge) bridge_net_ = BridgeNet(config_.classifier.latent_channels, *config_.bridge);
   latent_mean_ = channel_tensor(config_.latent_mean, device);
   latent_std_ = channel_tensor(config_.latent_std, device);
+  input_mean_ = channel_tensor({config_.input_mean.begin(), config_.input_mean.end()}, device);
+  input_std_ = channel_tensor({config_.input_std.begin(), config_.input_std.end()}, device);
   to(device);
 }
 
@@ -45,6 +47,8 @@ void Model::to(torch::Device device) {
   if (has_bridge()) bridge_net_->to(device);
   latent_mean_ = latent_mean_.to(device);
   latent_std_ = latent_std_.to(device);
+  input_mean_ = input_mean_.to(device);
+  input_std_ = input_std_.to(device);
   if (bridge_.device() != device) bridge_ = Bridge(bridge_.schedule(), device);
 }
 
@@ -94,12 +98,13 @@ void Model::set_latent_stats(const std::vector<float>& mean, const std::vector<f
 }
 
 torch::Tensor Model::normalise(const torch::Tensor& rgb01) const {
-  const auto& m = config_.input_mean;
-  const auto& s = config_.input_std;
-  const auto opts = torch::TensorOptions().dtype(rgb01.scalar_type()).device(rgb01.device());
-  const torch::Tensor mean = torch::tensor({m[0], m[1], m[2]}).to(opts).view({1, 3, 1, 1});
-  const torch::Tensor std = torch::tensor({s[0], s[1], s[2]}).to(opts).view({1, 3, 1, 1});
-  return (rgb01 - mean) / std;
+  return (rgb01 - input_mean_.to(rgb01.device(), rgb01.scalar_type())) /
+         input_std_.to(rgb01.device(), rgb01.scalar_type());
+}
+
+std::vector<int64_t> Model::latent_shape(int64_t batch, int64_t height, int64_t width) const {
+  const int64_t f = config_.classifier.downsample_factor();
+  return {batch, config_.classifier.latent_channels, (height + f - 1) / f, (width + f - 1) / f};
 }
 
 torch::Tensor Model::upsample_lr(const torch::Tensor& lr01) const {
@@ -163,22 +168,21 @@ int Model::resolve_nfe(int nfe) const {
 torch::Tensor Model::run_bridge(const torch::Tensor& z1, const SampleOptions& options) {
   const int nfe = resolve_nfe(options.nfe);
   BridgeNet& net = bridge_net();  // throws when there is none
-  if (net->is_training()) {
+  if (net->is_training() && !options.noise) {
     return bridge_.sample(
         z1, nfe, [&](const torch::Tensor& xt, int step) { return predict_x0(xt, z1, step); }, options.ot_ode,
         options.generator);
   }
   // Inference: the z1 half of the input convolution once, not per step.
   const torch::Tensor cond = net->condition(z1.to(dtype_));
-  return bridge_.sample(
-      z1, nfe,
-      [&](const torch::Tensor& xt, int step) {
-        const torch::Tensor steps =
-            torch::full({xt.size(0)}, step, torch::TensorOptions().dtype(torch::kLong).device(device_));
-        const torch::Tensor out = net->forward_conditioned(xt.to(dtype_), cond, bridge_.noise_level(steps));
-        return bridge_.pred_x0(steps, xt, out.to(torch::kFloat32));
-      },
-      options.ot_ode, options.generator);
+  const Bridge::PredictX0 predict = [&](const torch::Tensor& xt, int step) {
+    const torch::Tensor steps =
+        torch::full({xt.size(0)}, step, torch::TensorOptions().dtype(torch::kLong).device(device_));
+    const torch::Tensor out = net->forward_conditioned(xt.to(dtype_), cond, bridge_.noise_level(steps));
+    return bridge_.pred_x0(steps, xt, out.to(torch::kFloat32));
+  };
+  if (options.noise) return bridge_.sample_with_noise(z1, nfe, predict, options.ot_ode ? std::vector<torch::Tensor>{} : *options.noise);
+  return bridge_.sample(z1, nfe, predict, options.ot_ode, options.generator);
 }
 
 torch::Tensor Model::segment_lr(const torch::Tensor& lr01, const SampleOptions& options) {

@@ -22,6 +22,7 @@
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
 
+#include "cuda_graph.h"
 #include "frame_ops.h"
 
 namespace i2sbseg {
@@ -37,6 +38,7 @@ struct Segmenter::Impl {
   torch::Tensor input;  // (1, 3, h, w) float, v/255, on the model's device
   // CUDA path: pinned host staging and device buffers.
   torch::Tensor host_in, dev_in, host_out, dev_out, host_classes, dev_classes, dev_palette;
+  GraphRunner graph;  // CUDA: the frame path as one captured graph
 };
 
 namespace {
@@ -171,7 +173,12 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
   options.nfe = params.nfe;
   options.ot_ode = params.ot_ode;
   options.generator = &gen;
-  torch::Tensor logits = im.model.segment_lr(im.input, options);  // (1, K, s*h, s*w) float32
+  // (1, K, s*h, s*w) float32; on a GPU replayed as a CUDA graph unless
+  // I2SBSEG_CUDA_GRAPHS=0 (same numbers, fewer launches).
+  const char* graphs_env = std::getenv("I2SBSEG_CUDA_GRAPHS");
+  const bool use_graph = on_gpu && GraphRunner::compiled() && !(graphs_env && std::string(graphs_env) == "0");
+  torch::Tensor logits =
+      use_graph ? im.graph.run(im.model, im.input, options) : im.model.segment_lr(im.input, options);
 
   const int s = im.model.config().scale_factor;
   if (params.output_size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});

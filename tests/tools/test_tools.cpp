@@ -113,3 +113,52 @@ TEST(ToolInfo, BadFilesAreNamed) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("wrong magic"), std::string::npos) << r.err;
 }
+
+TEST(ToolBench, ReportsEveryReferencePointAndTheRatios) {
+  TempDir dir;
+  i2sbseg::ModelConfig c = i2sbseg::ModelConfig::make_default(3);
+  c.classifier.widths = {8, 16};
+  c.classifier.latent_channels = 4;
+  c.latent_mean.assign(4, 0.0f);
+  c.latent_std.assign(4, 1.0f);
+  c.bridge = i2sbseg::BridgeArch{8, 2, 8};
+  const std::string path = dir.file("m.i2sb");
+  i2sbseg::save_model(i2sbseg::Model(c), path);
+  const std::string json_out = dir.file("bench.json");
+
+  Result r = run_tool("bench --model " + path + " --size 32x24 --frames 2 --warmup 0 --nfe 1 2 --element-nfe 2 --json"
+                      " --json-out " + json_out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j, nlohmann::json::parse(std::ifstream(json_out))) << "--json-out writes the same report";
+  EXPECT_EQ(j["input_size"]["width"], 8);
+  EXPECT_EQ(j["input_size"]["height"], 6);
+  EXPECT_GT(j["unet_ms"].get<double>(), 0.0);
+  for (const char* key : {"latent_ms", "pixel_ms", "frame_ms"})
+    for (const char* nfe : {"1", "2"}) EXPECT_GT(j[key][nfe].get<double>(), 0.0) << key << "[" << nfe << "]";
+  EXPECT_GT(j["peak_rss_mb"].get<double>(), 1.0);
+  EXPECT_NEAR(j["ratios"]["latent_over_unet"].get<double>(),
+              j["latent_ms"]["2"].get<double>() / j["unet_ms"].get<double>(), 1e-9);
+  EXPECT_NEAR(j["ratios"]["pixel_over_latent"].get<double>(),
+              j["pixel_ms"]["2"].get<double>() / j["latent_ms"]["2"].get<double>(), 1e-9);
+  if (j.contains("element_ms")) {  // built with GStreamer
+    EXPECT_GT(j["element_ms"].get<double>(), 0.0);
+    EXPECT_GE(j["passthrough_ms"].get<double>(), 0.0);
+    EXPECT_TRUE(j["ratios"].contains("element_minus_passthrough_over_latent"));
+  }
+
+  // The text form names each measurement and target.
+  r = run_tool("bench --model " + path + " --size 32x24 --frames 1 --warmup 0 --nfe 2 --element-nfe 2 --no-element");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* s : {"unet (classifier)", "latent bridge NFE 2", "pixel bridge  NFE 2", "latent_ms / unet_ms"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+
+  // Bad sizes and devices are named.
+  r = run_tool("bench --model " + path + " --size 30x24");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("30x24"), std::string::npos) << r.err;
+  r = run_tool("bench --model " + path + " --size big");
+  EXPECT_NE(r.err.find("--size"), std::string::npos) << r.err;
+  r = run_tool("bench --model " + path + " --precision fp64");
+  EXPECT_NE(r.err.find("fp64"), std::string::npos) << r.err;
+}

@@ -43,6 +43,14 @@ class Bridge {
   torch::Tensor sample(const torch::Tensor& x1, int nfe, const PredictX0& predict_x0, bool ot_ode,
                        at::Generator* gen = nullptr) const;
 
+  // The noise sample() draws for x1 (one tensor per stochastic step, in the
+  // order it uses them, from `gen` on the CPU), so that callers can draw it
+  // ahead, e.g. into the static buffers of a captured CUDA graph.
+  std::vector<torch::Tensor> draw_noise(const torch::Tensor& x1, int nfe, at::Generator* gen) const;
+  // sample() with that noise given instead of drawn (empty: the OT-ODE).
+  torch::Tensor sample_with_noise(const torch::Tensor& x1, int nfe, const PredictX0& predict_x0,
+                                  const std::vector<torch::Tensor>& noise) const;
+
   // Standard normal noise shaped like x: from `gen` on the CPU if given.
   static torch::Tensor noise_like(const torch::Tensor& x, at::Generator* gen);
 

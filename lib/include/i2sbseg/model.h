@@ -20,6 +20,9 @@ struct SampleOptions {
   int nfe = 0;  // 0: the model's default_nfe
   bool ot_ode = false;
   at::Generator* generator = nullptr;  // nullptr: LibTorch's global generator
+  // Noise drawn ahead by Bridge::draw_noise (then generator is unused); for
+  // CUDA graphs, whose captured work cannot draw on the CPU.
+  const std::vector<torch::Tensor>* noise = nullptr;
 };
 
 class Model {
@@ -53,6 +56,8 @@ class Model {
   torch::Tensor normalise(const torch::Tensor& rgb01) const;
   // Bicubic upsampling by the scale factor, clamped to [0, 1].
   torch::Tensor upsample_lr(const torch::Tensor& lr01) const;
+  // Shape of encode()'s output for an image of height x width.
+  std::vector<int64_t> latent_shape(int64_t batch, int64_t height, int64_t width) const;
   // Normalised latent of the image padded to the encoder's stride:
   // (N, latent_channels, ceil(H/f), ceil(W/f)).
   torch::Tensor encode(const torch::Tensor& rgb01);
@@ -83,6 +88,7 @@ class Model {
   BridgeNet bridge_net_{nullptr};
   Bridge bridge_;
   torch::Tensor latent_mean_, latent_std_;  // (1, C, 1, 1)
+  torch::Tensor input_mean_, input_std_;    // (1, 3, 1, 1) on the device: no host copies per call
 };
 
 // Saves config + weights atomically; throws Error naming the path.

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# GPU check: on a machine with an NVIDIA GPU and PyTorch, builds libi2sbseg and
+# the i2sbseg tool against that PyTorch's LibTorch, runs the CUDA kernel tests,
+# checks that GPU and CPU masks agree (>= 99 % in fp32), and benchmarks the GPU
+# path (fp32/fp16/bf16, with and without CUDA graphs) up to 1280x720 output.
+#
+#   bash pipelines/gpu-check.sh [MODEL]        (default models/default.i2sb)
+#
+# Logs and JSON reports go to $OUT (default out/gpu-check). A machine without
+# pkg-config, ninja or the header-only libraries can use the kit made by
+# scripts/make-gpu-kit.sh (.gpukit/, picked up automatically).
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+model=${1:-models/default.i2sb}
+out=${OUT:-out/gpu-check}
+mkdir -p "$out"
+log="$out/gpu-check.log"
+exec > >(tee -a "$log") 2>&1
+status=0
+step() { echo; echo "=== $* ($(date +%T))"; }
+fail() { echo "FAILED: $*"; status=1; }
+
+kit="$repo/.gpukit"
+if [ -d "$kit" ]; then
+  export PATH="$kit/bin:$PATH"
+  export CPLUS_INCLUDE_PATH="$kit/include${CPLUS_INCLUDE_PATH:+:$CPLUS_INCLUDE_PATH}"
+fi
+[ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"
+
+step "machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv || fail "nvidia-smi"
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available(), "cxx11abi", torch._C._GLIBCXX_USE_CXX11_ABI)' || { fail "no PyTorch"; exit 1; }
+nvcc --version | tail -2 || fail "no nvcc"
+meson --version; ninja --version; cmake --version | head -1
+command -v gst-inspect-1.0 >/dev/null && echo "GStreamer: $(gst-inspect-1.0 --version | head -1)" || echo "GStreamer: not installed"
+nproc
+
+step "build against PyTorch's LibTorch"
+torch_dir=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' ')
+build=build-gpu
+setup() {
+  rm -rf "$build"
+  meson setup "$build" -Dtorch_dir="$torch_dir" -Dgpu_archs="$cc" -Dcuda=enabled -Dtests=disabled \
+    -Dopencv=disabled "$@" && ninja -C "$build" tools/i2sbseg
+}
+if ! setup -Dgstreamer=auto; then
+  fail "build with CUDA graphs / GStreamer; retrying without"
+  setup -Dgstreamer=disabled -Dgpu_graphs=disabled || { fail "build"; exit 1; }
+fi
+grep -A12 "^i2sbseg" "$build/meson-logs/meson-log.txt" | tail -12 || true
+tool="$build/tools/i2sbseg"
+
+step "CUDA kernel tests (GoogleTest from the kit)"
+if [ -d "$kit/src/googletest" ]; then
+  abi=$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+  g=$kit/src/googletest
+  cuda_root=$(dirname "$(dirname "$(command -v nvcc)")")
+  if g++ -std=c++17 -O1 -D_GLIBCXX_USE_CXX11_ABI="$abi" -I"$g/include" -I"$g" -Ilib/include -isystem "$cuda_root/include" \
+      "$g/src/gtest-all.cc" "$g/src/gtest_main.cc" tests/lib/test_cuda.cpp -L"$build/lib" -li2sbseg \
+      -Wl,-rpath,"$repo/$build/lib" -L"$cuda_root/lib64" -lcudart -Wl,-rpath,"$cuda_root/lib64" -lpthread \
+      -o "$build/test_cuda"; then
+    "$build/test_cuda" || fail "CUDA kernel tests"
+  else
+    fail "compiling the CUDA kernel tests"
+  fi
+fi
+
+step "GPU vs CPU agreement and bench, 128x128 (the model's native size), precision fp32"
+"$tool" bench --model "$model" --device cuda --precision fp32 --size 128x128 --frames 30 --compare-cpu \
+  --json-out "$out/bench-128-fp32.json" || fail "bench 128 fp32"
+step "agreement at 320x240 output, fp16"
+"$tool" bench --model "$model" --device cuda --precision fp16 --size 320x240 --frames 10 --compare-cpu --no-pixel \
+  --json-out "$out/bench-320x240-fp16.json" || fail "bench 320x240 fp16"
+for prec in fp32 fp16 bf16; do
+  step "1280x720 output, $prec, CUDA graphs on"
+  "$tool" bench --model "$model" --device cuda --precision $prec --size 1280x720 --frames 50 --warmup 5 \
+    --json-out "$out/bench-720p-$prec.json" || fail "bench 720p $prec"
+done
+step "1280x720 output, fp16, CUDA graphs off"
+I2SBSEG_CUDA_GRAPHS=0 "$tool" bench --model "$model" --device cuda --precision fp16 --size 1280x720 --frames 50 \
+  --warmup 5 --no-pixel --json-out "$out/bench-720p-fp16-nographs.json" || fail "bench 720p no graphs"
+
+step "summary"
+python3 - "$out" <<'EOF'
+import json, glob, os, sys
+bad = False
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "bench-*.json"))):
+    j = json.load(open(f))
+    fr = j.get("frame_ms", {}).get("4")
+    print(f"{os.path.basename(f):34s} {j['precision']} unet {j['unet_ms']:.2f} ms  latent[4] {j['latent_ms'].get('4', 0):.2f} ms"
+          f"  pixel[4] {j['pixel_ms'].get('4', 0):.2f} ms  frame[4] {fr or 0:.2f} ms"
+          + (f" = {1000 / fr:.0f} fps" if fr else "") + f"  agreement {j.get('agreement_with_cpu', '-')}")
+    a = j.get("agreement_with_cpu", {}).get("fp32")
+    if a is not None and a < 0.99:
+        print(f"FAILED: fp32 mask agreement {a:.4f} < 0.99 in {f}")
+        bad = True
+sys.exit(1 if bad else 0)
+EOF
+[ $? = 0 ] || status=1
+echo "gpu-check: $([ $status = 0 ] && echo passed || echo 'had failures (see above)'); logs in $out"
+exit $status

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Packs what pipelines/gpu-check.sh needs beyond PyTorch, CMake, meson and nvcc
+# into .gpukit/ (git-ignored, ~4 MB), for a GPU machine without a package
+# registry: header-only libraries, GoogleTest's sources, and ninja.
+# Run here (after scripts/install-deps.sh), then carry .gpukit with the tree.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+kit="$repo/.gpukit"
+rm -rf "$kit"
+mkdir -p "$kit/include" "$kit/bin" "$kit/src"
+cp -r /usr/include/nlohmann /usr/include/CLI "$kit/include/"
+cp -r /usr/src/googletest/googletest "$kit/src/"
+cp /usr/bin/ninja "$kit/bin/"
+du -sh "$kit"

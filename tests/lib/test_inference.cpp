@@ -1,0 +1,156 @@
+// The inference shortcuts against the plain paths they replace: the split
+// bridge input convolution, noise drawn ahead (CUDA graphs), reduced
+// precision, and the fused argmax + overlay of the Segmenter.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include <torch/torch.h>
+
+#include <i2sbseg/bridge.h>
+#include <i2sbseg/error.h>
+#include <i2sbseg/model.h>
+#include <i2sbseg/networks.h>
+#include <i2sbseg/segmenter.h>
+
+#include "../common/temp_dir.h"
+
+using namespace i2sbseg;
+using i2sbseg::testing::TempDir;
+
+namespace {
+
+ModelConfig small_config() {
+  ModelConfig c = ModelConfig::make_default(4);
+  c.classifier.widths = {8, 16};
+  c.classifier.latent_channels = 4;
+  c.latent_mean.assign(4, 0.1f);
+  c.latent_std.assign(4, 2.0f);
+  c.bridge = BridgeArch{8, 2, 8};
+  c.default_nfe = 3;
+  return c;
+}
+
+// Random weights everywhere (the bridge's output conv starts at zero, which
+// would make any comparison of bridge paths trivially equal).
+void randomise(Model& m, int seed) {
+  torch::manual_seed(seed);
+  torch::NoGradGuard g;
+  for (auto& [name, t] : m.named_tensors())
+    if (t.is_floating_point() && name.find("running") == std::string::npos) t.copy_(torch::randn_like(t) * 0.3);
+}
+
+}  // namespace
+
+TEST(Inference, ConditionedBridgeEqualsTheFullInputConvolution) {
+  BridgeNet net(4, BridgeArch{8, 2, 8});
+  torch::manual_seed(3);
+  torch::NoGradGuard g;
+  for (auto& p : net->parameters()) p.copy_(torch::randn_like(p) * 0.3);
+  const torch::Tensor zt = torch::randn({2, 4, 5, 7}), zlr = torch::randn({2, 4, 5, 7});
+  const torch::Tensor t = torch::tensor({10.0f, 700.0f});
+  const torch::Tensor full = net->forward(zt, zlr, t);
+  const torch::Tensor split = net->forward_conditioned(zt, net->condition(zlr), t);
+  ASSERT_GT(full.abs().max().item<float>(), 0.1f);
+  EXPECT_LT((full - split).abs().max().item<float>(), 1e-4f);
+}
+
+TEST(Inference, NoiseDrawnAheadGivesTheSameWalkAsTheSampler) {
+  const Bridge b(Schedule::make({}));
+  torch::manual_seed(4);
+  const torch::Tensor x1 = torch::randn({1, 3, 4, 4}), x0 = torch::randn({1, 3, 4, 4});
+  const auto oracle = [&](const torch::Tensor& xt, int) { return 0.5 * xt + 0.5 * x0; };
+  for (int nfe : {1, 2, 4, 10}) {
+    at::Generator g1 = make_generator(11), g2 = make_generator(11);
+    const torch::Tensor a = b.sample(x1, nfe, oracle, false, &g1);
+    const auto noise = b.draw_noise(x1, nfe, &g2);
+    EXPECT_EQ(static_cast<int>(noise.size()), nfe - 1) << "the last step adds no noise";
+    const torch::Tensor c = b.sample_with_noise(x1, nfe, oracle, noise);
+    EXPECT_TRUE(torch::equal(a, c)) << "nfe " << nfe;
+    // No noise given: the OT-ODE.
+    EXPECT_TRUE(torch::equal(b.sample(x1, nfe, oracle, true), b.sample_with_noise(x1, nfe, oracle, {})));
+  }
+}
+
+TEST(Inference, ModelWithNoiseOptionMatchesTheSeededPath) {
+  Model m(small_config());
+  randomise(m, 5);
+  m.eval();
+  torch::NoGradGuard g;
+  const torch::Tensor lr = torch::rand({1, 3, 6, 5});
+  at::Generator g1 = make_generator(9), g2 = make_generator(9);
+  SampleOptions a;
+  a.generator = &g1;
+  const torch::Tensor ref = m.segment_lr(lr, a);
+  const auto noise = m.bridge().draw_noise(torch::empty(m.latent_shape(1, 24, 20)), 3, &g2);
+  SampleOptions b;
+  b.noise = &noise;
+  EXPECT_TRUE(torch::allclose(ref, m.segment_lr(lr, b), 1e-5, 1e-6));
+}
+
+TEST(Inference, ReducedPrecisionRunsOrIsRefusedClearly) {
+  Model m(small_config());
+  randomise(m, 6);
+  m.eval();
+  torch::NoGradGuard g;
+  const torch::Tensor lr = torch::rand({1, 3, 8, 8});
+  SampleOptions o;
+  o.ot_ode = true;
+  const torch::Tensor ref = m.segment_lr(lr, o).argmax(1);
+  for (auto [dtype, name] : {std::pair{torch::kBFloat16, "bf16"}, std::pair{torch::kHalf, "fp16"}}) {
+    try {
+      m.set_precision(dtype);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+      EXPECT_EQ(m.precision(), torch::kFloat32) << "a refused precision leaves the model in fp32";
+      continue;
+    }
+    EXPECT_EQ(m.precision(), dtype);
+    const torch::Tensor logits = m.segment_lr(lr, o);
+    EXPECT_EQ(logits.scalar_type(), torch::kFloat32) << "outputs stay float32";
+    const double agree = (logits.argmax(1) == ref).to(torch::kFloat64).mean().item<double>();
+    EXPECT_GT(agree, 0.9) << name;
+    m.set_precision(torch::kFloat32);
+  }
+  EXPECT_TRUE(torch::equal(m.segment_lr(lr, o).argmax(1), ref)) << "back to fp32 gives the fp32 result";
+}
+
+TEST(Inference, FusedOverlayEqualsSegmentThenDraw) {
+  TempDir dir;
+  Model m(small_config());
+  randomise(m, 7);
+  const std::string path = dir.file("m.i2sb");
+  save_model(m, path);
+  auto seg = Segmenter::open(path, "cpu", nullptr, "fp32");
+  EXPECT_EQ(seg->precision(), "fp32");
+  EXPECT_THROW(Segmenter::open(path, "cpu", nullptr, "fp64"), Error);
+
+  const int w = 13, h = 7;
+  std::mt19937 rng(1);
+  for (const PixelLayout layout : {PixelLayout{3, 0, 1, 2}, PixelLayout{4, 2, 1, 0}}) {
+    const int stride = w * layout.bytes_per_pixel + 5;  // padded rows
+    std::vector<std::uint8_t> frame(static_cast<size_t>(stride) * h);
+    for (auto& v : frame) v = static_cast<std::uint8_t>(rng());
+    for (OutputSize size : {OutputSize::kScaled, OutputSize::kInput})
+      for (Upscale up : {Upscale::kNearest, Upscale::kBilinear}) {
+        SegmentParams p;
+        p.output_size = size;
+        p.seed = 3;
+        int ow, oh, ew, eh;
+        seg->output_size(w, h, size, ew, eh);
+        const int dst_stride = ew * layout.bytes_per_pixel + 3;
+        std::vector<std::uint8_t> map1, map2, fused(static_cast<size_t>(dst_stride) * eh, 0),
+            drawn(fused.size(), 0);
+        const OverlayTarget target{fused.data(), dst_stride, 0.4f, up};
+        seg->segment(frame.data(), w, h, stride, layout, p, map1, ow, oh, &target);
+        ASSERT_EQ(ow, ew);
+        ASSERT_EQ(oh, eh);
+        seg->segment(frame.data(), w, h, stride, layout, p, map2, ow, oh);
+        EXPECT_EQ(map1, map2);
+        seg->draw_overlay(map2.data(), ow, oh, frame.data(), w, h, stride, layout, 0.4f, drawn.data(), dst_stride, up);
+        EXPECT_EQ(fused, drawn);
+        // Every class present in the map is one the model has.
+        for (auto c : map1) ASSERT_LT(c, 4);
+      }
+  }
+}
