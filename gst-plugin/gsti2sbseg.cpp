@@ -12,7 +12,10 @@
  * The model (a bundle written by `i2sbseg train`) is loaded when the element
  * goes to PAUSED; a missing or bad model, or device=cuda without a usable
  * GPU, fails that state change with an error naming the file and problem.
- * Elements in one process with the same model file and device share it.
+ * Elements in one process with the same model file, device and precision
+ * share it. precision=auto runs fp16 on a GPU and fp32 on the CPU; on a GPU
+ * the frame is converted, segmented and drawn there (CUDA kernels, one
+ * captured CUDA graph per frame size).
  *
  * Besides pixels, each output buffer carries a GstI2sbSegMeta with the class
  * map (`i2sbseg/i2sbsegmeta.h`, library gsti2sbsegmeta) and a
