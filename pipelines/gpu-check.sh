@@ -11,7 +11,7 @@
 # scripts/make-gpu-kit.sh (.gpukit/, picked up automatically).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 model=${1:-models/default.i2sb}
 out=${OUT:-out/gpu-check}
 mkdir -p "$out"
@@ -39,7 +39,7 @@ nproc
 step "build against PyTorch's LibTorch"
 torch_dir=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' ')
-build=build-gpu
+build="build-gpu"
 setup() {
   rm -rf "$build"
   meson setup "$build" -Dtorch_dir="$torch_dir" -Dgpu_archs="$cc" -Dcuda=enabled -Dtests=disabled \
@@ -73,13 +73,16 @@ step "GPU vs CPU agreement and bench, 128x128 (the model's native size), precisi
 step "agreement at 320x240 output, fp16"
 "$tool" bench --model "$model" --device cuda --precision fp16 --size 320x240 --frames 10 --compare-cpu --no-pixel \
   --json-out "$out/bench-320x240-fp16.json" || fail "bench 320x240 fp16"
-for prec in fp32 fp16 bf16; do
+# QUICK=1: fewer runs, no bf16 (for a short device lease).
+frames=50; precisions="fp32 fp16 bf16"
+[ "${QUICK:-0}" = 1 ] && { frames=20; precisions="fp32 fp16"; }
+for prec in $precisions; do
   step "1280x720 output, $prec, CUDA graphs on"
-  "$tool" bench --model "$model" --device cuda --precision $prec --size 1280x720 --frames 50 --warmup 5 \
+  "$tool" bench --model "$model" --device cuda --precision "$prec" --size 1280x720 --frames $frames --warmup 5 \
     --json-out "$out/bench-720p-$prec.json" || fail "bench 720p $prec"
 done
 step "1280x720 output, fp16, CUDA graphs off"
-I2SBSEG_CUDA_GRAPHS=0 "$tool" bench --model "$model" --device cuda --precision fp16 --size 1280x720 --frames 50 \
+I2SBSEG_CUDA_GRAPHS=0 "$tool" bench --model "$model" --device cuda --precision fp16 --size 1280x720 --frames $frames \
   --warmup 5 --no-pixel --json-out "$out/bench-720p-fp16-nographs.json" || fail "bench 720p no graphs"
 
 step "summary"

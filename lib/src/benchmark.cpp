@@ -8,6 +8,7 @@
 #include <functional>
 #include <thread>
 
+#include <ATen/Context.h>
 #include <torch/cuda.h>
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -58,6 +59,7 @@ double peak_rss_mb() {
 BenchReport bench_model(const BenchOptions& o) {
   if (o.frames < 1 || o.warmup < 0) throw Error("bench: --frames must be at least 1");
   const torch::Device device = parse_device(o.device);
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // as the Segmenter does
   const torch::ScalarType dtype = parse_precision(o.precision, device);
   Model model = load_model(o.model, device);
   model.eval();

@@ -15,7 +15,7 @@ struct GraphRunner::State {
   std::vector<int64_t> input_shape;
   int nfe = -1;
   bool ot_ode = false;
-  std::vector<torch::Tensor> noise;  // static buffers the graph reads
+  std::vector<const void*> noise_ptrs;  // the noise buffers the graph reads
   torch::Tensor out;                 // static output the graph writes
 };
 
@@ -25,29 +25,27 @@ GraphRunner::~GraphRunner() = default;
 
 torch::Tensor GraphRunner::run(Model& model, const torch::Tensor& input, const SampleOptions& options) {
   const int nfe = options.nfe > 0 ? options.nfe : model.config().default_nfe;
+  if (model.has_bridge() && !options.ot_ode && !options.noise)
+    throw Error("GraphRunner: the stochastic bridge needs its noise drawn ahead (SampleOptions::noise)");
+  std::vector<const void*> noise_ptrs;
+  if (options.noise)
+    for (const auto& n : *options.noise) noise_ptrs.push_back(n.data_ptr());
   const std::vector<int64_t> shape = input.sizes().vec();
   const bool same = state_ && state_->input_ptr == input.data_ptr() && state_->input_shape == shape &&
-                    state_->nfe == nfe && state_->ot_ode == options.ot_ode;
-  // Noise for this frame, drawn on the CPU exactly as the eager sampler would.
-  const int s = model.config().scale_factor;
-  const auto zshape = model.latent_shape(shape[0], shape[2] * s, shape[3] * s);
-  const torch::Tensor like = torch::empty(zshape, torch::TensorOptions().device(input.device()));
-  std::vector<torch::Tensor> fresh;
-  if (model.has_bridge() && !options.ot_ode) fresh = model.bridge().draw_noise(like, nfe, options.generator);
-
+                    state_->nfe == nfe && state_->ot_ode == options.ot_ode && state_->noise_ptrs == noise_ptrs;
   if (!same) {
     state_ = std::make_unique<State>();
     state_->input_ptr = input.data_ptr();
     state_->input_shape = shape;
     state_->nfe = nfe;
     state_->ot_ode = options.ot_ode;
-    for (const auto& n : fresh) state_->noise.push_back(n.clone());
+    state_->noise_ptrs = noise_ptrs;
     SampleOptions graph_options = options;
     graph_options.nfe = nfe;
-    graph_options.noise = &state_->noise;
     graph_options.generator = nullptr;
     // Warm up on a side stream (cuDNN/cuBLAS set-up must not be captured),
-    // then capture on it.
+    // then capture on it. The graph reads the input and noise buffers in
+    // place, so they must stay allocated (the Segmenter keeps them).
     c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, input.device().index());
     c10::cuda::device_synchronize();  // the input was written on the current stream
     {
@@ -60,7 +58,6 @@ torch::Tensor GraphRunner::run(Model& model, const torch::Tensor& input, const S
     }
     side.synchronize();
   }
-  for (size_t i = 0; i < fresh.size(); ++i) state_->noise[i].copy_(fresh[i], /*non_blocking=*/true);
   state_->graph.replay();
   return state_->out;
 }

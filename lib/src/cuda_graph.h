@@ -21,10 +21,9 @@ class GraphRunner {
   ~GraphRunner();
 
   // model.segment_lr(input, options) through a graph captured on first use
-  // and again whenever the input's storage, the NFE or ot_ode change. `input`
-  // must stay allocated between calls (the graph reads its address). Noise is
-  // drawn on the CPU from options.generator, as the eager path does, and
-  // copied into the graph's buffers: same seed, same result. The returned
+  // and again whenever the input's or the noise's storage, the NFE or ot_ode
+  // change. `input` and options.noise (required unless ot_ode) must stay
+  // allocated between calls: the graph reads them in place. The returned
   // tensor is overwritten by the next call.
   torch::Tensor run(Model& model, const torch::Tensor& input, const SampleOptions& options);
 

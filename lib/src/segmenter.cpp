@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/cuda.h>
@@ -39,6 +40,13 @@ struct Segmenter::Impl {
   // CUDA path: pinned host staging and device buffers.
   torch::Tensor host_in, dev_in, host_out, dev_out, host_classes, dev_classes, dev_palette;
   GraphRunner graph;  // CUDA: the frame path as one captured graph
+  // The bridge noise: every call draws it from a fresh generator seeded with
+  // the seed, so for one seed, NFE and size it is the same every frame. Drawn
+  // once (on the CPU, as Bridge::sample would) and kept on the device.
+  std::vector<torch::Tensor> noise;
+  std::uint64_t noise_seed = 0;
+  int noise_nfe = -1;
+  std::vector<int64_t> noise_shape;
 };
 
 namespace {
@@ -93,6 +101,8 @@ std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const 
                 " classes; at most 256 fit an 8-bit class map");
   model.eval();
   model.set_precision(dtype);  // throws when the device cannot run it
+  // Frame sizes repeat: let cuDNN pick its fastest algorithms once per shape.
+  if (dev.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   auto impl = std::make_unique<Impl>(ec ? model_path : canonical.string(), dev, std::move(model));
   std::shared_ptr<Segmenter> s(new Segmenter(std::move(impl)));
   c[key] = s;
@@ -167,12 +177,23 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
     frame_ops::packed_to_rgb01(pixels, width, height, stride_bytes, layout, im.input.data_ptr<float>());
   }
 
-  // A fresh generator per call: the same seed gives the same noise.
-  at::Generator gen = make_generator(params.seed);
+  // The same seed gives the same noise (drawn once per seed, NFE and size).
   SampleOptions options;
   options.nfe = params.nfe;
   options.ot_ode = params.ot_ode;
-  options.generator = &gen;
+  const int s = im.model.config().scale_factor;
+  if (im.model.has_bridge() && !params.ot_ode) {
+    const int nfe = params.nfe > 0 ? params.nfe : im.model.config().default_nfe;
+    const std::vector<int64_t> shape = im.model.latent_shape(1, int64_t{height} * s, int64_t{width} * s);
+    if (im.noise_seed != params.seed || im.noise_nfe != nfe || im.noise_shape != shape) {
+      at::Generator gen = make_generator(params.seed);
+      im.noise = im.model.bridge().draw_noise(torch::empty(shape, torch::TensorOptions().device(im.device)), nfe, &gen);
+      im.noise_seed = params.seed;
+      im.noise_nfe = nfe;
+      im.noise_shape = shape;
+    }
+    options.noise = &im.noise;
+  }
   // (1, K, s*h, s*w) float32; on a GPU replayed as a CUDA graph unless
   // I2SBSEG_CUDA_GRAPHS=0 (same numbers, fewer launches).
   const char* graphs_env = std::getenv("I2SBSEG_CUDA_GRAPHS");
@@ -180,7 +201,6 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
   torch::Tensor logits =
       use_graph ? im.graph.run(im.model, im.input, options) : im.model.segment_lr(im.input, options);
 
-  const int s = im.model.config().scale_factor;
   if (params.output_size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
   logits = logits.contiguous();
   const int k = static_cast<int>(logits.size(1));
