@@ -18,7 +18,7 @@ common=(--data data/default --scale 4 --crop 96 --batch 8 --threads ${THREADS:-2
 
 "$tool" train "${common[@]}" "${resume[@]}" --out models/default.i2sb \
   --checkpoint "$work/default.ckpt" --log "$work/default.log.jsonl" \
-  --widths 24 48 96 --latent-channels 64 --bridge-channels 96 --bridge-blocks 4 --nfe 2 \
+  --widths 24 48 96 --latent-channels 64 --bridge-channels 64 --bridge-blocks 3 --nfe 2 \
   --classifier-iters 2000 --bridge-iters 3500 --finetune-iters 500
 
 "$tool" train "${common[@]}" --direct --init models/default.i2sb --out models/direct.i2sb \
