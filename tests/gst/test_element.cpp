@@ -676,6 +676,21 @@ TEST_F(Element, CudaWithoutAGpuFailsToStart) {
   EXPECT_NE(msg.find(model_path()), std::string::npos) << msg;
 }
 
+TEST_F(Element, PrecisionTheDeviceCannotRunFailsToStart) {
+  try {
+    Segmenter::open(model_path(), "cpu", nullptr, "fp16");
+    GTEST_SKIP() << "this LibTorch runs fp16 on the CPU";
+  } catch (const std::exception&) {
+  }
+  GstElement* e = make_element({{"device", "cpu"}, {"precision", "fp16"}});
+  gint precision = -1;
+  g_object_get(e, "precision", &precision, nullptr);
+  EXPECT_EQ(precision, 2) << "fp16 is the third enum value";
+  const std::string msg = start_error(e);
+  EXPECT_NE(msg.find("fp16"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(model_path()), std::string::npos) << msg;
+}
+
 TEST_F(Element, RunsInPipelinesAndNegotiatesFromEitherSide) {
   for (const char* f : {"videotestsrc", "videoconvert", "videoscale", "fakesink"})
     if (!gst_element_factory_find(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
