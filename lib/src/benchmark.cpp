@@ -41,13 +41,6 @@ double median_ms(const BenchOptions& o, const torch::Device& device, const std::
   return ms[ms.size() / 2];
 }
 
-int default_threads(int requested) {
-  if (requested > 0) return requested;
-  if (const char* env = std::getenv("OMP_NUM_THREADS"))
-    if (std::atoi(env) > 0) return std::atoi(env);
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-}
-
 }  // namespace
 
 double peak_rss_mb() {
@@ -73,7 +66,7 @@ BenchReport bench_model(const BenchOptions& o) {
   BenchReport r;
   r.device = device.str();
   r.precision = precision_name(dtype);
-  r.threads = default_threads(o.threads);
+  r.threads = inference_threads(o.threads);
   r.width = w;
   r.height = h;
   r.lr_width = w / s;

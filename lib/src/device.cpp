@@ -1,5 +1,9 @@
 #include <i2sbseg/device.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
 #include <torch/cuda.h>
 
 #include <i2sbseg/error.h>
@@ -28,6 +32,13 @@ torch::Device parse_device(const std::string& name) {
 
 bool is_auto_cpu_fallback(const std::string& name, const torch::Device& resolved) {
   return name == "auto" && resolved.is_cpu();
+}
+
+int inference_threads(int requested) {
+  if (requested > 0) return requested;
+  if (const char* env = std::getenv("OMP_NUM_THREADS"))
+    if (std::atoi(env) > 0) return std::atoi(env);
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 torch::ScalarType parse_precision(const std::string& name, const torch::Device& device) {

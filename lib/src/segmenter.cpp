@@ -59,15 +59,6 @@ std::map<std::string, std::weak_ptr<Segmenter>>& cache() {
   return c;
 }
 
-// $OMP_NUM_THREADS when set (tests and users cap it there), else one per core.
-int default_threads() {
-  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
-    const int n = std::atoi(env);
-    if (n > 0) return n;
-  }
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
 void check_layout(const PixelLayout& l) {
   const bool ok = (l.bytes_per_pixel == 3 || l.bytes_per_pixel == 4) && l.r >= 0 && l.g >= 0 && l.b >= 0 &&
                   l.r < l.bytes_per_pixel && l.g < l.bytes_per_pixel && l.b < l.bytes_per_pixel;
@@ -151,7 +142,7 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
                 std::to_string(stride_bytes) + " is not a valid image");
 
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  const int threads = params.threads > 0 ? params.threads : default_threads();
+  const int threads = inference_threads(params.threads);
   if (at::get_num_threads() != threads) at::set_num_threads(threads);
   c10::InferenceMode inference;
   Impl& im = *impl_;
