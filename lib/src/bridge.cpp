@@ -57,17 +57,23 @@ torch::Tensor Bridge::pred_x0(const torch::Tensor& step, const torch::Tensor& xt
   return x0;
 }
 
-torch::Tensor Bridge::p_posterior(int prev, int n, const torch::Tensor& x_n, const torch::Tensor& x0, bool ot_ode,
-                                  at::Generator* gen) const {
+torch::Tensor Bridge::posterior_mean(int prev, int n, const torch::Tensor& x_n, const torch::Tensor& x0,
+                                     double& stddev) const {
   if (!(0 <= prev && prev < n && n < steps()))
     throw Error("p_posterior: need 0 <= prev < n < T, got prev=" + std::to_string(prev) + " n=" + std::to_string(n));
   // Coefficients in float64 from the schedule itself, not the float32 tables.
   const double s_n = schedule_.std_fwd[n], s_prev = schedule_.std_fwd[prev];
   const double s_delta = std::sqrt(s_n * s_n - s_prev * s_prev);
   const GaussianProduct g = gaussian_product(s_prev, s_delta);
-  torch::Tensor x = g.coef1 * x0 + g.coef2 * x_n;
-  if (!ot_ode && prev > 0) x = x + std::sqrt(g.var) * noise_like(x, gen);
-  return x;
+  stddev = prev > 0 ? std::sqrt(g.var) : 0.0;  // the last step adds no noise
+  return g.coef1 * x0 + g.coef2 * x_n;
+}
+
+torch::Tensor Bridge::p_posterior(int prev, int n, const torch::Tensor& x_n, const torch::Tensor& x0, bool ot_ode,
+                                  at::Generator* gen) const {
+  double stddev = 0;
+  const torch::Tensor x = posterior_mean(prev, n, x_n, x0, stddev);
+  return !ot_ode && stddev > 0 ? x + stddev * noise_like(x, gen) : x;
 }
 
 std::vector<torch::Tensor> Bridge::draw_noise(const torch::Tensor& x1, int nfe, at::Generator* gen) const {
@@ -86,13 +92,11 @@ torch::Tensor Bridge::sample_with_noise(const torch::Tensor& x1, int nfe, const 
   size_t used = 0;
   for (size_t i = steps.size() - 1; i > 0; --i) {
     const int n = steps[i], prev = steps[i - 1];
-    const torch::Tensor x0 = predict_x0(xt, n);
-    xt = p_posterior(prev, n, xt, x0, /*ot_ode=*/true);  // the mean
-    if (prev > 0 && !noise.empty()) {
+    double stddev = 0;
+    xt = posterior_mean(prev, n, xt, predict_x0(xt, n), stddev);
+    if (stddev > 0 && !noise.empty()) {
       if (used >= noise.size()) throw Error("sample_with_noise: fewer noise tensors than stochastic steps");
-      const double s_n = schedule_.std_fwd[n], s_prev = schedule_.std_fwd[prev];
-      const GaussianProduct g = gaussian_product(s_prev, std::sqrt(s_n * s_n - s_prev * s_prev));
-      xt = xt + std::sqrt(g.var) * noise[used++];
+      xt = xt + stddev * noise[used++];
     }
   }
   return xt;
@@ -104,14 +108,8 @@ torch::Tensor Bridge::noise_level(const torch::Tensor& step) const {
 
 torch::Tensor Bridge::sample(const torch::Tensor& x1, int nfe, const PredictX0& predict_x0, bool ot_ode,
                              at::Generator* gen) const {
-  const std::vector<int> steps = sampling_steps(schedule_.steps(), nfe);
-  torch::Tensor xt = x1;
-  for (size_t i = steps.size() - 1; i > 0; --i) {
-    const int n = steps[i], prev = steps[i - 1];
-    const torch::Tensor x0 = predict_x0(xt, n);
-    xt = p_posterior(prev, n, xt, x0, ot_ode, gen);
-  }
-  return xt;
+  // The noise drawn ahead is the noise the walk would draw step by step.
+  return sample_with_noise(x1, nfe, predict_x0, ot_ode ? std::vector<torch::Tensor>{} : draw_noise(x1, nfe, gen));
 }
 
 }  // namespace i2sbseg

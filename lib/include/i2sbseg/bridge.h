@@ -56,6 +56,10 @@ class Bridge {
 
  private:
   torch::Tensor gather(const torch::Tensor& table, const torch::Tensor& step, int64_t dims) const;
+  // The posterior mean of a reverse step from n to prev and its noise scale
+  // (0 on the last step); throws unless 0 <= prev < n < T.
+  torch::Tensor posterior_mean(int prev, int n, const torch::Tensor& x_n, const torch::Tensor& x0,
+                               double& stddev) const;
 
   Schedule schedule_;
   torch::Device device_;
