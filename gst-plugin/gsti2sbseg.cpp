@@ -641,13 +641,11 @@ static GstFlowReturn gst_i2sbseg_transform(GstBaseTransform* trans, GstBuffer* i
       st.have_map = true;
       drawn = mode != GST_I2SBSEG_MODE_MASK;
     }
-    if (drawn) {
-      // done
-    } else if (mode == GST_I2SBSEG_MODE_MASK) {
+    if (mode == GST_I2SBSEG_MODE_MASK) {
       for (int y = 0; y < out_h; ++y)
         std::copy_n(st.class_map.data() + static_cast<std::size_t>(y) * out_w, out_w,
                     out_px + static_cast<std::size_t>(y) * out_stride);
-    } else {
+    } else if (!drawn) {  // a reused class map (interval): draw the new frame under it
       segmenter->draw_overlay(st.class_map.data(), out_w, out_h, in_px, in_w, in_h, in_stride, layout,
                               static_cast<float>(alpha), out_px, out_stride, upscale);
     }

@@ -25,6 +25,12 @@ void bilinear_taps(int dst, int src, std::vector<int>& i0, std::vector<int>& i1,
 
 }  // namespace
 
+std::vector<std::uint8_t> palette(const std::vector<ClassInfo>& classes) {
+  std::vector<std::uint8_t> p;
+  for (const auto& c : classes) p.insert(p.end(), c.color.begin(), c.color.end());
+  return p;
+}
+
 void packed_to_rgb01(const std::uint8_t* pixels, int width, int height, int stride, PixelLayout layout, float* planes) {
   const std::size_t plane = static_cast<std::size_t>(width) * height;
   const int bpp = layout.bytes_per_pixel;
@@ -71,7 +77,8 @@ OverlayPainter::OverlayPainter(int w, int h, int src_w, int src_h, PixelLayout l
       bpp_(layout.bytes_per_pixel),
       a_(std::clamp(static_cast<int>(std::lround(alpha * 256.0f)), 0, 256)),
       layout_(layout),
-      bilinear_(upscale == Upscale::kBilinear && (w != src_w || h != src_h)) {
+      bilinear_(upscale == Upscale::kBilinear && (w != src_w || h != src_h)),
+      palette_(palette(classes)) {
   if (bilinear_) {
     bilinear_taps(w, src_w, tx0_, tx1_, twx_);
     bilinear_taps(h, src_h, ty0_, ty1_, twy_);
@@ -79,7 +86,6 @@ OverlayPainter::OverlayPainter(int w, int h, int src_w, int src_h, PixelLayout l
     src_x_.resize(w);
     for (int x = 0; x < w; ++x) src_x_[x] = static_cast<int>(static_cast<std::int64_t>(x) * src_w / w) * bpp_;
   }
-  for (const auto& c : classes) palette_.insert(palette_.end(), c.color.begin(), c.color.end());
 }
 
 void OverlayPainter::row(int y, const std::uint8_t* class_row, const std::uint8_t* src, int src_stride,

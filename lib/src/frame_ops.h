@@ -12,6 +12,9 @@
 
 namespace i2sbseg::frame_ops {
 
+// The classes' colours, 3 bytes (RGB) per class.
+std::vector<std::uint8_t> palette(const std::vector<ClassInfo>& classes);
+
 // Packed 8-bit pixels -> three planes of v/255 (plane c at planes + c*w*h).
 void packed_to_rgb01(const std::uint8_t* pixels, int width, int height, int stride, PixelLayout layout, float* planes);
 

@@ -120,13 +120,6 @@ void ensure(torch::Tensor& t, at::IntArrayRef shape, const torch::TensorOptions&
   if (!t.defined() || t.sizes() != shape) t = torch::empty(shape, opts);
 }
 
-// 8-bit RGB palette of the model's classes.
-std::vector<std::uint8_t> palette_of(const std::vector<ClassInfo>& classes) {
-  std::vector<std::uint8_t> p;
-  for (const auto& c : classes) p.insert(p.end(), c.color.begin(), c.color.end());
-  return p;
-}
-
 void check_cuda(const std::string& err, const char* what) {
   if (!err.empty()) throw Error(std::string(what) + ": " + err);
 }
@@ -210,7 +203,7 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
     cuda::OverlayArgs args;
     if (draw) {
       if (!im.dev_palette.defined())
-        im.dev_palette = torch::tensor(palette_of(classes()), u8).to(im.device);
+        im.dev_palette = torch::tensor(frame_ops::palette(classes()), u8).to(im.device);
       const auto out_bytes = static_cast<int64_t>(plane) * bpp;
       ensure(im.dev_out, {out_bytes}, u8.device(im.device));
       ensure(im.host_out, {out_bytes}, u8.pinned_memory(true));

@@ -1,6 +1,5 @@
 #include <i2sbseg/trainer.h>
 
-
 #include <unistd.h>
 
 #include <atomic>
