@@ -24,7 +24,7 @@ GraphRunner::GraphRunner() = default;
 GraphRunner::~GraphRunner() = default;
 
 torch::Tensor GraphRunner::run(Model& model, const torch::Tensor& input, const SampleOptions& options) {
-  const int nfe = options.nfe > 0 ? options.nfe : model.config().default_nfe;
+  const int nfe = model.resolve_nfe(options.nfe);
   if (model.has_bridge() && !options.ot_ode && !options.noise)
     throw Error("GraphRunner: the stochastic bridge needs its noise drawn ahead (SampleOptions::noise)");
   std::vector<const void*> noise_ptrs;

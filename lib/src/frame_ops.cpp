@@ -31,6 +31,8 @@ std::vector<std::uint8_t> palette(const std::vector<ClassInfo>& classes) {
   return p;
 }
 
+int alpha256(float alpha) { return std::clamp(static_cast<int>(std::lround(alpha * 256.0f)), 0, 256); }
+
 void packed_to_rgb01(const std::uint8_t* pixels, int width, int height, int stride, PixelLayout layout, float* planes) {
   const std::size_t plane = static_cast<std::size_t>(width) * height;
   const int bpp = layout.bytes_per_pixel;
@@ -75,7 +77,7 @@ OverlayPainter::OverlayPainter(int w, int h, int src_w, int src_h, PixelLayout l
       src_w_(src_w),
       src_h_(src_h),
       bpp_(layout.bytes_per_pixel),
-      a_(std::clamp(static_cast<int>(std::lround(alpha * 256.0f)), 0, 256)),
+      a_(alpha256(alpha)),
       layout_(layout),
       bilinear_(upscale == Upscale::kBilinear && (w != src_w || h != src_h)),
       palette_(palette(classes)) {

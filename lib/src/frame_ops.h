@@ -15,6 +15,9 @@ namespace i2sbseg::frame_ops {
 // The classes' colours, 3 bytes (RGB) per class.
 std::vector<std::uint8_t> palette(const std::vector<ClassInfo>& classes);
 
+// Blend weight of the class colour in 1/256 (0..256): alpha 0 copies exactly.
+int alpha256(float alpha);
+
 // Packed 8-bit pixels -> three planes of v/255 (plane c at planes + c*w*h).
 void packed_to_rgb01(const std::uint8_t* pixels, int width, int height, int stride, PixelLayout layout, float* planes);
 
@@ -31,7 +34,6 @@ class OverlayPainter {
                  const std::vector<ClassInfo>& classes);
   // Row y of dst from the source frame and the class row (w entries).
   void row(int y, const std::uint8_t* class_row, const std::uint8_t* src, int src_stride, std::uint8_t* dst_row) const;
-  int alpha256() const { return a_; }
 
  private:
   int w_, h_, src_w_, src_h_, bpp_, a_;

@@ -167,7 +167,7 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
   options.ot_ode = params.ot_ode;
   const int s = im.model.config().scale_factor;
   if (im.model.has_bridge() && !params.ot_ode) {
-    const int nfe = params.nfe > 0 ? params.nfe : im.model.config().default_nfe;
+    const int nfe = im.model.resolve_nfe(params.nfe);
     const std::vector<int64_t> shape = im.model.latent_shape(1, int64_t{height} * s, int64_t{width} * s);
     if (im.noise_seed != params.seed || im.noise_nfe != nfe || im.noise_shape != shape) {
       at::Generator gen = make_generator(params.seed);
@@ -208,7 +208,7 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
       ensure(im.dev_out, {out_bytes}, u8.device(im.device));
       ensure(im.host_out, {out_bytes}, u8.pinned_memory(true));
       args.palette_rgb = im.dev_palette.data_ptr<std::uint8_t>();
-      args.alpha256 = std::clamp(static_cast<int>(std::lround(overlay->alpha * 256.0f)), 0, 256);
+      args.alpha256 = frame_ops::alpha256(overlay->alpha);
       args.src = im.dev_in.data_ptr<std::uint8_t>();
       args.src_w = width;
       args.src_h = height;

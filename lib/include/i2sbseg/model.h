@@ -67,6 +67,9 @@ class Model {
   torch::Tensor classify(const torch::Tensor& rgb01);
   // The bridge network's x0 estimate at sampling index `step`.
   torch::Tensor predict_x0(const torch::Tensor& z_t, const torch::Tensor& z_lr, int step);
+  // The NFE a call uses: `nfe`, or the model's default when 0. Throws Error
+  // when it is not below the schedule's step count.
+  int resolve_nfe(int nfe) const;
   // Reverse bridge from the LR latent z1 to an estimate of the HR latent.
   torch::Tensor run_bridge(const torch::Tensor& z1, const SampleOptions& options = {});
   // The whole path: HR logits (N, K, s*h, s*w) for an LR image (N, 3, h, w).
@@ -78,8 +81,6 @@ class Model {
   std::int64_t parameter_count(const std::string& prefix = "") const;
 
  private:
-  int resolve_nfe(int nfe) const;
-
   ModelConfig config_;
   torch::Device device_;
   torch::ScalarType dtype_ = torch::kFloat32;
