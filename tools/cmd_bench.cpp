@@ -116,10 +116,9 @@ int run_bench(BenchCli& c) {
     const std::string props = "model=\"" + c.o.model + "\" device=" + c.o.device + " precision=" + c.o.precision +
                               " steps=" + std::to_string(c.element_nfe) +
                               (c.o.threads > 0 ? " threads=" + std::to_string(c.o.threads) : "");
-    const int s = scale_factor_of(c.o.model);
-    if (c.o.width % s != 0 || c.o.height % s != 0)
-      throw Error("bench: size " + c.size + " is not a multiple of the model's x" + std::to_string(s) + " scale factor");
-    const PipelineTiming t = time_pipelines(props, c.o.width / s, c.o.height / s, c.o.frames, c.o.warmup);
+    int lr_w = 0, lr_h = 0;
+    bench_input_size(scale_factor_of(c.o.model), c.o.width, c.o.height, lr_w, lr_h);
+    const PipelineTiming t = time_pipelines(props, lr_w, lr_h, c.o.frames, c.o.warmup);
     if (t.available) {
       element_json["element_ms"] = t.element_ms;
       element_json["passthrough_ms"] = t.passthrough_ms;

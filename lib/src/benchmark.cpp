@@ -49,6 +49,14 @@ double peak_rss_mb() {
   return u.ru_maxrss / 1024.0;  // kilobytes on Linux
 }
 
+void bench_input_size(int scale, int width, int height, int& lr_width, int& lr_height) {
+  if (scale < 1 || width % scale != 0 || height % scale != 0)
+    throw Error("bench: size " + std::to_string(width) + "x" + std::to_string(height) +
+                " is not a multiple of the model's x" + std::to_string(scale) + " scale factor");
+  lr_width = width / scale;
+  lr_height = height / scale;
+}
+
 BenchReport bench_model(const BenchOptions& o) {
   if (o.frames < 1 || o.warmup < 0) throw Error("bench: --frames must be at least 1");
   const torch::Device device = parse_device(o.device);
@@ -59,18 +67,13 @@ BenchReport bench_model(const BenchOptions& o) {
   model.set_precision(dtype);
   const int s = model.config().scale_factor;
   const int w = o.width > 0 ? o.width : 128, h = o.height > 0 ? o.height : 128;
-  if (w % s != 0 || h % s != 0)
-    throw Error("bench: size " + std::to_string(w) + "x" + std::to_string(h) + " is not a multiple of the model's x" +
-                std::to_string(s) + " scale factor");
-
   BenchReport r;
+  bench_input_size(s, w, h, r.lr_width, r.lr_height);
   r.device = device.str();
   r.precision = precision_name(dtype);
   r.threads = inference_threads(o.threads);
   r.width = w;
   r.height = h;
-  r.lr_width = w / s;
-  r.lr_height = h / s;
   torch::set_num_threads(r.threads);
   torch::NoGradGuard no_grad;
   torch::manual_seed(0);

@@ -37,6 +37,10 @@ struct BenchReport {
 // Throws Error naming the model, device or size at fault.
 BenchReport bench_model(const BenchOptions& options);
 
+// The input frame size for an output (HR) size: width / scale x height /
+// scale. Throws Error naming the size when it is not a multiple of `scale`.
+void bench_input_size(int scale, int width, int height, int& lr_width, int& lr_height);
+
 // Peak resident set size of this process in MiB (getrusage).
 double peak_rss_mb();
 
