@@ -141,7 +141,8 @@ BundleContents parse_bundle(const std::uint8_t* data, std::size_t size, const st
     }
     const std::uint8_t* payload = cur.take(static_cast<std::size_t>(numel) * 4, "tensor data");
     t.data.resize(static_cast<std::size_t>(numel));
-    std::memcpy(t.data.data(), payload, static_cast<std::size_t>(numel) * 4);
+    // An empty tensor has no buffer: memcpy must not see its null pointer.
+    if (numel > 0) std::memcpy(t.data.data(), payload, static_cast<std::size_t>(numel) * 4);
     out.tensors.push_back(std::move(t));
   }
   const std::size_t body = cur.pos();
