@@ -3,10 +3,35 @@
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
 
+#include <cmath>
 #include <cstring>
 #include <map>
+#include <vector>
 
 namespace i2sbseg {
+namespace {
+
+// The weights of the 3x3/1x1 convolutions the config asks for: a lower bound
+// of the model's size (biases and norms come on top). A hostile or damaged
+// config may ask for thousands of channels; comparing this with the floats
+// the file holds rejects it before Model allocates anything.
+double conv_weight_count(const ModelConfig& c) {
+  const std::vector<int>& w = c.classifier.widths;
+  double n = 9.0 * c.classifier.in_channels * w[0] + 1.0 * w.back() * c.classifier.latent_channels +  // stem, to_latent
+             9.0 * c.classifier.latent_channels * w.back();                                            // from_latent
+  for (size_t i = 0; i < w.size(); ++i) {
+    n += 2.0 * c.classifier.blocks_per_level * 18.0 * w[i] * w[i];  // encoder + decoder ResBlocks
+    if (i > 0) n += 2.0 * 9.0 * w[i - 1] * w[i];                    // down and up convs
+  }
+  n += 1.0 * w[0] * c.num_classes();  // head
+  if (c.bridge) {
+    const double ch = c.bridge->channels, lat = c.classifier.latent_channels;
+    n += 9.0 * 2 * lat * ch + c.bridge->blocks * 18.0 * ch * ch + 9.0 * ch * lat;
+  }
+  return n;
+}
+
+}  // namespace
 
 void save_model(const Model& model, const std::string& path) {
   BundleContents c;
@@ -31,6 +56,12 @@ Model load_model(const std::string& path, torch::Device device) {
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
+  double floats = 0;
+  for (const TensorRecord& r : contents.tensors) floats += static_cast<double>(r.data.size());
+  if (conv_weight_count(config) > floats)
+    throw Error(path + ": weights do not match the config: its networks need at least " +
+                std::to_string(static_cast<long long>(conv_weight_count(config))) + " weights, the file holds " +
+                std::to_string(static_cast<long long>(floats)));
   Model model(config, torch::kCPU);
   std::map<std::string, const TensorRecord*> records;
   for (const TensorRecord& r : contents.tensors)

@@ -178,6 +178,42 @@ TEST(Bundle, WeightsThatDoNotMatchTheConfigAreNamed) {
   expect_load_error(dir.file("nan.i2sb"), "NaN");
 }
 
+// A config asking for huge networks next to a few weights is refused before
+// the model is built (building it first would allocate ~100 GB).
+TEST(Bundle, AHugeConfigWithFewWeightsIsRefusedBeforeAllocating) {
+  TempDir dir;
+  const std::string good = dir.file("good.i2sb");
+  save_model(trained_looking_model(), good);
+  BundleContents contents = read_bundle_file(good);
+  ModelConfig huge = small_config();
+  huge.classifier.widths = {4096, 4096, 4096, 4096, 4096, 4096};
+  huge.classifier.blocks_per_level = 16;
+  huge.bridge = BridgeArch{4096, 64, 4096};
+  contents.config_json = huge.to_json();
+  write_bundle_file(dir.file("huge.i2sb"), contents);
+  expect_load_error(dir.file("huge.i2sb"), "networks need at least");
+}
+
+// The size check above must never refuse a real model: every architecture
+// variant loads after saving.
+TEST(Bundle, EveryArchitectureVariantLoads) {
+  TempDir dir;
+  std::vector<ModelConfig> configs(4, small_config());
+  configs[1].bridge.reset();
+  configs[2].classifier.blocks_per_level = 0;
+  configs[2].bridge = BridgeArch{4, 0, 2};
+  configs[3].classifier.widths = {5};
+  configs[3].classifier.latent_channels = 1;
+  configs[3].latent_mean = {0.0f};
+  configs[3].latent_std = {1.0f};
+  configs[3].scale_factor = 1;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const std::string path = dir.file("v" + std::to_string(i) + ".i2sb");
+    save_model(Model(configs[i]), path);
+    EXPECT_NO_THROW(load_model(path)) << "variant " << i;
+  }
+}
+
 TEST(Bundle, BadConfigsNameTheField) {
   TempDir dir;
   const std::string good = dir.file("good.i2sb");
