@@ -39,6 +39,7 @@
 #include "gsti2sbseg.h"
 
 #include "caps_scaling.h"
+#include "frame_checks.h"
 #include "frame_results.h"
 
 #include <gst/video/video.h>
@@ -119,6 +120,8 @@ struct State {
   // The slowest inference so far: what latency queries add. Raising it by
   // more than a fifth posts a latency message so that live pipelines requery.
   GstClockTime latency = 0;
+  // A buffer larger than the caps say without a GstVideoMeta was reported.
+  bool warned_size = false;
 
   // Output size / input size; 0 while no model is loaded (size unknown).
   int factor_locked() const {
@@ -477,13 +480,27 @@ static gboolean gst_i2sbseg_set_caps(GstBaseTransform* trans, GstCaps* incaps, G
   GstI2sbSeg* self = GST_I2SBSEG(trans);
   State& st = *self->state;
   GstVideoInfo in, out;
-  if (!gst_video_info_from_caps(&in, incaps) || !gst_video_info_from_caps(&out, outcaps)) {
-    GST_WARNING_OBJECT(self, "not video caps: %" GST_PTR_FORMAT " / %" GST_PTR_FORMAT, incaps, outcaps);
+  if (!gst_video_info_from_caps(&in, incaps)) {
+    GST_WARNING_OBJECT(self, "not video caps: %" GST_PTR_FORMAT, incaps);
     return FALSE;
   }
   std::lock_guard<std::mutex> lock(st.lock);
   if (!st.segmenter) {
     GST_WARNING_OBJECT(self, "caps set before a model was loaded");
+    return FALSE;
+  }
+  // Before the output caps: a frame too large for memory is often too large
+  // for GstVideoInfo as well, and this says why in numbers.
+  try {
+    st.segmenter->check_frame_size(GST_VIDEO_INFO_WIDTH(&in), GST_VIDEO_INFO_HEIGHT(&in));
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("%s", e.what()), ("input caps %" GST_PTR_FORMAT, incaps));
+    return FALSE;
+  }
+  if (!gst_video_info_from_caps(&out, outcaps)) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("The output frame for a %dx%d input is too large for GStreamer",
+                                             GST_VIDEO_INFO_WIDTH(&in), GST_VIDEO_INFO_HEIGHT(&in)),
+                      ("output caps %" GST_PTR_FORMAT, outcaps));
     return FALSE;
   }
   i2sbseg::PixelLayout layout;
@@ -508,6 +525,7 @@ static gboolean gst_i2sbseg_set_caps(GstBaseTransform* trans, GstCaps* incaps, G
   }
   st.in_info = in;
   st.out_info = out;
+  st.warned_size = false;
   st.neg_mode = st.mode;
   st.neg_size = st.output_size == GST_I2SBSEG_OUTPUT_SIZE_INPUT ? i2sbseg::OutputSize::kInput
                                                                  : i2sbseg::OutputSize::kScaled;
@@ -516,13 +534,17 @@ static gboolean gst_i2sbseg_set_caps(GstBaseTransform* trans, GstCaps* incaps, G
   return TRUE;
 }
 
-static gboolean gst_i2sbseg_get_unit_size(GstBaseTransform* trans, GstCaps* caps, gsize* size) {
+// One frame in, one frame out: the output buffer is a frame of the other
+// caps whatever the input buffer's size (a short or padded input buffer is
+// reported by transform, which knows whether it has a GstVideoMeta).
+static gboolean gst_i2sbseg_transform_size(GstBaseTransform* trans, GstPadDirection, GstCaps*, gsize,
+                                           GstCaps* othercaps, gsize* othersize) {
   GstVideoInfo info;
-  if (!gst_video_info_from_caps(&info, caps)) {
-    GST_WARNING_OBJECT(trans, "cannot size a frame of %" GST_PTR_FORMAT, caps);
+  if (!gst_video_info_from_caps(&info, othercaps)) {
+    GST_WARNING_OBJECT(trans, "cannot size a frame of %" GST_PTR_FORMAT, othercaps);
     return FALSE;
   }
-  *size = GST_VIDEO_INFO_SIZE(&info);
+  *othersize = GST_VIDEO_INFO_SIZE(&info);
   return TRUE;
 }
 
@@ -602,9 +624,54 @@ static GstFlowReturn gst_i2sbseg_transform(GstBaseTransform* trans, GstBuffer* i
     return GST_FLOW_NOT_NEGOTIATED;
   }
 
+  // Frames are read through their GstVideoMeta when they have one; without
+  // it the caps' default strides apply, and the buffer must hold them.
+  const gsize in_size = gst_buffer_get_size(inbuf);
+  const bool has_meta = gst_buffer_get_video_meta(inbuf) != nullptr;
+  if (!has_meta && in_size < GST_VIDEO_INFO_SIZE(&in_info)) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                      ("Input buffer of %" G_GSIZE_FORMAT " bytes is smaller than a %dx%d %s frame (%" G_GSIZE_FORMAT
+                       " bytes) as the caps describe it",
+                       in_size, GST_VIDEO_INFO_WIDTH(&in_info), GST_VIDEO_INFO_HEIGHT(&in_info),
+                       GST_VIDEO_INFO_NAME(&in_info), GST_VIDEO_INFO_SIZE(&in_info)),
+                      ("buffer %" GST_PTR_FORMAT, inbuf));
+    return GST_FLOW_ERROR;
+  }
+  if (!has_meta && in_size > GST_VIDEO_INFO_SIZE(&in_info)) {
+    bool first;
+    {
+      std::lock_guard<std::mutex> lock(st.lock);
+      first = !st.warned_size;
+      st.warned_size = true;
+    }
+    if (first)
+      GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                          ("Input buffers of %" G_GSIZE_FORMAT " bytes are larger than a %dx%d %s frame (%" G_GSIZE_FORMAT
+                           " bytes) and carry no GstVideoMeta: reading them with the default row stride of %d bytes; "
+                           "if upstream pads its rows, it must attach a GstVideoMeta",
+                           in_size, GST_VIDEO_INFO_WIDTH(&in_info), GST_VIDEO_INFO_HEIGHT(&in_info),
+                           GST_VIDEO_INFO_NAME(&in_info), GST_VIDEO_INFO_SIZE(&in_info),
+                           GST_VIDEO_INFO_PLANE_STRIDE(&in_info, 0)),
+                          (nullptr));
+  }
+  if (has_meta) {
+    std::string why;
+    if (!i2sbseg_gst::video_meta_fits(inbuf, &in_info, why)) {
+      GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                        ("Could not read a %dx%d %s frame from an input buffer of %" G_GSIZE_FORMAT " bytes: %s",
+                         GST_VIDEO_INFO_WIDTH(&in_info), GST_VIDEO_INFO_HEIGHT(&in_info),
+                         GST_VIDEO_INFO_NAME(&in_info), in_size, why.c_str()),
+                        ("buffer %" GST_PTR_FORMAT, inbuf));
+      return GST_FLOW_ERROR;
+    }
+  }
   GstVideoFrame in, out;
   if (!gst_video_frame_map(&in, &in_info, inbuf, GST_MAP_READ)) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map the input frame"), (nullptr));
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                      ("Could not read a %dx%d %s frame from an input buffer of %" G_GSIZE_FORMAT " bytes",
+                       GST_VIDEO_INFO_WIDTH(&in_info), GST_VIDEO_INFO_HEIGHT(&in_info), GST_VIDEO_INFO_NAME(&in_info),
+                       in_size),
+                      ("its GstVideoMeta does not fit the buffer or the caps"));
     return GST_FLOW_ERROR;
   }
   if (!gst_video_frame_map(&out, &out_info, outbuf, GST_MAP_WRITE)) {
@@ -794,7 +861,7 @@ static void gst_i2sbseg_class_init(GstI2sbSegClass* klass) {
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_i2sbseg_transform_caps);
   trans_class->fixate_caps = GST_DEBUG_FUNCPTR(gst_i2sbseg_fixate_caps);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_i2sbseg_set_caps);
-  trans_class->get_unit_size = GST_DEBUG_FUNCPTR(gst_i2sbseg_get_unit_size);
+  trans_class->transform_size = GST_DEBUG_FUNCPTR(gst_i2sbseg_transform_size);
   trans_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_i2sbseg_propose_allocation);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_i2sbseg_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_i2sbseg_query);

@@ -2,8 +2,11 @@
 // plugin) compile without LibTorch headers.
 #include <i2sbseg/segmenter.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -113,6 +116,33 @@ void Segmenter::output_size(int width, int height, OutputSize size, int& out_w, 
   out_h = height * s;
 }
 
+double Segmenter::frame_memory_bytes(int width, int height) const {
+  const ModelConfig& c = config();
+  const double hr_pixels = static_cast<double>(width) * height * c.scale_factor * c.scale_factor;
+  // Level 0 runs at the output size: its activation, norm, SiLU, two convs
+  // and the residual sum live at once; plus the input and the logits.
+  const double floats_per_pixel = 3.0 + 6.0 * c.classifier.widths[0] + 2.0 * c.num_classes();
+  return hr_pixels * floats_per_pixel * sizeof(float);
+}
+
+void Segmenter::check_frame_size(int width, int height) const {
+  if (impl_->device.is_cuda()) return;
+  const double need = frame_memory_bytes(width, height);
+  const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (have > 0 && need > have) {
+    auto gib = [](double b) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.1f GiB", b / (1024.0 * 1024.0 * 1024.0));
+      return std::string(text);
+    };
+    int out_w = 0, out_h = 0;
+    output_size(width, height, OutputSize::kScaled, out_w, out_h);
+    throw Error("a " + std::to_string(width) + "x" + std::to_string(height) + " frame is too large for this model: its " +
+                std::to_string(out_w) + "x" + std::to_string(out_h) + " output needs about " + gib(need) +
+                " of memory, this machine has " + gib(have) + " (scale the video down before the model)");
+  }
+}
+
 namespace {
 
 // (Re)allocates `t` only when its shape changes.
@@ -133,6 +163,8 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
   if (width < 1 || height < 1 || stride_bytes < width * layout.bytes_per_pixel)
     throw Error("frame of " + std::to_string(width) + "x" + std::to_string(height) + " with stride " +
                 std::to_string(stride_bytes) + " is not a valid image");
+
+  check_frame_size(width, height);
 
   std::lock_guard<std::mutex> lock(impl_->mutex);
   const int threads = inference_threads(params.threads);

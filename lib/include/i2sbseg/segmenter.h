@@ -86,6 +86,16 @@ class Segmenter {
   // The map size segment() gives for a width x height input.
   void output_size(int width, int height, OutputSize size, int& out_w, int& out_h) const;
 
+  // Roughly the memory one width x height frame needs: the networks' widest
+  // activations and their temporaries at the model's output size (also with
+  // OutputSize::kInput, which averages that output).
+  double frame_memory_bytes(int width, int height) const;
+  // Throws Error naming the size and both amounts when a frame would need
+  // more than the CPU's physical memory (CUDA's own out-of-memory error is
+  // caught instead), rather than letting the system's OOM killer end the
+  // process. segment() calls it; callers may call it early (caps time).
+  void check_frame_size(int width, int height) const;
+
   // dst (w x h, same layout as src) = the source upscaled to w x h
   // (nearest: exact pixel replication at integer scales; bilinear), blended
   // with each pixel's class colour: (1 - alpha) * pixel + alpha * colour.
