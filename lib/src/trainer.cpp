@@ -33,22 +33,27 @@ namespace {
 std::atomic<int> g_signal{0};
 extern "C" void on_signal(int sig) { g_signal = sig; }
 
-// Installs SIGINT/SIGTERM handlers for the lifetime of the object.
+// Installs SIGINT/SIGTERM handlers for the lifetime of the object, and
+// ignores SIGXFSZ so that a file-size limit makes a write fail with an error
+// the trainer reports instead of killing it mid-checkpoint.
 class SignalGuard {
  public:
   SignalGuard() {
     g_signal = 0;
     old_int_ = std::signal(SIGINT, on_signal);
     old_term_ = std::signal(SIGTERM, on_signal);
+    old_xfsz_ = std::signal(SIGXFSZ, SIG_IGN);
   }
   ~SignalGuard() {
     std::signal(SIGINT, old_int_);
     std::signal(SIGTERM, old_term_);
+    std::signal(SIGXFSZ, old_xfsz_);
   }
 
  private:
   void (*old_int_)(int);
   void (*old_term_)(int);
+  void (*old_xfsz_)(int);
 };
 
 std::string format_seconds(double s) {
@@ -86,7 +91,7 @@ class Trainer {
       : o_(o),
         device_(parse_device(o.device)),
         data_(Dataset::load(o.data, "train")),
-        model_(std::make_unique<Model>(initial_config())),
+        model_((torch::manual_seed(o.seed), std::make_unique<Model>(initial_config()))),  // --seed fixes the init too
         gen_(make_generator(o.seed)) {
     if (!o_.init.empty()) {
       model_ = std::make_unique<Model>(load_model(o_.init, torch::kCPU));
@@ -121,8 +126,12 @@ class Trainer {
       load_checkpoint();
       restored = true;
     }
+    for (const std::string& path : {checkpoint_path(), o_.out})
+      for (const std::string& stale : remove_stale_temp_files(path))
+        say("removed " + stale + ", a partial file left by a save that was killed");
     log_.open(log_path(), o_.resume ? std::ios::app : std::ios::trunc);
     if (!log_) throw Error(log_path() + ": cannot write the training log");
+    if (o_.resume) log_event("resumed");
     say("training on " + std::to_string(data_.size()) + " images from " + o_.data + ", device " + device_.str() +
         ", " + std::to_string(torch::get_num_threads()) + " threads");
     for (; stage_ < stages_.size(); ++stage_, iter_ = 0) {
@@ -241,8 +250,7 @@ class Trainer {
     const float value = loss.item<float>();
     if (!std::isfinite(value))
       throw Error("the " + s.name + " loss became " + std::to_string(value) + " at iteration " + std::to_string(iter_) +
-                  "; stopped without saving (the last checkpoint, if any, is " + checkpoint_path() +
-                  "); try a lower learning rate");
+                  "; stopped without saving (" + last_checkpoint() + "); try a lower learning rate");
     if (s.name == "bridge") update_ema();
     return value;
   }
@@ -282,6 +290,7 @@ class Trainer {
         nlohmann::json j{{"stage", s.name}, {"iter", iter_ + 1}, {"iters", s.iters}, {"loss", avg},
                          {"lr", current_lr_}, {"images_per_s", ips}, {"elapsed_s", elapsed}};
         log_ << j.dump() << "\n" << std::flush;
+        if (!log_) throw Error(log_path() + ": cannot write the training log (is the disk full?)");
       }
       char line[200];
       std::snprintf(line, sizeof line, "[%s] %d/%d loss %.4f  %.1f img/s  ETA %s", s.name.c_str(), iter_ + 1,
@@ -306,7 +315,32 @@ class Trainer {
                 checkpoint_path() + " (continue with --resume)");
   }
 
+  // One JSON line for a checkpoint or a resume: where the run stands.
+  void log_event(const char* event) {
+    log_ << nlohmann::json{{"event", event}, {"stage", stages_[stage_].name}, {"iter", iter_}}.dump() << "\n"
+         << std::flush;
+  }
+
+  std::string position() const { return "stage " + stages_[stage_].name + " iteration " + std::to_string(iter_); }
+
+  // Diverged weights must not replace a good checkpoint or become the model.
+  void check_finite(const char* what) const {
+    bool finite = true;
+    for (const auto& [name, t] : model_->named_tensors()) finite = finite && torch::isfinite(t).all().item<bool>();
+    for (const torch::Tensor& t : ema_) finite = finite && torch::isfinite(t).all().item<bool>();
+    if (!finite)
+      throw Error("the weights hold NaN or infinite values at " + position() + "; stopped without writing the " +
+                  what + " (" + last_checkpoint() + "); try a lower learning rate");
+  }
+
+  std::string last_checkpoint() const {
+    if (!saved_at_.empty()) return "the last checkpoint, " + saved_at_ + ", is kept at " + checkpoint_path();
+    return o_.resume ? "the checkpoint this run resumed from is kept at " + checkpoint_path()
+                     : "no checkpoint was written by this run";
+  }
+
   void save_checkpoint() {
+    check_finite("checkpoint");
     torch::serialize::OutputArchive a;
     a.write("config", archive::from_string(model_->config().to_json()));
     a.write("position", torch::tensor({static_cast<int64_t>(stage_), static_cast<int64_t>(iter_)}));
@@ -321,7 +355,14 @@ class Trainer {
     std::ostringstream out;
     a.save_to(out);
     const std::string bytes = out.str();
-    write_file_atomically(checkpoint_path(), std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+    try {
+      write_file_atomically(checkpoint_path(), std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
+    } catch (const Error& e) {
+      throw Error(std::string("could not save the checkpoint at ") + position() + ": " + e.what() + "; " +
+                  last_checkpoint());
+    }
+    saved_at_ = position();
+    log_event("checkpoint");
   }
 
   void load_checkpoint() {
@@ -364,6 +405,7 @@ class Trainer {
       for (size_t i = 0; i < params.size(); ++i) params[i].copy_(ema_[i]);
     }
     model_->eval();
+    check_finite("model");
     ModelConfig c = model_->config();
     nlohmann::json meta{{"trained_by", "i2sbseg train"}, {"dataset", o_.data}, {"train_images", data_.size()},
                         {"crop", o_.crop}, {"batch", o_.batch}, {"seed", o_.seed}, {"direct", o_.direct}};
@@ -400,6 +442,7 @@ class Trainer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::vector<torch::Tensor> ema_;
   std::ofstream log_;
+  std::string saved_at_;  // position of this run's last checkpoint
 };
 
 }  // namespace
