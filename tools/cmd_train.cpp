@@ -39,6 +39,24 @@ Command add_train_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--log-every", o->log_every, "Iterations between log lines")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_flag("--quiet", o->quiet, "No progress output");
+  // Data parallelism, launched like PyTorch jobs (torchrun, srun, a shell
+  // loop): the environment gives the values, these flags override it.
+  const char* dist = "Distributed (defaults from the environment)";
+  sub->add_option("--world-size", o->dist.world_size, "Processes in the job ($WORLD_SIZE, $SLURM_NTASKS; 1)")
+      ->group(dist);
+  sub->add_option("--rank", o->dist.rank, "This process's rank ($RANK, $SLURM_PROCID; 0)")->group(dist);
+  sub->add_option("--local-rank", o->dist.local_rank,
+                  "Rank on this machine: the GPU used with --device cuda ($LOCAL_RANK, $SLURM_LOCALID)")
+      ->group(dist);
+  sub->add_option("--master-addr", o->dist.master_addr, "Where rank 0 serves the rendezvous ($MASTER_ADDR; 127.0.0.1)")
+      ->group(dist);
+  sub->add_option("--master-port", o->dist.master_port, "Its TCP port ($MASTER_PORT; 29500)")->group(dist);
+  sub->add_option("--dist-backend", o->dist.backend, "auto (nccl on CUDA, else gloo), gloo or nccl")
+      ->capture_default_str()
+      ->group(dist);
+  sub->add_option("--dist-timeout", o->dist.timeout_s,
+                  "Seconds the rendezvous or one collective may wait for the other ranks (300)")
+      ->group(dist);
   return {sub, [o] {
             train(*o);
             return 0;

@@ -1,5 +1,6 @@
 #include <i2sbseg/batches.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <torch/nn/functional/padding.h>
@@ -50,35 +51,58 @@ torch::Tensor class_weights(const Dataset& data) {
 }
 
 Batch sample_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen) {
+  std::vector<int64_t> indices;
+  for (int b = 0; b < o.batch; ++b) indices.push_back(randint(gen, data.size()));
+  return make_batch(data, o, gen, indices);
+}
+
+Batch make_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen, const std::vector<int64_t>& indices,
+                 std::size_t first, std::size_t count) {
   if (o.crop % o.scale) throw Error("the crop size must be a multiple of the scale factor");
+  const std::size_t end = count == 0 ? indices.size() : std::min(indices.size(), first + count);
   std::vector<torch::Tensor> hrs, masks;
-  for (int b = 0; b < o.batch; ++b) {
-    const int64_t i = randint(gen, data.size());
+  for (std::size_t slot = 0; slot < indices.size(); ++slot) {
+    const int64_t i = indices[slot];
+    if (i < 0 || i >= data.size()) throw Error("make_batch: image index " + std::to_string(i) + " out of range");
+    const bool build = slot >= first && slot < end;
+    // Every slot draws the same numbers whether it is built or not, so that
+    // the generator leaves in the same state on every rank.
+    int64_t h = data.image(i).size(0), w = data.image(i).size(1);
+    const double z = o.augment ? uniform(gen, 0.75, 1.25) : 1.0;  // random zoom 0.75x-1.25x
+    if (o.augment) {
+      h = std::max<int64_t>(1, std::lround(h * z));
+      w = std::max<int64_t>(1, std::lround(w * z));
+    }
+    const int64_t ph = std::max<int64_t>(0, o.crop - h), pw = std::max<int64_t>(0, o.crop - w);
+    const int64_t y = randint(gen, h + ph - o.crop + 1), x = randint(gen, w + pw - o.crop + 1);
+    bool flip = false;
+    double bright = 0, contrast = 1, sat = 1;
+    if (o.augment) {
+      flip = uniform(gen, 0, 1) < 0.5;
+      // Colour jitter: brightness, contrast, saturation.
+      bright = uniform(gen, -0.1, 0.1);
+      contrast = uniform(gen, 0.8, 1.2);
+      sat = uniform(gen, 0.7, 1.3);
+    }
+    if (!build) continue;
     torch::Tensor img = image_to_float(data.image(i));
     torch::Tensor mask = data.mask(i).to(torch::kLong).unsqueeze(0).unsqueeze(0).to(torch::kFloat32);
     if (o.augment) {
-      // Random zoom 0.75x-1.25x: objects appear at more sizes than the dataset has.
-      const double z = uniform(gen, 0.75, 1.25);
-      const int64_t h = std::max<int64_t>(1, std::lround(img.size(2) * z)), w = std::max<int64_t>(1, std::lround(img.size(3) * z));
       img = F::interpolate(img, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false)).clamp(0, 1);
       mask = F::interpolate(mask, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kNearest));
     }
-    // Pad to at least the crop size, then crop at a random place.
-    const int64_t ph = std::max<int64_t>(0, o.crop - img.size(2)), pw = std::max<int64_t>(0, o.crop - img.size(3));
+    // Pad to at least the crop size, then crop.
     if (ph || pw) {
       img = F::pad(img, F::PadFuncOptions({0, pw, 0, ph}));
       mask = F::pad(mask, F::PadFuncOptions({0, pw, 0, ph}));
     }
-    const int64_t y = randint(gen, img.size(2) - o.crop + 1), x = randint(gen, img.size(3) - o.crop + 1);
     img = img.slice(2, y, y + o.crop).slice(3, x, x + o.crop);
     mask = mask.slice(2, y, y + o.crop).slice(3, x, x + o.crop);
     if (o.augment) {
-      if (uniform(gen, 0, 1) < 0.5) {
+      if (flip) {
         img = img.flip({3});
         mask = mask.flip({3});
       }
-      // Colour jitter: brightness, contrast, saturation.
-      const double bright = uniform(gen, -0.1, 0.1), contrast = uniform(gen, 0.8, 1.2), sat = uniform(gen, 0.7, 1.3);
       const torch::Tensor grey = img.mean(1, true);
       img = (grey + (img - grey) * sat);
       img = ((img - img.mean()) * contrast + img.mean() + bright).clamp(0, 1);
@@ -86,6 +110,7 @@ Batch sample_batch(const Dataset& data, const BatchOptions& o, at::Generator& ge
     hrs.push_back(img.contiguous());
     masks.push_back(mask.squeeze(1).to(torch::kLong));
   }
+  if (hrs.empty()) throw Error("make_batch: no slots to build");
   Batch out;
   out.hr = torch::cat(hrs, 0);
   out.mask = torch::cat(masks, 0);

@@ -46,6 +46,11 @@ torch::Tensor Bridge::q_sample(const torch::Tensor& step, const torch::Tensor& x
   return xt;
 }
 
+torch::Tensor Bridge::q_sample(const torch::Tensor& step, const torch::Tensor& x0, const torch::Tensor& x1,
+                               const torch::Tensor& noise) const {
+  return q_sample(step, x0, x1, true) + gather(std_sb_, step, x0.dim()) * noise.to(x0.device(), x0.scalar_type());
+}
+
 torch::Tensor Bridge::label(const torch::Tensor& step, const torch::Tensor& xt, const torch::Tensor& x0) const {
   return (xt - x0) / gather(std_fwd_, step, xt.dim());
 }

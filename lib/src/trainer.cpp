@@ -23,6 +23,7 @@
 #include <i2sbseg/model.h>
 
 #include "archive_bytes.h"
+#include "communicator.h"
 
 #include <i2sbseg/device.h>
 
@@ -89,7 +90,7 @@ class Trainer {
  public:
   explicit Trainer(const TrainOptions& o)
       : o_(o),
-        device_(parse_device(o.device)),
+        device_(device_for(o)),
         data_(Dataset::load(o.data, "train")),
         model_((torch::manual_seed(o.seed), std::make_unique<Model>(initial_config()))),  // --seed fixes the init too
         gen_(make_generator(o.seed)) {
@@ -117,6 +118,11 @@ class Trainer {
     model_->to(device_);
     weights_ = class_weights(data_).to(device_);
     if (o_.threads > 0) torch::set_num_threads(o_.threads);
+    if (o_.dist.distributed()) {
+      comm_ = std::make_unique<Communicator>(o_.dist, device_);
+      // Rank 0 alone writes; the others stay quiet.
+      if (comm_->rank() != 0) o_.quiet = true;
+    }
   }
 
   void run() {
@@ -126,25 +132,52 @@ class Trainer {
       load_checkpoint();
       restored = true;
     }
-    for (const std::string& path : {checkpoint_path(), o_.out})
-      for (const std::string& stale : remove_stale_temp_files(path))
-        say("removed " + stale + ", a partial file left by a save that was killed");
-    log_.open(log_path(), o_.resume ? std::ios::app : std::ios::trunc);
-    if (!log_) throw Error(log_path() + ": cannot write the training log");
-    if (o_.resume) log_event("resumed");
+    if (writer()) {
+      for (const std::string& path : {checkpoint_path(), o_.out})
+        for (const std::string& stale : remove_stale_temp_files(path))
+          say("removed " + stale + ", a partial file left by a save that was killed");
+      log_.open(log_path(), o_.resume ? std::ios::app : std::ios::trunc);
+      if (!log_) throw Error(log_path() + ": cannot write the training log");
+      if (o_.resume) log_event("resumed");
+    }
+    // Every rank starts from rank 0's weights (and, resuming, its checkpoint).
+    if (comm_) comm_->broadcast(all_tensors());
     say("training on " + std::to_string(data_.size()) + " images from " + o_.data + ", device " + device_.str() +
-        ", " + std::to_string(torch::get_num_threads()) + " threads");
+        ", " + std::to_string(torch::get_num_threads()) + " threads" +
+        (comm_ ? ", " + std::to_string(world()) + " processes (" + comm_->backend() + "), batch " +
+                     std::to_string(o_.batch) + " each"
+               : ""));
     for (; stage_ < stages_.size(); ++stage_, iter_ = 0) {
       const Stage& s = stages_[stage_];
       if (!restored) begin_stage(s, false);
       restored = false;
       run_stage(s);
     }
-    finish();
+    if (writer()) finish();
   }
 
  private:
   ModelConfig initial_config() const { return config_for(o_, data_); }
+
+  // A distributed job on CUDA gives each process the GPU of its LOCAL_RANK.
+  static torch::Device device_for(const TrainOptions& o) {
+    torch::Device d = parse_device(o.device);
+    if (o.dist.distributed() && d.is_cuda() && (o.device == "auto" || o.device == "cuda"))
+      d = parse_device("cuda:" + std::to_string(o.dist.local_rank));
+    return d;
+  }
+  int world() const { return comm_ ? comm_->world_size() : 1; }
+  int rank() const { return comm_ ? comm_->rank() : 0; }
+  bool writer() const { return rank() == 0; }
+
+  // What the ranks must agree on: the weights and the bridge's EMA (the
+  // latent statistics each rank measures alike, from the shared generator).
+  std::vector<torch::Tensor> all_tensors() {
+    std::vector<torch::Tensor> t;
+    for (auto& [name, v] : model_->named_tensors()) t.push_back(v);
+    for (auto& v : ema_) t.push_back(v);
+    return t;
+  }
 
   // --init for the bridge stages: keep the classifier, train a new bridge of
   // the size asked for (--bridge-channels/--bridge-blocks, --nfe).
@@ -204,13 +237,26 @@ class Trainer {
     torch::NoGradGuard no_grad;
     model_->eval();
     model_->set_latent_stats(std::vector<float>(o_.latent_channels, 0.0f), std::vector<float>(o_.latent_channels, 1.0f));
-    BatchOptions bo{o_.batch, o_.crop, o_.scale, false};
+    // The whole job's batch on every rank: the same statistics everywhere,
+    // and the same as one process with the combined batch.
+    const int batch = o_.batch * world();
+    BatchOptions bo{batch, o_.crop, o_.scale, false};
     std::vector<torch::Tensor> zs;
-    for (int i = 0; i < std::max(4, 256 / o_.batch); ++i) zs.push_back(model_->encode(sample_batch(data_, bo, gen_).hr.to(device_)));
+    for (int i = 0; i < std::max(4, 256 / batch); ++i) zs.push_back(model_->encode(sample_batch(data_, bo, gen_).hr.to(device_)));
     const torch::Tensor z = torch::cat(zs, 0).transpose(0, 1).reshape({o_.latent_channels, -1}).to(torch::kCPU);
     const torch::Tensor mean = z.mean(1), std = z.std(1).clamp_min(1e-4);
     model_->set_latent_stats(std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel()),
                              std::vector<float>(std.data_ptr<float>(), std.data_ptr<float>() + std.numel()));
+  }
+
+  // The class-weighted cross-entropy of the whole job's batch, as this
+  // rank's share: sum(w l) over its pixels / sum(w) over all ranks' pixels,
+  // times the world size (the gradients are then averaged over the ranks).
+  torch::Tensor weighted_ce(const torch::Tensor& logits, const torch::Tensor& mask) {
+    const torch::Tensor wl = F::cross_entropy(logits, mask, F::CrossEntropyFuncOptions().weight(weights_).reduction(torch::kNone));
+    const double local = weights_.index({mask}).sum().item<double>();
+    const double total = comm_ ? comm_->sum({local})[0] : local;
+    return wl.sum() * (world() / total);
   }
 
   float step(const Stage& s, const Batch& b) {
@@ -219,7 +265,7 @@ class Trainer {
     if (s.name == "classifier" || s.name == "direct") {
       model_->train();
       const torch::Tensor input = s.name == "classifier" ? hr : model_->upsample_lr(lr);
-      loss = F::cross_entropy(model_->classify(input), mask, F::CrossEntropyFuncOptions().weight(weights_));
+      loss = weighted_ce(model_->classify(input), mask);
     } else if (s.name == "bridge") {
       model_->eval();
       model_->bridge_net()->train();
@@ -230,8 +276,15 @@ class Trainer {
         z1 = model_->encode(model_->upsample_lr(lr));
       }
       const Bridge& bridge = model_->bridge();
-      const torch::Tensor t = torch::randint(bridge.steps(), {hr.size(0)}, gen_, torch::kLong).to(device_);
-      const torch::Tensor xt = bridge.q_sample(t, z0, z1, false, &gen_);
+      // Time steps and noise for the whole job's batch (the same draws on
+      // every rank); this rank takes its slots.
+      const int64_t n = hr.size(0), first = n * rank();
+      std::vector<int64_t> shape = z0.sizes().vec();
+      shape[0] = n * world();
+      const torch::Tensor t_all = torch::randint(bridge.steps(), {shape[0]}, gen_, torch::kLong);
+      const torch::Tensor eps_all = at::randn(shape, gen_, torch::dtype(torch::kFloat32));
+      const torch::Tensor t = t_all.slice(0, first, first + n).to(device_);
+      const torch::Tensor xt = bridge.q_sample(t, z0, z1, eps_all.slice(0, first, first + n));
       const torch::Tensor out = model_->bridge_net()->forward(xt, z1, bridge.noise_level(t));
       loss = F::mse_loss(out, bridge.label(t, xt, z0));
     } else {  // finetune: the decoder learns to read bridged latents
@@ -242,12 +295,15 @@ class Trainer {
         torch::NoGradGuard no_grad;
         z = model_->run_bridge(model_->encode(model_->upsample_lr(lr)), {0, false, &gen_});
       }
-      loss = F::cross_entropy(model_->decode(z, hr.size(2), hr.size(3)), mask, F::CrossEntropyFuncOptions().weight(weights_));
+      loss = weighted_ce(model_->decode(z, hr.size(2), hr.size(3)), mask);
     }
     optimizer_->zero_grad();
     loss.backward();
+    if (comm_) comm_->average_gradients(stage_parameters(s.name));
     optimizer_->step();
-    const float value = loss.item<float>();
+    // The job's loss (every rank sees the same value, so all stop on NaN).
+    const float value =
+        comm_ ? static_cast<float>(comm_->sum({loss.item<double>()})[0] / world()) : loss.item<float>();
     if (!std::isfinite(value))
       throw Error("the " + s.name + " loss became " + std::to_string(value) + " at iteration " + std::to_string(iter_) +
                   "; stopped without saving (" + last_checkpoint() + "); try a lower learning rate");
@@ -278,17 +334,24 @@ class Trainer {
     for (; iter_ < s.iters; ++iter_) {
       if (g_signal) interrupted();
       set_lr(s);
-      const float loss = step(s, sample_batch(data_, bo, gen_));
+      // The job's batch for this step: a slice of this stage's epoch
+      // permutations (the same on every rank); this rank builds its slots.
+      const std::vector<long long> idx =
+          shard_indices(data_.size(), o_.seed + 1000003ull * (stage_ + 1), iter_, 1, 0, o_.batch * world());
+      const Batch batch = make_batch(data_, bo, gen_, std::vector<int64_t>(idx.begin(), idx.end()),
+                                     static_cast<size_t>(o_.batch) * rank(), static_cast<size_t>(o_.batch));
+      const float loss = step(s, batch);
       avg = iter_ == first ? loss : 0.95 * avg + 0.05 * loss;
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double ips = (iter_ - first + 1) * o_.batch / std::max(elapsed, 1e-9);
+      const double ips = (iter_ - first + 1) * o_.batch * world() / std::max(elapsed, 1e-9);  // the job's
       int left = s.iters - iter_ - 1;
       for (size_t k = stage_ + 1; k < stages_.size(); ++k) left += stages_[k].iters;
-      const double eta = left * o_.batch / std::max(ips, 1e-9);
+      const double eta = left * o_.batch * world() / std::max(ips, 1e-9);
       const bool log_now = (iter_ + 1) % o_.log_every == 0 || iter_ + 1 == s.iters;
-      if (log_now) {
+      if (log_now && writer()) {
         nlohmann::json j{{"stage", s.name}, {"iter", iter_ + 1}, {"iters", s.iters}, {"loss", avg},
                          {"lr", current_lr_}, {"images_per_s", ips}, {"elapsed_s", elapsed}};
+        if (comm_) j["world_size"] = world();
         log_ << j.dump() << "\n" << std::flush;
         if (!log_) throw Error(log_path() + ": cannot write the training log (is the disk full?)");
       }
@@ -299,7 +362,7 @@ class Trainer {
         std::fprintf(stderr, "\r%-78s%s", line, iter_ + 1 == s.iters ? "\n" : "");
       else if (log_now && !o_.quiet)
         std::fprintf(stderr, "%s\n", line);
-      if ((iter_ + 1) % o_.checkpoint_every == 0 && iter_ + 1 < s.iters) {
+      if ((iter_ + 1) % o_.checkpoint_every == 0 && iter_ + 1 < s.iters && writer()) {
         ++iter_;
         save_checkpoint();
         --iter_;
@@ -309,6 +372,9 @@ class Trainer {
 
   [[noreturn]] void interrupted() {
     const int sig = g_signal;
+    if (!writer())
+      throw Error(std::string("rank ") + std::to_string(rank()) + " interrupted by " +
+                  (sig == SIGINT ? "SIGINT" : "SIGTERM") + " at " + position() + " (rank 0 saves the checkpoint)");
     save_checkpoint();
     throw Error(std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + " at stage " +
                 stages_[stage_].name + " iteration " + std::to_string(iter_) + "; checkpoint saved to " +
@@ -367,11 +433,23 @@ class Trainer {
 
   void load_checkpoint() {
     const std::string path = checkpoint_path();
+    // Rank 0 reads the file and hands its bytes to the others: only it
+    // needs to see the checkpoint, and the world size may have changed.
+    std::string bytes;
+    if (writer()) {
+      std::ifstream in(path, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    if (comm_) bytes = comm_->broadcast_bytes(bytes);
+    if (bytes.empty())
+      throw Error(path + ": cannot read the checkpoint to resume from" +
+                  (writer() ? std::string() : " (on rank 0's machine)"));
     torch::serialize::InputArchive a;
     try {
-      a.load_from(path);
+      std::istringstream in(bytes);
+      a.load_from(in);
     } catch (const std::exception&) {
-      throw Error(path + ": cannot read the checkpoint to resume from");
+      throw Error(path + ": cannot read the checkpoint to resume from (not a checkpoint, or damaged)");
     }
     try {
       model_ = std::make_unique<Model>(ModelConfig::from_json(archive::to_string(archive::read(a, "config"))), torch::kCPU);
@@ -443,6 +521,7 @@ class Trainer {
   std::vector<torch::Tensor> ema_;
   std::ofstream log_;
   std::string saved_at_;  // position of this run's last checkpoint
+  std::unique_ptr<Communicator> comm_;  // a distributed job's link to the other ranks
 };
 
 }  // namespace
@@ -451,7 +530,9 @@ void train(const TrainOptions& options) {
   if (options.out.empty()) throw Error("--out: where to write the model is required");
   if (options.batch < 1 || options.crop < 1 || options.scale < 1)
     throw Error("--batch, --crop and --scale must be positive");
-  Trainer(options).run();
+  TrainOptions o = options;
+  o.dist = resolve_dist_options(options.dist);
+  Trainer(o).run();
 }
 
 }  // namespace i2sbseg

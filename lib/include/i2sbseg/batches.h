@@ -24,8 +24,17 @@ struct BatchOptions {
   bool augment = true;    // flips, colour jitter and random crop scale
 };
 
-// Draws a batch; images smaller than the crop are padded (mask 0).
+// Draws a batch of random images; images smaller than the crop are padded
+// (mask 0).
 Batch sample_batch(const Dataset& data, const BatchOptions& options, at::Generator& gen);
+
+// A batch of the images `indices` (options.batch is ignored). The random
+// augmentation of every slot is drawn from `gen` in slot order, but only the
+// slots [first, first + count) are built: ranks of a data-parallel job that
+// share `gen` and the indices of the whole step each build their own part
+// of exactly the batch one process would (count 0: up to the end).
+Batch make_batch(const Dataset& data, const BatchOptions& options, at::Generator& gen,
+                 const std::vector<std::int64_t>& indices, std::size_t first = 0, std::size_t count = 0);
 
 // The LR image a camera at 1/scale resolution would see: area averaging.
 torch::Tensor degrade(const torch::Tensor& hr, int scale);

@@ -25,6 +25,9 @@ class Bridge {
   // x_t = mu_x0[t] x0 + mu_x1[t] x1 (+ std_sb[t] eps unless ot_ode).
   torch::Tensor q_sample(const torch::Tensor& step, const torch::Tensor& x0, const torch::Tensor& x1,
                          bool ot_ode, at::Generator* gen = nullptr) const;
+  // The same with the noise eps given (e.g. drawn for a larger batch).
+  torch::Tensor q_sample(const torch::Tensor& step, const torch::Tensor& x0, const torch::Tensor& x1,
+                         const torch::Tensor& noise) const;
   // Training target: (x_t - x0) / std_fwd[t].
   torch::Tensor label(const torch::Tensor& step, const torch::Tensor& xt, const torch::Tensor& x0) const;
   // x0 estimate from the network output: x_t - std_fwd[t] net_out, optionally clamped to [-clamp, clamp].

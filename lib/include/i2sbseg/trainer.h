@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <i2sbseg/distributed.h>
+
 namespace i2sbseg {
 
 struct TrainOptions {
@@ -44,10 +46,15 @@ struct TrainOptions {
   int checkpoint_every = 200;
   int log_every = 20;
   bool quiet = false;
+  // Data-parallel training over several processes (resolved from the
+  // environment by train()): --batch is per process, rank 0 alone writes
+  // the log, the checkpoints and the bundle.
+  DistOptions dist;
 };
 
 // Runs (or resumes) training and writes the bundle. Throws Error on bad
-// options or data, and on interruption after saving a checkpoint.
+// options or data, on interruption after saving a checkpoint, and when a
+// distributed job loses a rank (after the collective timeout).
 void train(const TrainOptions& options);
 
 }  // namespace i2sbseg
