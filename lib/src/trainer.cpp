@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -141,7 +142,10 @@ class Trainer {
       if (o_.resume) log_event("resumed");
     }
     // Every rank starts from rank 0's weights (and, resuming, its checkpoint).
-    if (comm_) comm_->broadcast(all_tensors());
+    if (comm_) {
+      check_ranks_agree();
+      comm_->broadcast(all_tensors());
+    }
     say("training on " + std::to_string(data_.size()) + " images from " + o_.data + ", device " + device_.str() +
         ", " + std::to_string(torch::get_num_threads()) + " threads" +
         (comm_ ? ", " + std::to_string(world()) + " processes (" + comm_->backend() + "), batch " +
@@ -169,6 +173,29 @@ class Trainer {
   int world() const { return comm_ ? comm_->world_size() : 1; }
   int rank() const { return comm_ ? comm_->rank() : 0; }
   bool writer() const { return rank() == 0; }
+
+  // The ranks pick images and crops from shared draws: they must see the
+  // same number of images and use the same --batch, --crop and --seed, or
+  // they would silently train on overlapping or missing shards. Equal values
+  // are the only ones with W * sum(x^2) == sum(x)^2.
+  void check_ranks_agree() {
+    const std::vector<std::pair<const char*, double>> mine = {
+        {"the number of training images", static_cast<double>(data_.size())},
+        {"--batch", static_cast<double>(o_.batch)},
+        {"--crop", static_cast<double>(o_.crop)},
+        {"--seed", static_cast<double>(o_.seed % 1000003)}};
+    std::vector<double> v;
+    for (const auto& [name, x] : mine) {
+      v.push_back(x);
+      v.push_back(x * x);
+    }
+    const std::vector<double> s = comm_->sum(v);
+    for (size_t i = 0; i < mine.size(); ++i)
+      if (std::abs(world() * s[2 * i + 1] - s[2 * i] * s[2 * i]) > 1e-6 * (1 + s[2 * i] * s[2 * i]))
+        throw Error(std::string("the ranks disagree on ") + mine[i].first + " (this rank: " +
+                    std::to_string(static_cast<long long>(mine[i].second)) +
+                    "); every rank needs the same dataset and options");
+  }
 
   // What the ranks must agree on: the weights and the bridge's EMA (the
   // latent statistics each rank measures alike, from the shared generator).

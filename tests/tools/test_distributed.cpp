@@ -204,3 +204,18 @@ TEST(Distributed, ARankThatDiesStopsTheOthersAndTheCheckpointSurvives) {
                                 " --batch 4 --classifier-iters 12 --bridge-iters 2 --out " + out);
   EXPECT_EQ(resumed.status, 0) << resumed.err;
 }
+
+TEST(Distributed, RanksWithDifferentOptionsRefuseToTrain) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 6);
+  const std::string args = " --data " + dir.file("d.pt") + kTiny + " --classifier-iters 2 --bridge-iters 2 --out " +
+                           dir.file("m.i2sb") + " --dist-timeout 20";
+  const int port = free_port();
+  const Rank r0 = start_rank(args + " --batch 2", 0, 2, port, dir.file("err0"));
+  const Rank r1 = start_rank(args + " --batch 3", 1, 2, port, dir.file("err1"));
+  EXPECT_EQ(wait_rank(r0), 1);
+  EXPECT_EQ(wait_rank(r1), 1);
+  const std::string err = slurp(dir.file("err0"));
+  EXPECT_NE(err.find("the ranks disagree on --batch (this rank: 2)"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("m.i2sb")));
+}
