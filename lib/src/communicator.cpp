@@ -15,11 +15,25 @@
 
 namespace i2sbseg {
 
+// The concrete groups, not their base: LibTorch 2.x made Gloo and NCCL
+// subclasses of c10d::Backend instead of c10d::ProcessGroup.
 struct Communicator::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#ifdef I2SBSEG_HAVE_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
   torch::Device device = torch::kCPU;
   std::chrono::milliseconds timeout{0};
+
+  // Runs `op` on whichever group this job uses.
+  template <typename Op>
+  auto on_group(Op&& op) {
+#ifdef I2SBSEG_HAVE_NCCL
+    if (nccl) return op(*nccl);
+#endif
+    return op(*gloo);
+  }
 };
 
 namespace {
@@ -84,13 +98,13 @@ Communicator::Communicator(const DistOptions& options, torch::Device device)
       go->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
                             : local           ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
                                               : c10d::ProcessGroupGloo::createDefaultDevice());
-      impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, options.rank, options.world_size, go);
+      impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, options.rank, options.world_size, go);
     }
 #ifdef I2SBSEG_HAVE_NCCL
     else {
       auto no = c10d::ProcessGroupNCCL::Options::create();
       no->timeout = impl_->timeout;
-      impl_->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, options.rank, options.world_size, no);
+      impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, options.rank, options.world_size, no);
     }
 #endif
     return 0;
@@ -105,7 +119,7 @@ void Communicator::broadcast(const std::vector<torch::Tensor>& tensors, int root
       std::vector<torch::Tensor> one{t.is_contiguous() ? t : t.contiguous()};
       c10d::BroadcastOptions bo;
       bo.rootRank = root;
-      wait(impl_->group->broadcast(one, bo), impl_->timeout);
+      wait(impl_->on_group([&](auto& g) { return g.broadcast(one, bo); }), impl_->timeout);
       if (!t.is_contiguous()) t.copy_(one[0]);
     }
     return 0;
@@ -130,7 +144,7 @@ void Communicator::average_gradients(const std::vector<torch::Tensor>& params, s
       std::vector<torch::Tensor> pieces;
       for (size_t i = begin; i < end; ++i) pieces.push_back(grads[i].reshape({-1}));
       std::vector<torch::Tensor> flat{torch::cat(pieces)};
-      wait(impl_->group->allreduce(flat), impl_->timeout);
+      wait(impl_->on_group([&](auto& g) { return g.allreduce(flat); }), impl_->timeout);
       flat[0].div_(world_size());
       int64_t offset = 0;
       for (size_t i = begin; i < end; ++i) {
@@ -147,7 +161,7 @@ void Communicator::average_gradients(const std::vector<torch::Tensor>& params, s
 std::vector<double> Communicator::sum(const std::vector<double>& values) {
   return guarded(*this, "summing over the ranks", [&] {
     std::vector<torch::Tensor> t{torch::tensor(values, torch::kFloat64).to(impl_->device)};
-    wait(impl_->group->allreduce(t), impl_->timeout);
+    wait(impl_->on_group([&](auto& g) { return g.allreduce(t); }), impl_->timeout);
     const torch::Tensor cpu = t[0].to(torch::kCPU);
     return std::vector<double>(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel());
   });
@@ -159,12 +173,12 @@ std::string Communicator::broadcast_bytes(const std::string& bytes, int root) {
     std::vector<torch::Tensor> size{torch::tensor({static_cast<int64_t>(bytes.size())}, cpu).to(impl_->device)};
     c10d::BroadcastOptions bo;
     bo.rootRank = root;
-    wait(impl_->group->broadcast(size, bo), impl_->timeout);
+    wait(impl_->on_group([&](auto& g) { return g.broadcast(size, bo); }), impl_->timeout);
     const int64_t n = size[0].to(torch::kCPU).item<int64_t>();
     torch::Tensor data = torch::empty({n}, torch::TensorOptions().dtype(torch::kUInt8));
     if (rank() == root) std::memcpy(data.data_ptr<std::uint8_t>(), bytes.data(), static_cast<std::size_t>(n));
     std::vector<torch::Tensor> payload{data.to(impl_->device)};
-    wait(impl_->group->broadcast(payload, bo), impl_->timeout);
+    wait(impl_->on_group([&](auto& g) { return g.broadcast(payload, bo); }), impl_->timeout);
     const torch::Tensor back = payload[0].to(torch::kCPU);
     return std::string(reinterpret_cast<const char*>(back.data_ptr<std::uint8_t>()), static_cast<std::size_t>(n));
   });
@@ -172,7 +186,7 @@ std::string Communicator::broadcast_bytes(const std::string& bytes, int root) {
 
 void Communicator::barrier() {
   guarded(*this, "waiting for the other ranks", [&] {
-    wait(impl_->group->barrier(), impl_->timeout);
+    wait(impl_->on_group([&](auto& g) { return g.barrier(); }), impl_->timeout);
     return 0;
   });
 }
