@@ -2,7 +2,7 @@
 # Builds i2sbseg with sanitizers in a folder of its own and runs tests there.
 #
 #   bash scripts/sanitize.sh address [meson test args]  # ASan + UBSan, build-asan/, the whole suite
-#   bash scripts/sanitize.sh thread  [meson test args]  # TSan, build-tsan/, the concurrency test
+#   bash scripts/sanitize.sh thread  [meson test args]  # TSan, build-tsan/, the two concurrency tests
 #
 # Both use meson's own b_sanitize option; tests/meson.build then sets the
 # sanitizer options (stop at the first report) and the suppression files in
@@ -25,9 +25,9 @@ else
   meson setup "$dir" "${options[@]}"
 fi
 if [ "$kind" = thread ]; then
-  # Only what the concurrency test needs (the library, the plugin, the test).
-  meson compile -C "$dir" gst-plugin/gsti2sbseg tests/test_element_concurrency
-  [ $# -gt 0 ] || set -- element-concurrency
+  # Only what the concurrency tests need (the library, the plugin, the tests).
+  meson compile -C "$dir" gst-plugin/gsti2sbseg tests/test_element_concurrency tests/test_concurrency
+  [ $# -gt 0 ] || set -- concurrency element-concurrency
 else
   meson compile -C "$dir"
 fi
