@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef I2SBSEG_HAVE_NCCL
@@ -75,11 +76,14 @@ Communicator::Communicator(const DistOptions& options, torch::Device device)
   try {
     c10d::TCPStoreOptions so;
     so.port = static_cast<std::uint16_t>(options.master_port);
-    so.isServer = options.rank == 0;
+    so.isServer = options.rank == 0 && !options.agent_store;
     so.numWorkers = options.world_size;
     so.waitWorkers = true;
     so.timeout = impl_->timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, so);
+    if (options.agent_store)  // torchrun's layout, as torch.distributed uses it
+      impl_->store = c10::make_intrusive<c10d::PrefixStore>(
+          "/worker/attempt_" + std::to_string(options.restart_count), impl_->store);
   } catch (const std::exception& e) {
     std::string detail = e.what();
     if (const auto nl = detail.find('\n'); nl != std::string::npos) detail.resize(nl);

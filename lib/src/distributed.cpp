@@ -49,6 +49,8 @@ DistOptions resolve_dist_options(DistOptions o, const std::function<const char*(
   if (o.backend.empty()) o.backend = "auto";
   if (o.backend != "auto" && o.backend != "gloo" && o.backend != "nccl")
     throw Error("--dist-backend must be auto, gloo or nccl, not '" + o.backend + "'");
+  if (const char* v = env("TORCHELASTIC_USE_AGENT_STORE")) o.agent_store = std::string(v) == "True";
+  if (o.agent_store) o.restart_count = from_env({"TORCHELASTIC_RESTART_COUNT"}, 0, 0, 1 << 20);
   if (o.timeout_s == 0) o.timeout_s = 300;
   if (o.timeout_s < 1) throw Error("--dist-timeout must be positive, got " + std::to_string(o.timeout_s));
   return o;

@@ -64,6 +64,14 @@ TEST(DistOptions, TorchrunVariablesAndFlagsOverThem) {
   EXPECT_EQ(o.world_size, 4);
 }
 
+TEST(DistOptions, UnderTorchrunTheAgentServesTheStore) {
+  EXPECT_FALSE(resolve({}, {{"WORLD_SIZE", "2"}}).agent_store);
+  const DistOptions o =
+      resolve({}, {{"TORCHELASTIC_USE_AGENT_STORE", "True"}, {"TORCHELASTIC_RESTART_COUNT", "3"}});
+  EXPECT_TRUE(o.agent_store);
+  EXPECT_EQ(o.restart_count, 3);
+}
+
 TEST(DistOptions, SlurmVariablesWhenTorchrunsAreAbsent) {
   const DistOptions o = resolve({}, {{"SLURM_NTASKS", "8"}, {"SLURM_PROCID", "5"}, {"SLURM_LOCALID", "1"}});
   EXPECT_EQ(o.world_size, 8);

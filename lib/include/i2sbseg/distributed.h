@@ -23,6 +23,11 @@ struct DistOptions {
   int master_port = 0;      // default 29500
   std::string backend = "auto";  // auto (nccl for CUDA, gloo for the CPU), gloo, nccl
   int timeout_s = 0;  // default 300: how long a collective or the rendezvous may wait
+  // Under torchrun ($TORCHELASTIC_USE_AGENT_STORE=True) its agent already
+  // serves the store on MASTER_PORT: every rank joins it as a client, under
+  // the prefix of the agent's restart ($TORCHELASTIC_RESTART_COUNT).
+  bool agent_store = false;
+  int restart_count = 0;
 
   bool distributed() const { return world_size > 1; }
 };
