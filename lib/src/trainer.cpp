@@ -320,7 +320,15 @@ class Trainer {
       torch::Tensor z;
       {
         torch::NoGradGuard no_grad;
-        z = model_->run_bridge(model_->encode(model_->upsample_lr(lr)), {0, false, &gen_});
+        // The sampler's noise for the whole job's batch; this rank's slots.
+        const int64_t n = hr.size(0), first = n * rank();
+        const std::vector<int64_t> shape = model_->latent_shape(n * world(), hr.size(2), hr.size(3));
+        std::vector<torch::Tensor> noise;
+        for (const torch::Tensor& all : model_->bridge().draw_noise(torch::empty(shape), model_->resolve_nfe(0), &gen_))
+          noise.push_back(all.slice(0, first, first + n).to(device_));
+        SampleOptions so;
+        so.noise = &noise;
+        z = model_->run_bridge(model_->encode(model_->upsample_lr(lr)), so);
       }
       loss = weighted_ce(model_->decode(z, hr.size(2), hr.size(3)), mask);
     }

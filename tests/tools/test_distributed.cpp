@@ -1,6 +1,6 @@
 // `i2sbseg train` as a data-parallel job of processes on 127.0.0.1 (Gloo):
-// two ranks train to the weights one process reaches on the combined
-// batches, only rank 0 writes, --resume survives a change of world size,
+// two ranks train (all three stages) to the weights one process reaches on
+// the combined batches, only rank 0 writes, --resume survives a change of world size,
 // and a rank that dies or never comes stops the others with an error
 // within the timeout, leaving the last checkpoint intact.
 #include <gtest/gtest.h>
@@ -107,7 +107,8 @@ void run_job(const std::string& args, int world, const TempDir& dir) {
 TEST(Distributed, TwoRanksReachTheWeightsOfOneProcessOnTheCombinedBatches) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 12);
-  const std::string stages = " --data " + dir.file("d.pt") + kTiny + " --classifier-iters 6 --bridge-iters 6";
+  const std::string stages =
+      " --data " + dir.file("d.pt") + kTiny + " --classifier-iters 6 --bridge-iters 6 --finetune-iters 2";
   run_job(stages + " --batch 2 --out " + dir.file("two.i2sb"), 2, dir);
   const auto one = run_tool("train" + stages + " --batch 4 --out " + dir.file("one.i2sb"));
   ASSERT_EQ(one.status, 0) << one.err;
