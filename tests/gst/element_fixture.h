@@ -98,6 +98,34 @@ GstBuffer* make_buffer(GstVideoFormat format, int w, int h, const Bytes& tight, 
   return buf;
 }
 
+// The text of an error or warning message ("" for any other); unrefs it.
+inline std::string take_message_text(GstMessage* msg) {
+  if (!msg) return "";
+  GError* err = nullptr;
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+    gst_message_parse_error(msg, &err, nullptr);
+  else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING)
+    gst_message_parse_warning(msg, &err, nullptr);
+  std::string text = err ? err->message : "";
+  if (err) g_error_free(err);
+  gst_message_unref(msg);
+  return text;
+}
+
+// The text of the first message of `type` (error or warning) waiting on `bus`; "" if none.
+inline std::string pop_text(GstBus* bus, GstMessageType type) {
+  return take_message_text(gst_bus_pop_filtered(bus, type));
+}
+
+// Waits for EOS or an error on a pipeline's bus: "" at EOS, else the error's
+// text, or a line saying EOS did not come within `seconds`.
+inline std::string wait_eos(GstBus* bus, int seconds) {
+  GstMessage* msg = gst_bus_timed_pop_filtered(bus, seconds * GST_SECOND,
+                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  if (!msg) return "no EOS within " + std::to_string(seconds) + " s";
+  return take_message_text(msg);
+}
+
 // An output frame, tightly packed, with its negotiated info.
 struct Output {
   GstVideoInfo info;
@@ -217,16 +245,7 @@ class Element : public ::testing::Test {
     GstBus* bus = gst_bus_new();
     gst_element_set_bus(e, bus);
     EXPECT_EQ(gst_element_set_state(e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-    std::string text;
-    if (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
-      GError* err = nullptr;
-      gchar* debug = nullptr;
-      gst_message_parse_error(msg, &err, &debug);
-      text = err->message;
-      g_error_free(err);
-      g_free(debug);
-      gst_message_unref(msg);
-    }
+    const std::string text = pop_text(bus, GST_MESSAGE_ERROR);
     gst_element_set_state(e, GST_STATE_NULL);
     gst_element_set_bus(e, nullptr);
     gst_object_unref(bus);

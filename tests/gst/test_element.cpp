@@ -190,13 +190,9 @@ TEST_F(Element, StepsBeyondTheScheduleFailTheStreamWithAnError) {
   GstBus* bus = attach_bus(hn->element);
   const Bytes px = random_pixels(4, 4, 3, 1);
   EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, 4, 4, px)), GST_FLOW_ERROR);
-  GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-  ASSERT_TRUE(msg != nullptr);
-  GError* err = nullptr;
-  gst_message_parse_error(msg, &err, nullptr);
-  EXPECT_NE(std::string(err->message).find("500"), std::string::npos) << err->message;
-  g_error_free(err);
-  gst_message_unref(msg);
+  const std::string text = pop_text(bus, GST_MESSAGE_ERROR);
+  ASSERT_NE(text, "") << "an error is posted";
+  EXPECT_NE(text.find("500"), std::string::npos) << text;
 }
 
 TEST_F(Element, FlushDropsTheReusedMaskAndEosPassesThrough) {
@@ -352,13 +348,9 @@ TEST_F(Element, ModelAndModeRefuseChangesWhilePlaying) {
   GstHarness* hn = make_harness({}, caps_string("RGB", 4, 4));
   GstBus* bus = attach_bus(hn->element);
   g_object_set(hn->element, "model", "/elsewhere.i2sb", "mode", 1, nullptr);
-  GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
-  ASSERT_TRUE(warning != nullptr) << "the refusal is reported";
-  GError* err = nullptr;
-  gst_message_parse_warning(warning, &err, nullptr);
-  EXPECT_NE(std::string(err->message).find("'model'"), std::string::npos) << err->message;
-  g_error_free(err);
-  gst_message_unref(warning);
+  const std::string warning = pop_text(bus, GST_MESSAGE_WARNING);
+  ASSERT_NE(warning, "") << "the refusal is reported";
+  EXPECT_NE(warning.find("'model'"), std::string::npos) << warning;
   gchar* model = nullptr;
   gint mode = -1;
   g_object_get(hn->element, "model", &model, "mode", &mode, nullptr);
@@ -506,18 +498,9 @@ TEST_F(Element, DecodesAFileSegmentsItAndWritesOneBack) {
     elements_.push_back(GST_ELEMENT(gst_object_ref_sink(pipeline)));
     ASSERT_NE(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
     GstBus* bus = gst_element_get_bus(pipeline);
-    GstMessage* msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
-                                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    const std::string error = wait_eos(bus, 60);
     gst_object_unref(bus);
-    ASSERT_TRUE(msg != nullptr) << "no EOS within 60 s";
-    std::string error;
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-      GError* e = nullptr;
-      gst_message_parse_error(msg, &e, nullptr);
-      error = e->message;
-      g_error_free(e);
-    }
-    gst_message_unref(msg);
+    ASSERT_NE(error, "no EOS within 60 s");
     EXPECT_EQ(error, "");
     gst_element_set_state(pipeline, GST_STATE_NULL);
   }

@@ -4,6 +4,8 @@
 // (scripts/sanitize.sh thread) this test is the data-race check.
 #include "element_fixture.h"
 
+#include "../common/fnv1a.h"
+
 #include <thread>
 
 namespace {
@@ -19,8 +21,7 @@ struct Collected {
 void on_handoff(GstElement*, GstBuffer* buf, GstPad*, gpointer data) {
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return;
-  std::uint64_t h = 1469598103934665603ull;
-  for (gsize i = 0; i < map.size; ++i) h = (h ^ map.data[i]) * 1099511628211ull;
+  const std::uint64_t h = i2sbseg::testing::fnv1a(map.data, map.size);
   gst_buffer_unmap(buf, &map);
   static_cast<Collected*>(data)->hashes.push_back(h);
 }
@@ -40,19 +41,7 @@ Collected run_pipeline(const std::string& launch) {
   gst_object_unref(sink);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstBus* bus = gst_element_get_bus(pipeline);
-  GstMessage* msg = gst_bus_timed_pop_filtered(bus, 300 * GST_SECOND,
-                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  if (!msg) {
-    out.error = "no EOS within 300 s";
-  } else {
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-      GError* err = nullptr;
-      gst_message_parse_error(msg, &err, nullptr);
-      out.error = err->message;
-      g_error_free(err);
-    }
-    gst_message_unref(msg);
-  }
+  out.error = wait_eos(bus, 300);
   gst_object_unref(bus);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);

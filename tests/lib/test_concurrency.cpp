@@ -14,9 +14,11 @@
 #include <i2sbseg/model.h>
 #include <i2sbseg/segmenter.h>
 
+#include "../common/fnv1a.h"
 #include "../common/temp_dir.h"
 
 using namespace i2sbseg;
+using i2sbseg::testing::fnv1a;
 using i2sbseg::testing::TempDir;
 
 namespace {
@@ -41,10 +43,8 @@ std::vector<std::uint64_t> run(Segmenter& seg, const Job& job, unsigned seed) {
     const OverlayTarget target{drawn.data(), job.w * 3 * seg.scale_factor(), 0.5f, Upscale::kNearest};
     seg.segment(px.data(), job.w, job.h, job.w * 3, {3, 0, 1, 2}, job.params, map, mw, mh,
                 job.overlay ? &target : nullptr);
-    std::uint64_t h = 1469598103934665603ull;
-    for (std::uint8_t v : map) h = (h ^ v) * 1099511628211ull;
-    if (job.overlay)
-      for (std::uint8_t v : drawn) h = (h ^ v) * 1099511628211ull;
+    std::uint64_t h = fnv1a(map.data(), map.size());
+    if (job.overlay) h = fnv1a(drawn.data(), drawn.size(), h);
     hashes.push_back(h);
   }
   return hashes;

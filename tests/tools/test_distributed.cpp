@@ -25,9 +25,14 @@
 #include "../common/run_tool.h"
 #include "../common/temp_dir.h"
 #include "../common/tiny_dataset.h"
+#include "../common/train_log.h"
 
 using namespace i2sbseg;
 using i2sbseg::testing::make_dataset;
+using i2sbseg::testing::read_log;
+using i2sbseg::testing::read_text;
+using i2sbseg::testing::start_tool;
+using i2sbseg::testing::wait_tool;
 using i2sbseg::testing::run_tool;
 using i2sbseg::testing::TempDir;
 using Clock = std::chrono::steady_clock;
@@ -62,35 +67,10 @@ struct Rank {
 // Starts `i2sbseg train ARGS` as rank `rank` of `world` through the
 // environment, as torchrun would.
 Rank start_rank(const std::string& args, int rank, int world, int port, const std::string& err_file) {
-  Rank r{::fork(), err_file};
-  if (r.pid == 0) {
-    const std::string cmd = "WORLD_SIZE=" + std::to_string(world) + " RANK=" + std::to_string(rank) +
-                            " LOCAL_RANK=" + std::to_string(rank) + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                            std::to_string(port) + " exec " + std::getenv("I2SBSEG_TOOL") + " train" + args +
-                            " 2>" + err_file;
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  return r;
-}
-
-// Waits for the rank; its exit status (-1: killed by a signal).
-int wait_rank(const Rank& r) {
-  int st = 0;
-  ::waitpid(r.pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::vector<nlohmann::json> read_log(const std::string& path) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(path);
-  for (std::string l; std::getline(in, l);) lines.push_back(nlohmann::json::parse(l));
-  return lines;
+  const std::string env = "WORLD_SIZE=" + std::to_string(world) + " RANK=" + std::to_string(rank) +
+                          " LOCAL_RANK=" + std::to_string(rank) + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
+                          std::to_string(port);
+  return {start_tool("train" + args, err_file, env), err_file};
 }
 
 // Runs a whole job of `world` ranks to the end; all must succeed.
@@ -99,7 +79,7 @@ void run_job(const std::string& args, int world, const TempDir& dir) {
   std::vector<Rank> ranks;
   for (int r = 0; r < world; ++r)
     ranks.push_back(start_rank(args, r, world, port, dir.file("err" + std::to_string(r))));
-  for (int r = 0; r < world; ++r) ASSERT_EQ(wait_rank(ranks[r]), 0) << "rank " << r << ": " << slurp(ranks[r].err_file);
+  for (int r = 0; r < world; ++r) ASSERT_EQ(wait_tool(ranks[r].pid), 0) << "rank " << r << ": " << read_text(ranks[r].err_file);
 }
 
 }  // namespace
@@ -168,10 +148,10 @@ TEST(Distributed, ARankThatNeverComesStopsTheOtherWithinTheTimeout) {
   const Rank alone = start_rank(" --data " + dir.file("d.pt") + kTiny + " --batch 2 --dist-timeout 3 --out " +
                                     dir.file("m.i2sb"),
                                 0, 2, port, dir.file("err"));
-  EXPECT_EQ(wait_rank(alone), 1);
+  EXPECT_EQ(wait_tool(alone.pid), 1);
   const double took = std::chrono::duration<double>(Clock::now() - t0).count();
   EXPECT_LT(took, 30.0) << "bounded by --dist-timeout 3 (plus start-up)";
-  const std::string err = slurp(dir.file("err"));
+  const std::string err = read_text(dir.file("err"));
   EXPECT_NE(err.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << err;
   EXPECT_NE(err.find("rank 0 of 2"), std::string::npos) << err;
 }
@@ -192,13 +172,13 @@ TEST(Distributed, ARankThatDiesStopsTheOthersAndTheCheckpointSurvives) {
     return false;
   };
   for (int i = 0; i < 1200 && !checkpointed(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  ASSERT_TRUE(checkpointed()) << slurp(dir.file("err0"));
+  ASSERT_TRUE(checkpointed()) << read_text(dir.file("err0"));
   const auto t0 = Clock::now();
   ::kill(r1.pid, SIGKILL);
-  EXPECT_EQ(wait_rank(r1), -1);
-  EXPECT_EQ(wait_rank(r0), 1);
+  EXPECT_EQ(wait_tool(r1.pid), -1);
+  EXPECT_EQ(wait_tool(r0.pid), 1);
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 60.0);
-  const std::string err = slurp(dir.file("err0"));
+  const std::string err = read_text(dir.file("err0"));
   EXPECT_NE(err.find("another rank stopped or cannot be reached"), std::string::npos) << err;
   // The checkpoint rank 0 wrote last is whole: a single process resumes it.
   const auto resumed = run_tool("train --resume --data " + dir.file("d.pt") + kTiny +
@@ -214,9 +194,9 @@ TEST(Distributed, RanksWithDifferentOptionsRefuseToTrain) {
   const int port = free_port();
   const Rank r0 = start_rank(args + " --batch 2", 0, 2, port, dir.file("err0"));
   const Rank r1 = start_rank(args + " --batch 3", 1, 2, port, dir.file("err1"));
-  EXPECT_EQ(wait_rank(r0), 1);
-  EXPECT_EQ(wait_rank(r1), 1);
-  const std::string err = slurp(dir.file("err0"));
+  EXPECT_EQ(wait_tool(r0.pid), 1);
+  EXPECT_EQ(wait_tool(r1.pid), 1);
+  const std::string err = read_text(dir.file("err0"));
   EXPECT_NE(err.find("the ranks disagree on --batch (this rank: 2)"), std::string::npos) << err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("m.i2sb")));
 }

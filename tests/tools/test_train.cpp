@@ -22,21 +22,19 @@
 
 #include "../common/run_tool.h"
 #include "../common/tiny_dataset.h"
+#include "../common/train_log.h"
 #include "../common/temp_dir.h"
 
 using namespace i2sbseg;
 using i2sbseg::testing::make_dataset;
+using i2sbseg::testing::read_log;
+using i2sbseg::testing::read_text;
+using i2sbseg::testing::start_tool;
+using i2sbseg::testing::wait_tool;
 using i2sbseg::testing::run_tool;
 using i2sbseg::testing::TempDir;
 
 namespace {
-
-std::vector<nlohmann::json> read_log(const std::string& path) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(path);
-  for (std::string l; std::getline(in, l);) lines.push_back(nlohmann::json::parse(l));
-  return lines;
-}
 
 const std::string kTiny =
     " --widths 8 16 --latent-channels 4 --bridge-channels 16 --bridge-blocks 1 --crop 32 --batch 4"
@@ -153,23 +151,14 @@ TEST(Train, SigintSavesACheckpointAndResumeFinishes) {
   const std::string out = dir.file("m.i2sb");
   const std::string args = "train --data " + dir.file("d.pt") + " --out " + out + kTiny +
                            " --classifier-iters 100000 --bridge-iters 5 --checkpoint-every 100000";
-  const pid_t pid = ::fork();
+  const pid_t pid = start_tool(args, dir.file("err"));
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string cmd = std::string(std::getenv("I2SBSEG_TOOL")) + " " + args + " 2>" + dir.file("err");
-    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   // Wait for training to be under way (the log has a line), then interrupt.
   for (int i = 0; i < 600 && read_log(out + ".log.jsonl").empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ::kill(pid, SIGINT);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1);
-  std::ifstream e(dir.file("err"));
-  const std::string err((std::istreambuf_iterator<char>(e)), {});
+  ASSERT_EQ(wait_tool(pid), 1);
+  const std::string err = read_text(dir.file("err"));
   EXPECT_NE(err.find("interrupted by SIGINT"), std::string::npos) << err;
   EXPECT_NE(err.find("--resume"), std::string::npos) << err;
   ASSERT_TRUE(std::filesystem::exists(out + ".ckpt"));
@@ -179,28 +168,12 @@ TEST(Train, SigintSavesACheckpointAndResumeFinishes) {
     EXPECT_EQ(f.path().string().find(".tmp."), std::string::npos) << f.path();
 }
 
-// Starts `i2sbseg ARGS` in the background (stderr to `err_file`).
-pid_t start_tool(const std::string& args, const std::string& err_file) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const std::string cmd = std::string(std::getenv("I2SBSEG_TOOL")) + " " + args + " 2>" + err_file;
-    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  return pid;
-}
-
 // The iteration of the last "checkpoint" event in the log (-1: none yet).
 int last_checkpoint_iter(const std::string& log_path) {
   int it = -1;
   for (const auto& l : read_log(log_path))
     if (l.value("event", "") == "checkpoint") it = l["iter"].get<int>();
   return it;
-}
-
-std::vector<std::uint8_t> file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 TEST(Train, SigkillLosesOnlyTheWorkSinceTheLastCheckpoint) {
@@ -214,9 +187,7 @@ TEST(Train, SigkillLosesOnlyTheWorkSinceTheLastCheckpoint) {
   for (int i = 0; i < 1200 && last_checkpoint_iter(out + ".log.jsonl") < 30; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   ::kill(pid, SIGKILL);  // no handler runs: whatever was on disk stays
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "training ended before it was killed; make it longer";
+  ASSERT_EQ(wait_tool(pid), -1) << "training ended before it was killed; make it longer";
   const int saved = last_checkpoint_iter(out + ".log.jsonl");
   ASSERT_GE(saved, 30);
   EXPECT_FALSE(std::filesystem::exists(out));
@@ -246,7 +217,7 @@ TEST(Train, AFullDiskWhileSavingIsReportedAndKeepsThePreviousCheckpoint) {
   const std::string args =
       " --data " + dir.file("d.pt") + " --out " + out + kTiny + " --classifier-iters 10 --checkpoint-every 10";
   ASSERT_EQ(run_tool("train" + args + " --bridge-iters 20").status, 0);  // last checkpoint: bridge 10
-  const auto before = file_bytes(ckpt);
+  const auto before = read_text(ckpt);
   ASSERT_GT(before.size(), 4096u);
   // A file-size limit of half the checkpoint: the next save fails the way a
   // full disk does (EFBIG here, ENOSPC there) in the middle of writing.
@@ -257,12 +228,11 @@ TEST(Train, AFullDiskWhileSavingIsReportedAndKeepsThePreviousCheckpoint) {
   const int st = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(st));
   EXPECT_EQ(WEXITSTATUS(st), 1);
-  const auto err = file_bytes(dir.file("err"));
-  const std::string text(err.begin(), err.end());
+  const std::string text = read_text(dir.file("err"));
   EXPECT_NE(text.find("could not save the checkpoint at stage bridge iteration 20"), std::string::npos) << text;
   EXPECT_NE(text.find("File too large"), std::string::npos) << text;
   EXPECT_NE(text.find("kept at " + ckpt), std::string::npos) << text;
-  EXPECT_EQ(file_bytes(ckpt), before) << "the previous checkpoint survives unchanged";
+  EXPECT_EQ(read_text(ckpt), before) << "the previous checkpoint survives unchanged";
   for (const auto& f : std::filesystem::directory_iterator(dir.path()))
     EXPECT_EQ(f.path().string().find(".tmp."), std::string::npos) << f.path();
   // With room again, the same resume finishes.
