@@ -7,10 +7,12 @@
 
 namespace i2sbseg_gst {
 
-// Whether the buffer's GstVideoMeta describes a frame of `info` (format, at
-// least its size) whose rows all lie inside the buffer. gst_video_frame_map
-// trusts the meta's offsets and strides; a lying meta would make the element
-// read past the buffer. On false `why` says what does not fit.
-bool video_meta_fits(GstBuffer* buffer, const GstVideoInfo* info, std::string& why);
+// What keeps `buffer` from being read as a frame of `info`, as a sentence
+// for the user; "" when it can be read. Without a GstVideoMeta the buffer
+// must hold the caps' frame at the default strides. With one, the meta must
+// describe a frame of `info` (format, at least its size) whose rows all lie
+// inside the buffer: gst_video_frame_map trusts its offsets and strides, so
+// a lying meta would make the element read past the buffer.
+std::string input_buffer_problem(GstBuffer* buffer, const GstVideoInfo* info);
 
 }  // namespace i2sbseg_gst

@@ -626,18 +626,13 @@ static GstFlowReturn gst_i2sbseg_transform(GstBaseTransform* trans, GstBuffer* i
 
   // Frames are read through their GstVideoMeta when they have one; without
   // it the caps' default strides apply, and the buffer must hold them.
-  const gsize in_size = gst_buffer_get_size(inbuf);
-  const bool has_meta = gst_buffer_get_video_meta(inbuf) != nullptr;
-  if (!has_meta && in_size < GST_VIDEO_INFO_SIZE(&in_info)) {
-    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                      ("Input buffer of %" G_GSIZE_FORMAT " bytes is smaller than a %dx%d %s frame (%" G_GSIZE_FORMAT
-                       " bytes) as the caps describe it",
-                       in_size, GST_VIDEO_INFO_WIDTH(&in_info), GST_VIDEO_INFO_HEIGHT(&in_info),
-                       GST_VIDEO_INFO_NAME(&in_info), GST_VIDEO_INFO_SIZE(&in_info)),
-                      ("buffer %" GST_PTR_FORMAT, inbuf));
+  const std::string problem = i2sbseg_gst::input_buffer_problem(inbuf, &in_info);
+  if (!problem.empty()) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("%s", problem.c_str()), ("buffer %" GST_PTR_FORMAT, inbuf));
     return GST_FLOW_ERROR;
   }
-  if (!has_meta && in_size > GST_VIDEO_INFO_SIZE(&in_info)) {
+  const gsize in_size = gst_buffer_get_size(inbuf);
+  if (!gst_buffer_get_video_meta(inbuf) && in_size > GST_VIDEO_INFO_SIZE(&in_info)) {
     bool first;
     {
       std::lock_guard<std::mutex> lock(st.lock);
@@ -654,24 +649,13 @@ static GstFlowReturn gst_i2sbseg_transform(GstBaseTransform* trans, GstBuffer* i
                            GST_VIDEO_INFO_PLANE_STRIDE(&in_info, 0)),
                           (nullptr));
   }
-  if (has_meta) {
-    std::string why;
-    if (!i2sbseg_gst::video_meta_fits(inbuf, &in_info, why)) {
-      GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                        ("Could not read a %dx%d %s frame from an input buffer of %" G_GSIZE_FORMAT " bytes: %s",
-                         GST_VIDEO_INFO_WIDTH(&in_info), GST_VIDEO_INFO_HEIGHT(&in_info),
-                         GST_VIDEO_INFO_NAME(&in_info), in_size, why.c_str()),
-                        ("buffer %" GST_PTR_FORMAT, inbuf));
-      return GST_FLOW_ERROR;
-    }
-  }
   GstVideoFrame in, out;
   if (!gst_video_frame_map(&in, &in_info, inbuf, GST_MAP_READ)) {
     GST_ELEMENT_ERROR(self, STREAM, FORMAT,
                       ("Could not read a %dx%d %s frame from an input buffer of %" G_GSIZE_FORMAT " bytes",
                        GST_VIDEO_INFO_WIDTH(&in_info), GST_VIDEO_INFO_HEIGHT(&in_info), GST_VIDEO_INFO_NAME(&in_info),
                        in_size),
-                      ("its GstVideoMeta does not fit the buffer or the caps"));
+                      ("gst_video_frame_map failed"));
     return GST_FLOW_ERROR;
   }
   if (!gst_video_frame_map(&out, &out_info, outbuf, GST_MAP_WRITE)) {

@@ -69,6 +69,10 @@ void put(std::vector<std::uint8_t>& out, T v) {
 
 std::string errno_text() { return std::strerror(errno); }
 
+// write_file_atomically's temporary files are PATH + kTempInfix + PID; the
+// clean-up of killed writers' leftovers looks for the same names.
+constexpr const char* kTempInfix = ".tmp.";
+
 }  // namespace
 
 std::int64_t TensorRecord::numel() const {
@@ -191,7 +195,7 @@ std::vector<std::uint8_t> serialize_bundle(const BundleContents& c) {
 }
 
 void write_file_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = path + kTempInfix + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(path + ": cannot create temporary file '" + tmp + "': " + errno_text());
   std::size_t done = 0;
@@ -232,7 +236,7 @@ std::vector<std::string> remove_stale_temp_files(const std::string& path) {
   std::vector<std::string> removed;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string prefix = target.filename().string() + ".tmp.";
+  const std::string prefix = target.filename().string() + kTempInfix;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();

@@ -39,6 +39,13 @@ struct Communicator::Impl {
 
 namespace {
 
+// c10d's messages carry a C++ backtrace after the first line.
+std::string first_line(const char* what) {
+  std::string line = what;
+  if (const auto nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
+  return line;
+}
+
 // c10d reports a dead or silent peer as c10::Error (Gloo: "Connection closed
 // by peer", timeouts): turn it into a message that says what happened.
 template <typename F>
@@ -48,10 +55,8 @@ auto guarded(const Communicator& c, const char* what, F&& f) -> decltype(f()) {
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    std::string detail = e.what();
-    if (const auto nl = detail.find('\n'); nl != std::string::npos) detail.resize(nl);
     throw Error("rank " + std::to_string(c.rank()) + " of " + std::to_string(c.world_size()) + ": " + what +
-                " failed: another rank stopped or cannot be reached (" + detail + ")");
+                " failed: another rank stopped or cannot be reached (" + first_line(e.what()) + ")");
   }
 }
 
@@ -85,11 +90,9 @@ Communicator::Communicator(const DistOptions& options, torch::Device device)
       impl_->store = c10::make_intrusive<c10d::PrefixStore>(
           "/worker/attempt_" + std::to_string(options.restart_count), impl_->store);
   } catch (const std::exception& e) {
-    std::string detail = e.what();
-    if (const auto nl = detail.find('\n'); nl != std::string::npos) detail.resize(nl);
     throw Error("rank " + std::to_string(options.rank) + " of " + std::to_string(options.world_size) +
                 ": the rendezvous at " + where + " failed within " + std::to_string(options.timeout_s) + " s (" +
-                detail + "); check MASTER_ADDR/MASTER_PORT and that every rank was started");
+                first_line(e.what()) + "); check MASTER_ADDR/MASTER_PORT and that every rank was started");
   }
   const std::string joining = "meeting the other ranks at " + where + " (is every rank started, with the same --world-size?)";
   guarded(*this, joining.c_str(), [&] {

@@ -58,9 +58,10 @@ Model load_model(const std::string& path, torch::Device device) {
   }
   double floats = 0;
   for (const TensorRecord& r : contents.tensors) floats += static_cast<double>(r.data.size());
-  if (conv_weight_count(config) > floats)
+  const double needed = conv_weight_count(config);
+  if (needed > floats)
     throw Error(path + ": weights do not match the config: its networks need at least " +
-                std::to_string(static_cast<long long>(conv_weight_count(config))) + " weights, the file holds " +
+                std::to_string(static_cast<long long>(needed)) + " weights, the file holds " +
                 std::to_string(static_cast<long long>(floats)));
   Model model(config, torch::kCPU);
   std::map<std::string, const TensorRecord*> records;

@@ -128,7 +128,9 @@ double Segmenter::frame_memory_bytes(int width, int height) const {
 void Segmenter::check_frame_size(int width, int height) const {
   if (impl_->device.is_cuda()) return;
   const double need = frame_memory_bytes(width, height);
-  const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  // Checked every frame: ask the system once.
+  static const double have =
+      static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
   if (have > 0 && need > have) {
     auto gib = [](double b) {
       char text[32];
