@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target over the bundle loader's torch-free half: the container
 // (parse_bundle) and the config it carries (ModelConfig::from_json). Every
 // input must either load or be rejected with an i2sbseg::Error that says

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Writes the fuzzer's seed corpus: small valid bundles that differ in what
 // the loader branches on (bridge or not, schedule kind, classes, metadata),
 // saved by the same code path as `i2sbseg train`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Configure-time probe: does clang++ link -fsanitize=fuzzer here?
 #include <cstddef>
 #include <cstdint>

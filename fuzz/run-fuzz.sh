@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs the bundle fuzzer for SECONDS over fresh seeds (valid bundles written
 # by make_seeds) and fails on any crash, hang, leak or sanitizer report.
 #   run-fuzz.sh FUZZER MAKE_SEEDS SECONDS [CORPUS_DIR]

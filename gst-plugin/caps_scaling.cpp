@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "caps_scaling.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Width/height fields across an element whose output is `factor` x its
 // input: the arithmetic of i2sbseg's transform_caps, on GValues.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Checks on input buffers that GStreamer leaves to the element.
 #pragma once
 

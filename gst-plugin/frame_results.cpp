@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "frame_results.h"
 
 #include <gst/video/video.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What i2sbseg reports about a frame besides its pixels: the class-map meta
 // and region-of-interest metas on the output buffer, the element message.
 #pragma once

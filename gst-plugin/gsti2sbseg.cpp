@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * SECTION:element-i2sbseg
  * @title: i2sbseg

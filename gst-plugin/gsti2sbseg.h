@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: MIT
 // The i2sbseg element: a GstBaseTransform that segments each frame at the
-// model's scale factor x its size (DESIGN.md §5).
+// model's scale factor x its size (docs/design.md §5).
 #pragma once
 
 #include <gst/base/gstbasetransform.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The plugin: one element, i2sbseg.
 #include <gst/gst.h>
 
@@ -7,4 +8,4 @@ static gboolean plugin_init(GstPlugin* plugin) { return GST_ELEMENT_REGISTER(i2s
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, i2sbseg,
                   "Super-resolution segmentation with an image-to-image Schroedinger bridge", plugin_init,
-                  I2SBSEG_VERSION, "MIT", "i2sbseg", "file:///usr/share/doc/i2sbseg")
+                  I2SBSEG_VERSION, "MIT/X11", "i2sbseg", "file:///usr/share/doc/i2sbseg")

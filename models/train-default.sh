@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Makes models/default.i2sb (the bridge model the element and demo ship with)
 # and models/direct.i2sb (the direct baseline: the classifier fine-tuned on
 # LR-up input, no bridge), then evaluates both on the validation split.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // appsink_classmap: embeds an i2sbseg pipeline in an application and reads
 // the class map that the element attaches to each output buffer
 // (GstI2sbSegMeta, i2sbseg/i2sbsegmeta.h), printing the class names and

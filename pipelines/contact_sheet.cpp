@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // contact_sheet: tiles sampled input / overlay frame pairs into one PNG.
 //
 //   contact_sheet --input-pattern DIR/input_%05d.png --overlay-pattern DIR/overlay_%05d.png

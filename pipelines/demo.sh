@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The i2sbseg demo: on a fresh Debian 12 machine, installs the packages,
 # builds, fetches a real street-camera clip (OpenCV's vtest.avi, 768x576, from
 # the opencv-doc package), shrinks it to a low resolution, and runs the

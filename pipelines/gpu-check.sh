@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # GPU check: on a machine with an NVIDIA GPU and PyTorch, builds libi2sbseg and
 # the i2sbseg tool against that PyTorch's LibTorch, runs the CUDA kernel tests,
 # checks that GPU and CPU masks agree (>= 99 % in fp32), and benchmarks the GPU

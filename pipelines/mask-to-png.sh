@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Writes i2sbseg's class-index masks (mode=mask: GRAY8, pixel value = class
 # index, at the model's scale x the input size) of a video file or an image
 # sequence to numbered PNG files.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # videotestsrc -> i2sbseg -> a window (autovideosink), or, with no display or
 # with --out, an MJPEG AVI file; --fakesink just runs it (a smoke test).
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Live segmentation of a V4L2 camera: v4l2src -> videoconvert -> videoscale
 # (to a low resolution the CPU can keep up with) -> i2sbseg -> a window.
 # The camera's frames are shrunk first: i2sbseg's output is the model's scale

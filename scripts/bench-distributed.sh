@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Training throughput (images/s of the classifier stage) for 1 process and
 # for N processes on this machine, as docs/distributed.md reports it.
 #   bash scripts/bench-distributed.sh [--data DIR] [--procs N] [--iters K] [--batch B]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Valgrind memcheck over what users run: (1) train -> save -> load (`i2sbseg
 # eval` loads and runs the bundle the training wrote), (2) a pipeline of N
 # frames through the element. Fails on any memcheck error or definitely-lost

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the Debian 12 packages that building and testing i2sbseg needs.
 # Idempotent; uses sudo when not run as root.
 set -euo pipefail

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the default copy-paste segmentation dataset (DESIGN.md §6) into
+# SPDX-License-Identifier: MIT
+# Builds the default copy-paste segmentation dataset (docs/design.md §6) into
 # data/default: photographic Tux Paint stamps pasted onto real photos from
 # Debian packages. The packages are fetched with `apt-get download` and
 # unpacked into .debcache/ (git-ignored); nothing is installed on the system.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Packs what pipelines/gpu-check.sh needs beyond PyTorch, CMake, meson and nvcc
 # into .gpukit/ (git-ignored, ~4 MB), for a GPU machine without a package
 # registry: header-only libraries, GoogleTest's sources, and ninja.

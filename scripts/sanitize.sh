@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds i2sbseg with sanitizers in a folder of its own and runs tests there.
 #
 #   bash scripts/sanitize.sh address [meson test args]  # ASan + UBSan, build-asan/, the whole suite

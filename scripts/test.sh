@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The README's test command: installs what is missing, builds everything
 # (CUDA kernels too when nvcc is at /usr/local/cuda) and runs the test suite.
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Per-frame time of a GStreamer pipeline appsrc ! <element> ! appsink on
 // packed RGB frames, for `i2sbseg bench` (element_ms, passthrough_ms).
 #pragma once

@@ -1,4 +1,5 @@
-// `i2sbseg bench`: the performance reference points of DESIGN.md §7, taken
+// SPDX-License-Identifier: MIT
+// `i2sbseg bench`: the performance reference points of docs/design.md §7, taken
 // side by side in one run, with the ratios the targets are stated in.
 #include <algorithm>
 #include <cstdio>
@@ -9,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <i2sbseg/benchmark.h>
+#include "benchmark.h"
 #include <i2sbseg/bundle.h>
 #include <i2sbseg/config.h>
 #include <i2sbseg/error.h>
@@ -156,7 +157,7 @@ int run_bench(BenchCli& c) {
   }
   j["peak_rss_mb"] = peak_rss_mb();
 
-  // Ratios the targets are stated in (issue 5 / DESIGN.md §7).
+  // Ratios the targets are stated in (issue 5 / docs/design.md §7).
   nlohmann::json ratios = nlohmann::json::object();
   const int n = c.element_nfe;
   if (r.latent_ms.count(n)) ratios["latent_over_unet"] = r.latent_ms.at(n) / r.unet_ms;

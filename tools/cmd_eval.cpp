@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `i2sbseg eval`: HR / LR-up / oracle / bridge-at-NFE (/ baseline) on one split.
 #include <unistd.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `i2sbseg info MODEL`: what a bundle holds, without loading LibTorch modules.
 #include <cstdio>
 #include <filesystem>

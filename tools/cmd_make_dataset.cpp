@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: MIT
 // `i2sbseg make-dataset`: a copy-paste segmentation dataset from photographic
-// cutouts and background photos (DESIGN.md §6).
+// cutouts and background photos (docs/design.md §6).
 #include <i2sbseg/dataset_builder.h>
 
 #include <cstdio>

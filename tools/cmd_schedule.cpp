@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `i2sbseg schedule`: print the float64 bridge schedule and sampling steps.
 #include <cstdio>
 #include <iostream>

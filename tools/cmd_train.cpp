@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `i2sbseg train`: the three training stages (or the direct baseline).
 #include <i2sbseg/trainer.h>
 

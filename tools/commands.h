@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Each subcommand of the `i2sbseg` tool registers itself on the app.
 #pragma once
 

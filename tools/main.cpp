@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `i2sbseg`: one binary, git-style subcommands.
 #include <iostream>
 #include <vector>

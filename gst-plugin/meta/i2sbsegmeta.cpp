@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // GstI2sbSegMeta: registration, copy on buffer copies, freeing. A class map
 // is only valid at its frame's size, so transforms other than copies (a
 // scale) drop it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The class map that the i2sbseg element attaches to each output buffer, for
  * applications (an appsink, a pad probe). C API; link gsti2sbsegmeta
  * (pkg-config: gsti2sbsegmeta).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pixel conversion and the fused argmax/palette/blend, on raw device pointers.
 #include <cuda_runtime.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // FNV-1a, 64 bits: a cheap fingerprint of a frame, to compare thousands of
 // frames between runs without keeping them.
 #pragma once

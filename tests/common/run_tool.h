@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Runs the built `i2sbseg` tool (path in $I2SBSEG_TOOL, set by meson test),
 // to the end or in the background.
 #pragma once

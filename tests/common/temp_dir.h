@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A temporary directory removed when the test ends.
 #pragma once
 

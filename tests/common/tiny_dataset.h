@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A tiny packed segmentation dataset for the training tests.
 #pragma once
 

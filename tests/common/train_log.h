@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The JSON-lines log `i2sbseg train` writes (OUT.log.jsonl).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The GstHarness fixture shared by the element's test files: a small x2
 // model written once per suite, buffers with or without a GstVideoMeta,
 // output readers and the library's own class map to compare against.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The i2sbseg element through GstHarness: caps for every format, strides,
 // mask values against the library, overlay alpha, interval reuse, property
 // changes while PLAYING, model sharing and every start error.

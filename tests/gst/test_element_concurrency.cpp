@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Four pipelines in four threads share one loaded model (the element's model
 // cache) for 500 frames each; every frame must equal what the same pipeline
 // gives when the four run one after another. Under ThreadSanitizer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The element against what a hostile or careless upstream sends: tiny, odd
 // and prime sizes, a 4K frame, frames too large for memory, short and
 // padded buffers, caps changing mid-stream, flushing seeks, and 200

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Bridge operations on tensors against float64 values computed here from the
 // betas alone, and the sampler against an oracle that returns the true x0.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The bundle file: identical outputs after a round trip, and a clear error
 // naming the file for every kind of bad file.
 #include <gtest/gtest.h>

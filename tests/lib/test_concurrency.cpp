@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One Segmenter (one loaded model) used by four threads at once, each with
 // its own frames, sizes, steps, seeds and output modes, 500 frames each:
 // every class map and overlay equals the single-threaded result. Built

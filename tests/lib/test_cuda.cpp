@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The CUDA kernels against CPU references; skipped without a GPU.
 #include <gtest/gtest.h>
 

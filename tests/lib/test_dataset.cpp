@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reading image-folder and packed datasets; every bad input is named.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Who a process is in a distributed job (flags over torchrun's and Slurm's
 // environment variables, errors naming the value) and which images each
 // rank reads: disjoint shards of every epoch whose union is one process's.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The inference shortcuts against the plain paths they replace: the split
 // bridge input convolution, noise drawn ahead (CUDA graphs), reduced
 // precision, and the fused argmax + overlay of the Segmenter.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Metrics against confusion matrices worked out by hand.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shapes, any-size inputs, the whole LR -> HR path and the classifier alone.
 #include <gtest/gtest.h>
 

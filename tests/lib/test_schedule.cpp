@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The float64 schedule against the values of the I2SB reference and closed forms.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `i2sbseg train` as a data-parallel job of processes on 127.0.0.1 (Gloo):
 // two ranks train (all three stages) to the weights one process reaches on
 // the combined batches, only rank 0 writes, --resume survives a change of world size,

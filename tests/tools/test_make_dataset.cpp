@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `i2sbseg make-dataset` and the builder's pure pieces, on a tiny synthetic
 // cutout/background tree (noise cutouts pass the photo test).
 #include <gtest/gtest.h>

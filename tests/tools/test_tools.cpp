@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The `i2sbseg` tool as a user runs it: exit codes, JSON, text, errors.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `i2sbseg train` and `i2sbseg eval` end to end on a tiny packed dataset:
 // the loss falls, resume continues exactly, interruption keeps a checkpoint,
 // a NaN loss stops training, and eval reports every row.

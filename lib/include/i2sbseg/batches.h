@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: MIT
 // Training batches: random HR crops with flips and colour jitter, the LR
 // input made from them (area downscale by the scale factor), and class
-// weights that keep rare classes from vanishing (DESIGN.md §4).
+// weights that keep rare classes from vanishing (docs/design.md §4).
 #pragma once
 
 #include <vector>

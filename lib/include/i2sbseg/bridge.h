@@ -1,4 +1,5 @@
-// The I2SB bridge on tensors (DESIGN.md §3): the float64 schedule stored as
+// SPDX-License-Identifier: MIT
+// The I2SB bridge on tensors (docs/design.md §3): the float64 schedule stored as
 // float32 tensors on the model's device, and the operations of training and
 // sampling. Noise is drawn on the CPU when a generator is given, so a seed
 // gives the same result on every device.

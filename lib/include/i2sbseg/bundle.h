@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The bundle file: magic, format version, JSON config and float32 tensors,
 // with a CRC-32 over everything before it. Torch-free: readers such as
 // `i2sbseg info` and the fuzzer need no LibTorch.

@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: MIT
 // The model's configuration: everything a bundle records besides weights
-// (DESIGN.md §4 "Bundle"). Torch-free.
+// (docs/design.md §4 "Bundle"). Torch-free.
 #pragma once
 
 #include <array>
@@ -23,7 +24,7 @@ struct ClassifierArch {
   std::vector<int> widths{24, 48, 96};
   int blocks_per_level = 1;
   int latent_channels = 64;
-  // false (default): the decoder reads the latent only (DESIGN.md §4: skips
+  // false (default): the decoder reads the latent only (docs/design.md §4: skips
   // would carry LR detail around the bridge). Reserved for a skip variant.
   bool decoder_skips = false;
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CUDA kernels on raw device pointers (lib/cuda/). Torch-free and
 // CUDA-header-free; when the library was built without nvcc every call
 // reports that the kernels are not compiled.
@@ -6,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include <i2sbseg/pixel_layout.h>
+
 namespace i2sbseg::cuda {
 
 // True when lib/cuda was compiled into this build.
@@ -13,11 +16,7 @@ bool compiled();
 // True when compiled() and the CUDA runtime sees at least one device.
 bool device_available();
 
-// Byte layout of a packed 8-bit pixel.
-struct PixelLayout {
-  int bytes_per_pixel;  // 3 or 4
-  int r, g, b;          // byte offsets of each channel
-};
+using i2sbseg::PixelLayout;
 
 // Packed 8-bit pixels (row stride in bytes) -> three float planes
 // ((v/255 - mean[c]) / std[c]), plane c at dst + c*width*height.

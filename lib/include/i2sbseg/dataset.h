@@ -1,4 +1,5 @@
-// A segmentation dataset in memory (DESIGN.md §6): RGB images and class-index
+// SPDX-License-Identifier: MIT
+// A segmentation dataset in memory (docs/design.md §6): RGB images and class-index
 // masks, read from an image folder (needs OpenCV) or from a packed tensor
 // file (LibTorch only, for machines without OpenCV).
 //

@@ -1,4 +1,5 @@
-// The copy-paste segmentation dataset (`i2sbseg make-dataset`, DESIGN.md §6):
+// SPDX-License-Identifier: MIT
+// The copy-paste segmentation dataset (`i2sbseg make-dataset`, docs/design.md §6):
 // photographic RGBA cutouts pasted onto crops of real photos, with exact
 // masks from the cutouts' alpha. Torch-free; needs OpenCV.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Device names as users write them: auto, cpu, cuda, cuda:N.
 #pragma once
 

@@ -1,4 +1,5 @@
-// Data-parallel training across processes (DESIGN.md §4 "Training"): who
+// SPDX-License-Identifier: MIT
+// Data-parallel training across processes (docs/design.md §4 "Training"): who
 // this process is in the job and where the job meets. Torch-free.
 //
 // Launched like PyTorch jobs: torchrun, Slurm's srun or a shell loop set

@@ -1,4 +1,5 @@
-// Evaluation on whole images (DESIGN.md §4): the classifier on HR input (upper
+// SPDX-License-Identifier: MIT
+// Evaluation on whole images (docs/design.md §4): the classifier on HR input (upper
 // bound), on LR-up input (baseline), the oracle (decoder on the true HR
 // latent), the bridge at several NFE, and optionally a second model.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Segmentation metrics from a confusion matrix. Torch-free.
 #pragma once
 

@@ -1,4 +1,5 @@
-// One object for the whole path (DESIGN.md §4):
+// SPDX-License-Identifier: MIT
+// One object for the whole path (docs/design.md §4):
 //   LR image -> upsample -> encoder -> NFE bridge steps -> decoder -> HR logits
 // and for the classifier alone (HR or LR-up input). Any input size works:
 // images are padded to the encoder's stride and the logits cropped back.

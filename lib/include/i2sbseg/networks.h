@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: MIT
 // LibTorch modules: the classifier's encoder and decoder, and the bridge
-// network NN(z_t; z_LR; t) (DESIGN.md §4).
+// network NN(z_t; z_LR; t) (docs/design.md §4).
 #pragma once
 
 #include <torch/nn/module.h>

@@ -1,4 +1,5 @@
-// The I2SB noise schedule, computed once in float64 (DESIGN.md §3).
+// SPDX-License-Identifier: MIT
+// The I2SB noise schedule, computed once in float64 (docs/design.md §3).
 // Torch-free so that tools and tests can use it without LibTorch headers.
 #pragma once
 

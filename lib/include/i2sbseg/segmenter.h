@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: MIT
 // A loaded model behind a torch-free interface, for callers that work on
 // packed 8-bit frames (the GStreamer element, applications). Instances with
-// the same model file and device share one loaded model (DESIGN.md §5).
+// the same model file and device share one loaded model (docs/design.md §5).
 #pragma once
 
 #include <cstdint>
@@ -9,22 +10,13 @@
 #include <vector>
 
 #include <i2sbseg/config.h>
-#include <i2sbseg/cuda_kernels.h>
+#include <i2sbseg/pixel_layout.h>
 
 namespace i2sbseg {
-
-// Byte layout of a packed 8-bit pixel (bytes per pixel, r/g/b offsets).
-using PixelLayout = cuda::PixelLayout;
 
 enum class OutputSize {
   kScaled,  // scale_factor x the input size (the model's HR output)
   kInput,   // the input size: HR logits averaged over each scale x scale cell
-};
-
-// How draw_overlay enlarges the source frame.
-enum class Upscale {
-  kNearest,   // pixel replication: exact copies of source pixels
-  kBilinear,  // smoother; pixel centres aligned as in GStreamer/OpenCV
 };
 
 // Where segment() draws the overlay in the same pass as the argmax: a frame

@@ -1,4 +1,5 @@
-// The three training stages of DESIGN.md §4, with progress, a JSON-lines log,
+// SPDX-License-Identifier: MIT
+// The three training stages of docs/design.md §4, with progress, a JSON-lines log,
 // atomic checkpoints (every N iterations and on SIGINT/SIGTERM) and resume.
 //   1. classifier: encoder + decoder on HR crops, class-weighted cross-entropy
 //   2. bridge: encoder frozen; I2SB loss on (E(HR), E(LR-up)); EMA of weights

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+#include <i2sbseg/batches.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include <torch/nn/functional/padding.h>
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/functional/upsampling.h>
+
+#include <i2sbseg/error.h>
+
+namespace i2sbseg {
+namespace F = torch::nn::functional;
+namespace {
+
+double uniform(at::Generator& gen, double lo, double hi) {
+  return lo + (hi - lo) * torch::rand({1}, gen).item<double>();
+}
+
+int64_t randint(at::Generator& gen, int64_t hi) {  // [0, hi)
+  return hi <= 1 ? 0 : torch::randint(hi, {1}, gen).item<int64_t>();
+}
+
+}  // namespace
+
+torch::Tensor image_to_float(const torch::Tensor& hwc) {
+  return hwc.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).div(255.0);
+}
+
+torch::Tensor degrade(const torch::Tensor& hr, int scale) {
+  if (scale == 1) return hr;
+  if (hr.size(2) % scale || hr.size(3) % scale)
+    throw Error("degrade: image size must be a multiple of the scale factor " + std::to_string(scale));
+  return F::avg_pool2d(hr, F::AvgPool2dFuncOptions(scale));
+}
+
+torch::Tensor class_weights(const Dataset& data) {
+  const std::vector<int64_t> counts = data.class_pixel_counts();
+  std::vector<double> w(counts.size(), 0.0);
+  double total = 0, sum = 0;
+  int present = 0;
+  for (int64_t c : counts) total += static_cast<double>(c);
+  for (size_t i = 0; i < counts.size(); ++i)
+    if (counts[i] > 0) {
+      w[i] = 1.0 / std::sqrt(counts[i] / total);
+      sum += w[i];
+      ++present;
+    }
+  for (double& v : w) v *= present / sum;
+  return torch::tensor(w, torch::kFloat64).to(torch::kFloat32);
+}
+
+Batch sample_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen) {
+  std::vector<int64_t> indices;
+  for (int b = 0; b < o.batch; ++b) indices.push_back(randint(gen, data.size()));
+  return make_batch(data, o, gen, indices);
+}
+
+Batch make_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen, const std::vector<int64_t>& indices,
+                 std::size_t first, std::size_t count) {
+  if (o.crop % o.scale) throw Error("the crop size must be a multiple of the scale factor");
+  const std::size_t end = count == 0 ? indices.size() : std::min(indices.size(), first + count);
+  std::vector<torch::Tensor> hrs, masks;
+  for (std::size_t slot = 0; slot < indices.size(); ++slot) {
+    const int64_t i = indices[slot];
+    if (i < 0 || i >= data.size()) throw Error("make_batch: image index " + std::to_string(i) + " out of range");
+    const bool build = slot >= first && slot < end;
+    // Every slot draws the same numbers whether it is built or not, so that
+    // the generator leaves in the same state on every rank.
+    int64_t h = data.image(i).size(0), w = data.image(i).size(1);
+    const double z = o.augment ? uniform(gen, 0.75, 1.25) : 1.0;  // random zoom 0.75x-1.25x
+    if (o.augment) {
+      h = std::max<int64_t>(1, std::lround(h * z));
+      w = std::max<int64_t>(1, std::lround(w * z));
+    }
+    const int64_t ph = std::max<int64_t>(0, o.crop - h), pw = std::max<int64_t>(0, o.crop - w);
+    const int64_t y = randint(gen, h + ph - o.crop + 1), x = randint(gen, w + pw - o.crop + 1);
+    bool flip = false;
+    double bright = 0, contrast = 1, sat = 1;
+    if (o.augment) {
+      flip = uniform(gen, 0, 1) < 0.5;
+      // Colour jitter: brightness, contrast, saturation.
+      bright = uniform(gen, -0.1, 0.1);
+      contrast = uniform(gen, 0.8, 1.2);
+      sat = uniform(gen, 0.7, 1.3);
+    }
+    if (!build) continue;
+    torch::Tensor img = image_to_float(data.image(i));
+    torch::Tensor mask = data.mask(i).to(torch::kLong).unsqueeze(0).unsqueeze(0).to(torch::kFloat32);
+    if (o.augment) {
+      img = F::interpolate(img, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false)).clamp(0, 1);
+      mask = F::interpolate(mask, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kNearest));
+    }
+    // Pad to at least the crop size, then crop.
+    if (ph || pw) {
+      img = F::pad(img, F::PadFuncOptions({0, pw, 0, ph}));
+      mask = F::pad(mask, F::PadFuncOptions({0, pw, 0, ph}));
+    }
+    img = img.slice(2, y, y + o.crop).slice(3, x, x + o.crop);
+    mask = mask.slice(2, y, y + o.crop).slice(3, x, x + o.crop);
+    if (o.augment) {
+      if (flip) {
+        img = img.flip({3});
+        mask = mask.flip({3});
+      }
+      const torch::Tensor grey = img.mean(1, true);
+      img = (grey + (img - grey) * sat);
+      img = ((img - img.mean()) * contrast + img.mean() + bright).clamp(0, 1);
+    }
+    hrs.push_back(img.contiguous());
+    masks.push_back(mask.squeeze(1).to(torch::kLong));
+  }
+  if (hrs.empty()) throw Error("make_batch: no slots to build");
+  Batch out;
+  out.hr = torch::cat(hrs, 0);
+  out.mask = torch::cat(masks, 0);
+  out.lr = degrade(out.hr, o.scale);
+  return out;
+}
+
+}  // namespace i2sbseg

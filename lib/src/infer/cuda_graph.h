@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// The LR frame -> HR logits path replayed as one captured CUDA graph
+// (internal). Kernel launches dominate small frames on a GPU; a graph turns
+// the ~100 launches of encoder + NFE bridge steps + decoder into one. Built
+// only when LibTorch has CUDA (I2SBSEG_CUDA_GRAPHS); elsewhere compiled() is
+// false and callers run the model eagerly.
+#pragma once
+
+#include <memory>
+
+#include <torch/types.h>
+
+#include <i2sbseg/model.h>
+
+namespace i2sbseg {
+
+class GraphRunner {
+ public:
+  static bool compiled();
+
+  GraphRunner();
+  ~GraphRunner();
+
+  // model.segment_lr(input, options) through a graph captured on first use
+  // and again whenever the input's or the noise's storage, the NFE or ot_ode
+  // change. `input` and options.noise (required unless ot_ode) must stay
+  // allocated between calls: the graph reads them in place. The returned
+  // tensor is overwritten by the next call.
+  torch::Tensor run(Model& model, const torch::Tensor& input, const SampleOptions& options);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace i2sbseg

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+#include <i2sbseg/model.h>
+
+#include <torch/nn/functional/padding.h>
+#include <torch/nn/functional/upsampling.h>
+
+#include <i2sbseg/error.h>
+
+namespace i2sbseg {
+namespace F = torch::nn::functional;
+namespace {
+
+torch::Tensor channel_tensor(const std::vector<float>& v, torch::Device device) {
+  return torch::tensor(v, torch::kFloat32).view({1, -1, 1, 1}).to(device);
+}
+
+void check_image(const torch::Tensor& x, const char* what) {
+  if (!x.defined() || x.dim() != 4 || x.size(1) != 3 || x.size(2) < 1 || x.size(3) < 1)
+    throw Error(std::string(what) + " must be a (N, 3, H, W) tensor with H, W >= 1");
+}
+
+void append(std::vector<std::pair<std::string, torch::Tensor>>& out, const std::string& prefix,
+            const torch::nn::Module& m) {
+  for (const auto& p : m.named_parameters()) out.emplace_back(prefix + p.key(), p.value());
+  for (const auto& b : m.named_buffers()) out.emplace_back(prefix + b.key(), b.value());
+}
+
+}  // namespace
+
+Model::Model(ModelConfig config, torch::Device device)
+    : config_((config.validate(), std::move(config))),
+      device_(device),
+      bridge_(Schedule::make(config_.schedule), device) {
+  encoder_ = Encoder(config_.classifier);
+  decoder_ = Decoder(config_.classifier, config_.num_classes());
+  if (config_.bridge) bridge_net_ = BridgeNet(config_.classifier.latent_channels, *config_.bridge);
+  latent_mean_ = channel_tensor(config_.latent_mean, device);
+  latent_std_ = channel_tensor(config_.latent_std, device);
+  input_mean_ = channel_tensor({config_.input_mean.begin(), config_.input_mean.end()}, device);
+  input_std_ = channel_tensor({config_.input_std.begin(), config_.input_std.end()}, device);
+  to(device);
+}
+
+void Model::to(torch::Device device) {
+  device_ = device;
+  encoder_->to(device);
+  decoder_->to(device);
+  if (has_bridge()) bridge_net_->to(device);
+  latent_mean_ = latent_mean_.to(device);
+  latent_std_ = latent_std_.to(device);
+  input_mean_ = input_mean_.to(device);
+  input_std_ = input_std_.to(device);
+  if (bridge_.device() != device) bridge_ = Bridge(bridge_.schedule(), device);
+}
+
+void Model::set_precision(torch::ScalarType dtype) {
+  if (dtype != torch::kFloat32 && dtype != torch::kHalf && dtype != torch::kBFloat16)
+    throw Error("precision must be fp32, fp16 or bf16");
+  encoder_->to(dtype);
+  decoder_->to(dtype);
+  if (has_bridge()) bridge_net_->to(dtype);
+  dtype_ = dtype;
+  if (dtype == torch::kFloat32) return;
+  // CPU builds of LibTorch lack some half-precision kernels: find out now,
+  // not on the first frame.
+  try {
+    torch::NoGradGuard no_grad;
+    const int64_t f = config_.classifier.downsample_factor();
+    classify(torch::zeros({1, 3, f, f}, torch::TensorOptions().device(device_)));
+    if (has_bridge()) run_bridge(encode(torch::zeros({1, 3, f, f}, torch::TensorOptions().device(device_))),
+                                 SampleOptions{1, true, nullptr});
+  } catch (const std::exception& e) {
+    set_precision(torch::kFloat32);
+    const std::string what = e.what();
+    throw Error(std::string(dtype == torch::kHalf ? "fp16" : "bf16") + " inference is not supported on " +
+                device_.str() + " by this LibTorch (" + what.substr(0, what.find('\n')) + ")");
+  }
+}
+
+void Model::train(bool on) {
+  encoder_->train(on);
+  decoder_->train(on);
+  if (has_bridge()) bridge_net_->train(on);
+}
+
+BridgeNet& Model::bridge_net() {
+  if (!has_bridge()) throw Error("this model has no bridge network");
+  return bridge_net_;
+}
+
+void Model::set_latent_stats(const std::vector<float>& mean, const std::vector<float>& std) {
+  ModelConfig c = config_;
+  c.latent_mean = mean;
+  c.latent_std = std;
+  c.validate();
+  config_ = std::move(c);
+  latent_mean_ = channel_tensor(config_.latent_mean, device_);
+  latent_std_ = channel_tensor(config_.latent_std, device_);
+}
+
+torch::Tensor Model::normalise(const torch::Tensor& rgb01) const {
+  return (rgb01 - input_mean_.to(rgb01.device(), rgb01.scalar_type())) /
+         input_std_.to(rgb01.device(), rgb01.scalar_type());
+}
+
+std::vector<int64_t> Model::latent_shape(int64_t batch, int64_t height, int64_t width) const {
+  const int64_t f = config_.classifier.downsample_factor();
+  return {batch, config_.classifier.latent_channels, (height + f - 1) / f, (width + f - 1) / f};
+}
+
+torch::Tensor Model::upsample_lr(const torch::Tensor& lr01) const {
+  check_image(lr01, "LR image");
+  const int64_t s = config_.scale_factor;
+  if (s == 1) return lr01;
+  return F::interpolate(lr01, F::InterpolateFuncOptions()
+                                  .size(std::vector<int64_t>{lr01.size(2) * s, lr01.size(3) * s})
+                                  .mode(torch::kBicubic)
+                                  .align_corners(false))
+      .clamp(0.0, 1.0);
+}
+
+torch::Tensor Model::encode(const torch::Tensor& rgb01) {
+  check_image(rgb01, "image");
+  const int64_t f = config_.classifier.downsample_factor();
+  const int64_t h = rgb01.size(2), w = rgb01.size(3);
+  const int64_t ph = (f - h % f) % f, pw = (f - w % f) % f;
+  torch::Tensor x = normalise(rgb01.to(device_, torch::kFloat32));
+  if (ph || pw) {
+    // Replicate needs a margin smaller than the size; pad tiny inputs with zeros.
+    const bool replicate = ph < h && pw < w;
+    F::PadFuncOptions pad({0, pw, 0, ph});
+    if (replicate)
+      pad.mode(torch::kReplicate);
+    else
+      pad.mode(torch::kConstant);
+    x = F::pad(x, pad);
+  }
+  return (encoder_->forward(x.to(dtype_)).to(torch::kFloat32) - latent_mean_) / latent_std_;
+}
+
+torch::Tensor Model::decode(const torch::Tensor& z, int64_t height, int64_t width) {
+  const int64_t f = config_.classifier.downsample_factor();
+  if (z.dim() != 4 || z.size(1) != config_.classifier.latent_channels || z.size(2) * f < height ||
+      z.size(3) * f < width)
+    throw Error("decode: latent shape does not match the model or the requested size");
+  const torch::Tensor logits = decoder_->forward((z * latent_std_ + latent_mean_).to(dtype_)).to(torch::kFloat32);
+  return logits.slice(2, 0, height).slice(3, 0, width);
+}
+
+torch::Tensor Model::classify(const torch::Tensor& rgb01) {
+  check_image(rgb01, "image");
+  return decode(encode(rgb01), rgb01.size(2), rgb01.size(3));
+}
+
+torch::Tensor Model::predict_x0(const torch::Tensor& z_t, const torch::Tensor& z_lr, int step) {
+  const torch::Tensor steps = torch::full({z_t.size(0)}, step, torch::TensorOptions().dtype(torch::kLong).device(device_));
+  const torch::Tensor out = bridge_net()->forward(z_t.to(dtype_), z_lr.to(dtype_), bridge_.noise_level(steps));
+  return bridge_.pred_x0(steps, z_t, out.to(torch::kFloat32));
+}
+
+int Model::resolve_nfe(int nfe) const {
+  const int n = nfe > 0 ? nfe : config_.default_nfe;
+  if (n >= bridge_.steps())
+    throw Error("NFE " + std::to_string(n) + " must be below the schedule's " + std::to_string(bridge_.steps()) +
+                " steps");
+  return n;
+}
+
+torch::Tensor Model::run_bridge(const torch::Tensor& z1, const SampleOptions& options) {
+  const int nfe = resolve_nfe(options.nfe);
+  BridgeNet& net = bridge_net();  // throws when there is none
+  if (net->is_training() && !options.noise) {
+    return bridge_.sample(
+        z1, nfe, [&](const torch::Tensor& xt, int step) { return predict_x0(xt, z1, step); }, options.ot_ode,
+        options.generator);
+  }
+  // Inference: the z1 half of the input convolution once, not per step.
+  const torch::Tensor cond = net->condition(z1.to(dtype_));
+  const Bridge::PredictX0 predict = [&](const torch::Tensor& xt, int step) {
+    const torch::Tensor steps =
+        torch::full({xt.size(0)}, step, torch::TensorOptions().dtype(torch::kLong).device(device_));
+    const torch::Tensor out = net->forward_conditioned(xt.to(dtype_), cond, bridge_.noise_level(steps));
+    return bridge_.pred_x0(steps, xt, out.to(torch::kFloat32));
+  };
+  if (options.noise) return bridge_.sample_with_noise(z1, nfe, predict, options.ot_ode ? std::vector<torch::Tensor>{} : *options.noise);
+  return bridge_.sample(z1, nfe, predict, options.ot_ode, options.generator);
+}
+
+torch::Tensor Model::segment_lr(const torch::Tensor& lr01, const SampleOptions& options) {
+  const torch::Tensor up = upsample_lr(lr01.to(device_, torch::kFloat32));
+  if (!has_bridge()) return classify(up);
+  const torch::Tensor z1 = encode(up);
+  return decode(run_bridge(z1, options), up.size(2), up.size(3));
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> Model::named_tensors() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  append(out, "encoder.", *encoder_);
+  append(out, "decoder.", *decoder_);
+  if (has_bridge()) append(out, "bridge.", *bridge_net_);
+  return out;
+}
+
+std::int64_t Model::parameter_count(const std::string& prefix) const {
+  std::int64_t n = 0;
+  for (const auto& [name, t] : named_tensors())
+    if (name.compare(0, prefix.size(), prefix) == 0) n += t.numel();
+  return n;
+}
+
+}  // namespace i2sbseg

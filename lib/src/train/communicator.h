@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// The trainer's link to the other processes of a data-parallel job: c10d's
+// TCPStore for the rendezvous and a Gloo (CPU) or NCCL (CUDA) process group
+// for the collectives. Internal: only trainer.cpp includes it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include <i2sbseg/distributed.h>
+
+namespace i2sbseg {
+
+class Communicator {
+ public:
+  // Meets the other ranks at master_addr:master_port (rank 0 serves the
+  // store) within the timeout; throws Error saying who could not be reached.
+  Communicator(const DistOptions& options, torch::Device device);
+  ~Communicator();
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  int rank() const { return options_.rank; }
+  int world_size() const { return options_.world_size; }
+  const std::string& backend() const { return backend_; }
+
+  // Copies rank `root`'s tensors into everyone's (in place).
+  void broadcast(const std::vector<torch::Tensor>& tensors, int root = 0);
+  // Averages the gradients of `params` over the ranks, in buckets of about
+  // `bucket_bytes` (one flat tensor per bucket and dtype/device).
+  void average_gradients(const std::vector<torch::Tensor>& params, std::size_t bucket_bytes = 25u << 20);
+  // The sum of `values` over the ranks, element by element.
+  std::vector<double> sum(const std::vector<double>& values);
+  // Rank `root`'s bytes on every rank (e.g. a checkpoint only it can read).
+  std::string broadcast_bytes(const std::string& bytes, int root = 0);
+  void barrier();
+
+ private:
+  struct Impl;
+  DistOptions options_;
+  std::string backend_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace i2sbseg

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+#include "benchmark.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <thread>
+
+#include <ATen/Context.h>
+#include <torch/cuda.h>
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include <i2sbseg/device.h>
+#include <i2sbseg/error.h>
+#include <i2sbseg/model.h>
+#include <i2sbseg/networks.h>
+#include <i2sbseg/segmenter.h>
+
+namespace i2sbseg {
+namespace {
+
+// Median wall time of `frames` runs after `warmup` untimed ones; GPU work is
+// waited for inside each timed run.
+double median_ms(const BenchOptions& o, const torch::Device& device, const std::function<void()>& run) {
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize(device.index());
+  };
+  for (int i = 0; i < o.warmup; ++i) run();
+  sync();
+  std::vector<double> ms;
+  for (int i = 0; i < o.frames; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    sync();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;  // kilobytes on Linux
+}
+
+void bench_input_size(int scale, int width, int height, int& lr_width, int& lr_height) {
+  if (scale < 1 || width % scale != 0 || height % scale != 0)
+    throw Error("bench: size " + std::to_string(width) + "x" + std::to_string(height) +
+                " is not a multiple of the model's x" + std::to_string(scale) + " scale factor");
+  lr_width = width / scale;
+  lr_height = height / scale;
+}
+
+BenchReport bench_model(const BenchOptions& o) {
+  if (o.frames < 1 || o.warmup < 0) throw Error("bench: --frames must be at least 1");
+  const torch::Device device = parse_device(o.device);
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // as the Segmenter does
+  const torch::ScalarType dtype = parse_precision(o.precision, device);
+  Model model = load_model(o.model, device);
+  model.eval();
+  model.set_precision(dtype);
+  const int s = model.config().scale_factor;
+  const int w = o.width > 0 ? o.width : 128, h = o.height > 0 ? o.height : 128;
+  BenchReport r;
+  bench_input_size(s, w, h, r.lr_width, r.lr_height);
+  r.device = device.str();
+  r.precision = precision_name(dtype);
+  r.threads = inference_threads(o.threads);
+  r.width = w;
+  r.height = h;
+  torch::set_num_threads(r.threads);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(0);
+
+  const auto opts = torch::TensorOptions().device(device);
+  const torch::Tensor lr = torch::rand({1, 3, r.lr_height, r.lr_width}, opts);
+  const torch::Tensor hr = model.upsample_lr(lr);
+  torch::Tensor sink;  // keeps results alive so no work is skipped
+
+  r.unet_ms = median_ms(o, device, [&] { sink = model.classify(hr); });
+  if (model.has_bridge()) {
+    for (int nfe : o.nfes) {
+      SampleOptions so;
+      so.nfe = nfe;
+      r.latent_ms[nfe] = median_ms(o, device, [&] { sink = model.segment_lr(lr, so); });
+    }
+  }
+
+  if (o.pixel && model.has_bridge()) {
+    // What the original I2SB does: the bridge walks in pixel space at HR size
+    // (same network width and depth, 3 channels), then the classifier runs on
+    // the restored image. Weights are random: only the time matters.
+    BridgeNet pixel_net(3, *model.config().bridge);
+    pixel_net->to(device, dtype);
+    pixel_net->eval();
+    const Bridge& bridge = model.bridge();
+    for (int nfe : o.nfes) {
+      r.pixel_ms[nfe] = median_ms(o, device, [&] {
+        const torch::Tensor x1 = model.upsample_lr(lr);
+        const torch::Tensor cond = pixel_net->condition(x1.to(dtype));
+        const torch::Tensor x0 = bridge.sample(
+            x1, nfe,
+            [&](const torch::Tensor& xt, int step) {
+              const torch::Tensor t = torch::full({1}, step, torch::TensorOptions().dtype(torch::kLong).device(device));
+              const torch::Tensor out = pixel_net->forward_conditioned(xt.to(dtype), cond, bridge.noise_level(t));
+              return bridge.pred_x0(t, xt, out.to(torch::kFloat32));
+            },
+            false);
+        sink = model.classify(x0.clamp(0.0, 1.0));
+      });
+    }
+  }
+
+  if (o.frame) {
+    // The element's per-frame work without GStreamer: packed bytes in,
+    // class map and overlay pixels out.
+    auto seg = Segmenter::open(o.model, o.device, nullptr, o.precision);
+    const torch::Tensor bytes = (lr.to(torch::kCPU) * 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+    const PixelLayout rgb{3, 0, 1, 2};
+    std::vector<std::uint8_t> map, out(static_cast<size_t>(w) * h * 3);
+    SegmentParams p;
+    p.threads = r.threads;
+    OverlayTarget overlay{out.data(), w * 3, 0.5f, Upscale::kNearest};
+    int mw = 0, mh = 0;
+    for (int nfe : o.nfes) {
+      if (!model.has_bridge() && nfe != o.nfes.front()) continue;
+      p.nfe = model.has_bridge() ? nfe : 0;
+      r.frame_ms[nfe] = median_ms(o, torch::kCPU, [&] {
+        seg->segment(bytes.data_ptr<std::uint8_t>(), r.lr_width, r.lr_height, r.lr_width * 3, rgb, p, map, mw, mh,
+                     &overlay);
+      });
+    }
+  }
+  r.peak_rss_mb = peak_rss_mb();
+  return r;
+}
+
+}  // namespace i2sbseg

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// Model-level timings for `i2sbseg bench` (docs/design.md §7): the reference
+// points taken side by side in one run, on the same inputs and threads.
+// Torch-free; the element-in-a-pipeline timings live in the tool.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace i2sbseg {
+
+struct BenchOptions {
+  std::string model;
+  std::string device = "cpu";     // cpu, cuda, cuda:N, auto
+  std::string precision = "fp32";  // fp32, fp16, bf16, auto
+  int width = 0, height = 0;      // HR (output) size; 0: 128 x 128
+  int frames = 10;                // timed runs per measurement (median)
+  int warmup = 2;
+  std::vector<int> nfes{1, 2, 4, 10};
+  int threads = 0;                // 0: $OMP_NUM_THREADS, else one per core
+  bool pixel = true;              // also time the pixel-space bridge
+  bool frame = true;              // also time Segmenter (bytes in, overlay out)
+};
+
+struct BenchReport {
+  std::string device, precision;
+  int threads = 0;
+  int width = 0, height = 0;        // HR
+  int lr_width = 0, lr_height = 0;  // the input frame
+  double unet_ms = 0;               // classifier on an HR-size image (the floor)
+  std::map<int, double> latent_ms;  // LR -> up -> E -> NFE bridge steps -> D
+  std::map<int, double> pixel_ms;   // the same bridge in pixel space at HR, then the classifier
+  std::map<int, double> frame_ms;   // Segmenter: packed bytes in, overlay pixels out
+  double peak_rss_mb = 0;           // of this process so far
+};
+
+// Throws Error naming the model, device or size at fault.
+BenchReport bench_model(const BenchOptions& options);
+
+// The input frame size for an output (HR) size: width / scale x height /
+// scale. Throws Error naming the size when it is not a multiple of `scale`.
+void bench_input_size(int scale, int width, int height, int& lr_width, int& lr_height);
+
+// Peak resident set size of this process in MiB (getrusage).
+double peak_rss_mb();
+
+}  // namespace i2sbseg
