@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <string>
 
-#include "meta/i2sbsegmeta.h"
+#include <i2sbseg/i2sbsegmeta.h>
 
 namespace i2sbseg_gst {
 

@@ -19,7 +19,7 @@ namespace i2sbseg_gst {
 void attach_roi_metas(GstBuffer* outbuf, const i2sbseg::Segmenter& segmenter, const std::vector<std::uint8_t>& map,
                       int w, int h);
 
-// A GstI2sbSegMeta (meta/i2sbsegmeta.h) with a copy of `map` (w x h), the
+// A GstI2sbSegMeta (<i2sbseg/i2sbsegmeta.h>) with a copy of `map` (w x h), the
 // class names and colours.
 void attach_class_map_meta(GstBuffer* outbuf, const i2sbseg::Segmenter& segmenter,
                            const std::vector<std::uint8_t>& map, int w, int h);

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "i2sbsegmeta.h"
+#include <i2sbseg/i2sbsegmeta.h>
 
 namespace {
 

@@ -2,7 +2,7 @@
 // GstI2sbSegMeta: registration, copy on buffer copies, freeing. A class map
 // is only valid at its frame's size, so transforms other than copies (a
 // scale) drop it.
-#include "i2sbsegmeta.h"
+#include "i2sbseg/i2sbsegmeta.h"
 
 #include <gst/video/video.h>
 

@@ -26,7 +26,7 @@
 
 #include <i2sbseg/model.h>
 #include <i2sbseg/segmenter.h>
-#include <i2sbsegmeta.h>  // via gst_meta_dep, as applications include it
+#include <i2sbseg/i2sbsegmeta.h>  // via gst_meta_dep, as applications include it
 
 #include "../common/temp_dir.h"
 
@@ -111,6 +111,34 @@ inline std::string take_message_text(GstMessage* msg) {
   if (err) g_error_free(err);
   gst_message_unref(msg);
   return text;
+}
+
+// An error message as the bus carries it: the GError's domain and code, its
+// text (for people) and the debug string (the library's detail).
+struct BusError {
+  GQuark domain = 0;
+  int code = -1;
+  std::string text;
+  std::string debug;
+  bool is(GQuark d, int c) const { return domain == d && code == c; }
+};
+
+// The first error waiting on `bus` (code -1 and empty text if none).
+inline BusError pop_error(GstBus* bus) {
+  BusError e;
+  GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  if (!msg) return e;
+  GError* err = nullptr;
+  gchar* debug = nullptr;
+  gst_message_parse_error(msg, &err, &debug);
+  e.domain = err->domain;
+  e.code = err->code;
+  e.text = err->message;
+  e.debug = debug ? debug : "";
+  g_error_free(err);
+  g_free(debug);
+  gst_message_unref(msg);
+  return e;
 }
 
 // The text of the first message of `type` (error or warning) waiting on `bus`; "" if none.
@@ -224,15 +252,17 @@ class Element : public ::testing::Test {
     return read_output(h, out);
   }
 
+ public:
   // The class map the library computes for tightly packed pixels.
   static Bytes library_map(const Bytes& px, int w, int h, PixelLayout layout, const SegmentParams& params,
                            int& out_w, int& out_h) {
-    auto seg = Segmenter::open(model_path(), "cpu");
+    auto seg = Segmenter::open(model_path(), {"cpu"});
     Bytes map;
     seg->segment(px.data(), w, h, w * layout.bytes_per_pixel, layout, params, map, out_w, out_h);
     return map;
   }
 
+ protected:
   // A bus of the test's own on a harnessed element (the harness has none).
   GstBus* attach_bus(GstElement* e) {
     GstBus* bus = gst_bus_new();
@@ -241,16 +271,16 @@ class Element : public ::testing::Test {
     return bus;
   }
 
-  // Sets PAUSED, expects it to fail, returns the error message posted.
-  std::string start_error(GstElement* e) {
+  // Sets PAUSED, expects it to fail, returns the error posted.
+  BusError start_failure(GstElement* e) {
     GstBus* bus = gst_bus_new();
     gst_element_set_bus(e, bus);
     EXPECT_EQ(gst_element_set_state(e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-    const std::string text = pop_text(bus, GST_MESSAGE_ERROR);
+    BusError error = pop_error(bus);
     gst_element_set_state(e, GST_STATE_NULL);
     gst_element_set_bus(e, nullptr);
     gst_object_unref(bus);
-    return text;
+    return error;
   }
 
   static inline TempDir* dir_ = nullptr;

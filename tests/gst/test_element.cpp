@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The i2sbseg element through GstHarness: caps for every format, strides,
-// mask values against the library, overlay alpha, interval reuse, property
-// changes while PLAYING, model sharing and every start error.
+// mask values against the library, overlay alpha (set or controlled),
+// interval reuse, property changes while PLAYING, model sharing, pipelines.
 // The registry is isolated by tests/meson.build (GST_REGISTRY, GST_PLUGIN_PATH).
 #include "element_fixture.h"
+
+#include <gst/controller/gstdirectcontrolbinding.h>
+#include <gst/controller/gstinterpolationcontrolsource.h>
 
 TEST_F(Element, EveryFormatNegotiatesAtScaleAndAlphaZeroIsTheUpscaledInput) {
   const int w = 6, h = 4;
@@ -75,7 +78,7 @@ TEST_F(Element, PaddedStridesAreHonoured) {
       return b;
     }();
     Bytes misread;
-    Segmenter::open(model_path(), "cpu")->segment(padded.data(), w, h, w * 3, rgb().layout, params, misread, mw, mh);
+    Segmenter::open(model_path(), {"cpu"})->segment(padded.data(), w, h, w * 3, rgb().layout, params, misread, mw, mh);
     ASSERT_NE(misread, expected);
   }
   for (int stride : {0, 32}) {
@@ -131,27 +134,64 @@ TEST_F(Element, BilinearUpscaleIsSmoothAndExactAtInputSize) {
   EXPECT_EQ(run_frame(same, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, ramp)).pixels, ramp);
 }
 
+namespace {
+
+// The RGBA overlay at alpha 1: each pixel's class colour, its alpha byte kept
+// from the nearest-neighbour upscale of `px` (w x h).
+Bytes full_alpha_overlay(const Bytes& px, int w, int h) {
+  SegmentParams params;
+  int mw = 0, mh = 0;
+  const Bytes map = Element::library_map(px, w, h, kFormats[2].layout, params, mw, mh);
+  const Bytes up = upscale(px, w, h, 4, kScale);
+  const ModelConfig c = small_config();
+  Bytes out(up.size());
+  for (std::size_t i = 0; i < map.size(); ++i) {
+    const auto& col = c.classes[map[i]].color;
+    std::copy(col.begin(), col.end(), &out[i * 4]);
+    out[i * 4 + 3] = up[i * 4 + 3];
+  }
+  return out;
+}
+
+}  // namespace
+
 TEST_F(Element, AlphaChangesWhilePlaying) {
   const int w = 6, h = 4;
   GstHarness* hn = make_harness({{"alpha", "0"}}, caps_string("RGBA", w, h));
   const Bytes px = random_pixels(w, h, 4, 31);
   EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGBA, w, h, px)).pixels, upscale(px, w, h, 4, kScale));
-
   g_object_set(hn->element, "alpha", 1.0, nullptr);
-  const Output out = run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGBA, w, h, px));
-  SegmentParams params;
-  int mw = 0, mh = 0;
-  const Bytes map = library_map(px, w, h, kFormats[2].layout, params, mw, mh);
-  const Bytes up = upscale(px, w, h, 4, kScale);
-  const ModelConfig c = small_config();
-  ASSERT_EQ(out.pixels.size(), map.size() * 4);
-  for (std::size_t i = 0; i < map.size(); ++i) {
-    const auto& col = c.classes[map[i]].color;
-    ASSERT_EQ(out.pixels[i * 4 + 0], col[0]) << i;
-    ASSERT_EQ(out.pixels[i * 4 + 1], col[1]) << i;
-    ASSERT_EQ(out.pixels[i * 4 + 2], col[2]) << i;
-    ASSERT_EQ(out.pixels[i * 4 + 3], up[i * 4 + 3]) << "alpha bytes are kept";
-  }
+  const Bytes expected = full_alpha_overlay(px, w, h);
+  ASSERT_NE(expected, upscale(px, w, h, 4, kScale));
+  EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGBA, w, h, px)).pixels, expected);
+}
+
+TEST_F(Element, AControlBindingOnAlphaFollowsTheBuffersStreamTime) {
+  const int w = 6, h = 4;
+  GstHarness* hn = make_harness({}, caps_string("RGBA", w, h));  // alpha 0.5 until a frame syncs it
+  GstControlSource* cs = gst_interpolation_control_source_new();
+  g_object_set(cs, "mode", GST_INTERPOLATION_MODE_LINEAR, nullptr);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(cs), 0, 0.0);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(cs), GST_SECOND, 1.0);
+  ASSERT_TRUE(gst_object_add_control_binding(GST_OBJECT(hn->element),
+                                             gst_direct_control_binding_new(GST_OBJECT(hn->element), "alpha", cs)));
+  gst_object_unref(cs);
+  const Bytes px = random_pixels(w, h, 4, 33);
+  auto frame_at = [&](GstClockTime pts) {
+    GstBuffer* buf = make_buffer(GST_VIDEO_FORMAT_RGBA, w, h, px);
+    GST_BUFFER_PTS(buf) = pts;
+    return run_frame(hn, buf).pixels;
+  };
+  double alpha = -1;
+  EXPECT_EQ(frame_at(0), upscale(px, w, h, 4, kScale)) << "alpha 0 at t=0";
+  g_object_get(hn->element, "alpha", &alpha, nullptr);
+  EXPECT_EQ(alpha, 0.0);
+  EXPECT_EQ(frame_at(GST_SECOND), full_alpha_overlay(px, w, h)) << "alpha 1 at t=1s";
+  g_object_get(hn->element, "alpha", &alpha, nullptr);
+  EXPECT_EQ(alpha, 1.0);
+  frame_at(GST_SECOND / 4);
+  g_object_get(hn->element, "alpha", &alpha, nullptr);
+  EXPECT_DOUBLE_EQ(alpha, 0.25) << "interpolated between the control points";
 }
 
 TEST_F(Element, StepsChangeWhilePlaying) {
@@ -186,14 +226,21 @@ TEST_F(Element, ThreadsSetsLibTorchThreadsInTheStreamingThread) {
   EXPECT_EQ(threads, 1u);
 }
 
-TEST_F(Element, StepsBeyondTheScheduleFailTheStreamWithAnError) {
-  GstHarness* hn = make_harness({{"steps", "500"}}, caps_string("RGB", 4, 4));
+TEST_F(Element, StepsBeyondTheScheduleSetWhilePlayingFailTheStream) {
+  // The model's schedule has 100 steps (small_config): steps 500 is checked
+  // at start (test_element_start.cpp) and again per frame, as steps may
+  // change while PLAYING.
+  GstHarness* hn = make_harness({{"steps", "3"}}, caps_string("RGB", 4, 4));
   GstBus* bus = attach_bus(hn->element);
   const Bytes px = random_pixels(4, 4, 3, 1);
+  EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, 4, 4, px)), GST_FLOW_OK);
+  gst_buffer_unref(gst_harness_pull(hn));
+  g_object_set(hn->element, "steps", 500u, nullptr);
   EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, 4, 4, px)), GST_FLOW_ERROR);
-  const std::string text = pop_text(bus, GST_MESSAGE_ERROR);
-  ASSERT_NE(text, "") << "an error is posted";
-  EXPECT_NE(text.find("500"), std::string::npos) << text;
+  const BusError error = pop_error(bus);
+  EXPECT_TRUE(error.is(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS)) << error.text;
+  EXPECT_NE(error.text.find("'steps' is 500"), std::string::npos) << error.text;
+  EXPECT_NE(error.text.find("1 to 99"), std::string::npos) << error.text;
 }
 
 TEST_F(Element, FlushDropsTheReusedMaskAndEosPassesThrough) {
@@ -371,8 +418,8 @@ TEST_F(Element, ImpossibleCapsAreNotNegotiated) {
 }
 
 TEST_F(Element, InstancesWithTheSameModelShareIt) {
-  auto probe = Segmenter::open(model_path(), "cpu");
-  EXPECT_EQ(probe.get(), Segmenter::open(model_path(), "cpu").get());
+  auto probe = Segmenter::open(model_path(), {"cpu"});
+  EXPECT_EQ(probe.get(), Segmenter::open(model_path(), {"cpu"}).get());
   GstElement* a = make_element({{"device", "cpu"}});
   GstElement* b = make_element({{"device", "auto"}});  // resolves to the CPU here
   ASSERT_NE(gst_element_set_state(a, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
@@ -381,57 +428,6 @@ TEST_F(Element, InstancesWithTheSameModelShareIt) {
   gst_element_set_state(a, GST_STATE_NULL);
   gst_element_set_state(b, GST_STATE_NULL);
   EXPECT_EQ(probe.use_count(), 1);
-}
-
-TEST_F(Element, MissingModelFailsToStart) {
-  const std::string path = dir_->file("no-such-model.i2sb");
-  GstElement* e = make_element({{"model", path}});
-  const std::string msg = start_error(e);
-  EXPECT_NE(msg.find(path), std::string::npos) << msg;
-}
-
-TEST_F(Element, NoModelSetFailsToStart) {
-  GstElement* e = make_element({}, false);
-  const std::string msg = start_error(e);
-  EXPECT_NE(msg.find("model"), std::string::npos) << msg;
-}
-
-TEST_F(Element, CorruptModelFailsToStart) {
-  const std::string path = dir_->file("corrupt.i2sb");
-  {
-    std::ifstream in(model_path(), std::ios::binary);
-    Bytes b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    b[b.size() / 2] ^= 0x5a;  // the checksum no longer matches
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-  }
-  GstElement* e = make_element({{"model", path}});
-  const std::string msg = start_error(e);
-  EXPECT_NE(msg.find(path), std::string::npos) << msg;
-  EXPECT_NE(msg.find("checksum"), std::string::npos) << msg;
-}
-
-TEST_F(Element, CudaWithoutAGpuFailsToStart) {
-  if (Segmenter::open(model_path(), "auto")->device() != "cpu") GTEST_SKIP() << "a GPU is present";
-  GstElement* e = make_element({{"device", "cuda"}});
-  const std::string msg = start_error(e);
-  EXPECT_NE(msg.find("cuda"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(model_path()), std::string::npos) << msg;
-}
-
-TEST_F(Element, PrecisionTheDeviceCannotRunFailsToStart) {
-  try {
-    Segmenter::open(model_path(), "cpu", nullptr, "fp16");
-    GTEST_SKIP() << "this LibTorch runs fp16 on the CPU";
-  } catch (const std::exception&) {
-  }
-  GstElement* e = make_element({{"device", "cpu"}, {"precision", "fp16"}});
-  gint precision = -1;
-  g_object_get(e, "precision", &precision, nullptr);
-  EXPECT_EQ(precision, 2) << "fp16 is the third enum value";
-  const std::string msg = start_error(e);
-  EXPECT_NE(msg.find("fp16"), std::string::npos) << msg;
-  EXPECT_NE(msg.find(model_path()), std::string::npos) << msg;
 }
 
 TEST_F(Element, RunsInPipelinesAndNegotiatesFromEitherSide) {

@@ -67,7 +67,7 @@ TEST_F(Element, FourPipelinesSharingAModelInThreadsMatchSerialRuns) {
           sink,
   };
   // Hold the model so that the serial runs share it as well.
-  auto shared = Segmenter::open(model_path(), "cpu");
+  auto shared = Segmenter::open(model_path(), {"cpu"});
 
   std::vector<Collected> serial;
   for (const std::string& l : launches) serial.push_back(run_pipeline(l));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The class map that the i2sbseg element attaches to each output buffer, for
  * applications (an appsink, a pad probe). C API; link gsti2sbsegmeta
- * (pkg-config: gsti2sbsegmeta).
+ * (pkg-config: gsti2sbsegmeta) and include it as <i2sbseg/i2sbsegmeta.h>.
  *
  *   GstI2sbSegMeta *meta = gst_buffer_get_i2sbseg_meta (buffer);
  *   if (meta)

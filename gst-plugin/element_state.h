@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+// The i2sbseg element's C++ state and the instance struct that holds it,
+// shared by the files that implement the element (gsti2sbseg*.cpp,
+// model_loading.cpp, caps_negotiation.cpp, frame_path.cpp). GObject does not
+// run C++ constructors on the instance struct: init creates ElementState and
+// finalize deletes it.
+#pragma once
+
+#include <gst/base/gstbasetransform.h>
+#include <gst/video/video.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <i2sbseg/pixel_layout.h>
+#include <i2sbseg/segmenter.h>
+
+#include "gsti2sbseg.h"
+
+GST_DEBUG_CATEGORY_EXTERN(gst_i2sbseg_debug);
+
+namespace i2sbseg_gst {
+
+constexpr const char* kDefaultDevice = "auto";
+constexpr double kDefaultAlpha = 0.5;
+
+// The property values, as set by the application (or a control binding).
+struct Properties {
+  std::string model_path;  // empty: the default model (default_model.h)
+  std::string device = kDefaultDevice;
+  guint steps = 0;
+  bool ot_ode = false;
+  guint64 seed = 0;
+  double alpha = kDefaultAlpha;
+  GstI2sbSegMode mode = GST_I2SBSEG_MODE_OVERLAY;
+  guint interval = 1;
+  GstI2sbSegOutputSize output_size = GST_I2SBSEG_OUTPUT_SIZE_SCALED;
+  bool post_messages = false;
+  bool roi_meta = true;
+  bool class_map_meta = true;
+  GstI2sbSegUpscale upscale = GST_I2SBSEG_UPSCALE_NEAREST;
+  guint threads = 0;
+  GstI2sbSegPrecision precision = GST_I2SBSEG_PRECISION_AUTO;
+};
+
+// Properties are set from any thread (the application's; the streaming
+// thread's when a control binding syncs `alpha`) and read by the streaming
+// thread and caps queries: readers take a copy. A mutex of its own rather
+// than the object lock, so that no path holds both (set_property reads the
+// element's state under the object lock before taking this one).
+class Settings {
+ public:
+  Properties get() const {
+    std::lock_guard<std::mutex> lock(lock_);
+    return props_;
+  }
+  template <typename F>
+  void update(F&& change) {
+    std::lock_guard<std::mutex> lock(lock_);
+    change(props_);
+  }
+
+ private:
+  mutable std::mutex lock_;
+  Properties props_;  // Protected by lock_.
+};
+
+// What one stream needs between start() and stop(). No lock: touched only by
+// the streaming thread (transform, set_caps and serialized sink events such as
+// FLUSH_STOP, all under the sink pad's stream lock) and by start()/stop(),
+// which GstBaseTransform calls while its pads are inactive, when no streaming
+// thread runs.
+struct StreamState {
+  std::shared_ptr<i2sbseg::Segmenter> segmenter;  // shared with other elements
+  // Negotiated in set_caps: the sizes, format, mode and output size in force.
+  GstVideoInfo in_info{};
+  GstVideoInfo out_info{};
+  i2sbseg::PixelLayout layout{};
+  GstI2sbSegMode mode = GST_I2SBSEG_MODE_OVERLAY;
+  i2sbseg::OutputSize size = i2sbseg::OutputSize::kScaled;
+  // The last class map (map_w x map_h), reused for `interval` frames.
+  std::vector<std::uint8_t> class_map;
+  int map_w = 0, map_h = 0;
+  bool have_map = false;
+  guint64 frame_index = 0;
+  // A buffer larger than the caps say without a GstVideoMeta was reported.
+  bool warned_size = false;
+
+  // A new stream, or a seek: the next frame runs the model.
+  void reset_map() {
+    have_map = false;
+    frame_index = 0;
+  }
+};
+
+struct ElementState {
+  Settings settings;
+  StreamState stream;
+  // The loaded model's scale factor (0: none loaded). Written by start() and
+  // stop(); read by caps queries, which may come from any thread.
+  std::atomic<int> model_scale{0};
+  // The slowest inference so far (ns): what latency queries add. Written by
+  // the streaming thread; read by latency queries from any thread.
+  std::atomic<GstClockTime> latency{0};
+};
+
+// The source pad's size / the sink pad's size: 1 with output-size=input, the
+// model's scale factor otherwise (0 while no model is loaded: unknown).
+inline int size_factor(const ElementState& state, GstI2sbSegOutputSize output_size) {
+  return output_size == GST_I2SBSEG_OUTPUT_SIZE_INPUT ? 1 : state.model_scale.load();
+}
+
+// GstBaseTransform's class, for chaining up from any of the element's files.
+GstBaseTransformClass* parent_class();
+
+}  // namespace i2sbseg_gst
+
+struct _GstI2sbSeg {
+  GstBaseTransform parent;
+  i2sbseg_gst::ElementState* state;
+};

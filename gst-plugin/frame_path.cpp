@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+#include "frame_path.h"
+
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <exception>
+#include <string>
+
+#include <i2sbseg/error.h>
+
+#include "element_state.h"
+#include "frame_checks.h"
+#include "frame_results.h"
+#include "model_loading.h"
+
+#define GST_CAT_DEFAULT gst_i2sbseg_debug
+
+namespace i2sbseg_gst {
+namespace {
+
+// The input and output frames of one transform; unmapped on destruction.
+struct MappedFrames {
+  GstVideoFrame in{}, out{};
+  bool in_mapped = false, out_mapped = false;
+
+  ~MappedFrames() {
+    if (out_mapped) gst_video_frame_unmap(&out);
+    if (in_mapped) gst_video_frame_unmap(&in);
+  }
+
+  // Maps both frames, or posts why not and returns false.
+  bool map(GstI2sbSeg* self, StreamState& s, GstBuffer* inbuf, GstBuffer* outbuf) {
+    in_mapped = gst_video_frame_map(&in, &s.in_info, inbuf, GST_MAP_READ);
+    if (!in_mapped) {
+      GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                        ("Could not read a %dx%d %s frame from an input buffer of %" G_GSIZE_FORMAT " bytes",
+                         GST_VIDEO_INFO_WIDTH(&s.in_info), GST_VIDEO_INFO_HEIGHT(&s.in_info),
+                         GST_VIDEO_INFO_NAME(&s.in_info), gst_buffer_get_size(inbuf)),
+                        ("gst_video_frame_map failed on %" GST_PTR_FORMAT, inbuf));
+      return false;
+    }
+    out_mapped = gst_video_frame_map(&out, &s.out_info, outbuf, GST_MAP_WRITE);
+    if (!out_mapped)
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not write to an output buffer"),
+                        ("gst_video_frame_map failed on %" GST_PTR_FORMAT, outbuf));
+    return out_mapped;
+  }
+};
+
+// Frames are read through their GstVideoMeta when they have one; without it
+// the caps' default strides apply, and the buffer must hold them. Posts an
+// error and returns false when `inbuf` cannot be read; warns once per caps
+// about buffers larger than a frame without a meta.
+bool check_input(GstI2sbSeg* self, StreamState& s, GstBuffer* inbuf) {
+  const std::string problem = input_buffer_problem(inbuf, &s.in_info);
+  if (!problem.empty()) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("%s", problem.c_str()), ("buffer %" GST_PTR_FORMAT, inbuf));
+    return false;
+  }
+  const gsize size = gst_buffer_get_size(inbuf);
+  const GstVideoInfo* info = &s.in_info;
+  if (gst_buffer_get_video_meta(inbuf) || size <= GST_VIDEO_INFO_SIZE(info) || s.warned_size) return true;
+  s.warned_size = true;
+  GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                      ("Input buffers of %" G_GSIZE_FORMAT " bytes are larger than a %dx%d %s frame (%" G_GSIZE_FORMAT
+                       " bytes) and carry no GstVideoMeta: reading them with the default row stride of %d bytes; "
+                       "if upstream pads its rows, it must attach a GstVideoMeta",
+                       size, GST_VIDEO_INFO_WIDTH(info), GST_VIDEO_INFO_HEIGHT(info), GST_VIDEO_INFO_NAME(info),
+                       GST_VIDEO_INFO_SIZE(info), GST_VIDEO_INFO_PLANE_STRIDE(info, 0)),
+                      ("buffer %" GST_PTR_FORMAT, inbuf));
+  return true;
+}
+
+i2sbseg::SegmentParams segment_params(const Properties& p, i2sbseg::OutputSize size) {
+  i2sbseg::SegmentParams params;
+  params.nfe = static_cast<int>(p.steps);
+  params.ot_ode = p.ot_ode;
+  params.seed = p.seed;
+  params.output_size = size;
+  params.threads = static_cast<int>(p.threads);
+  return params;
+}
+
+// Writes the output frame: runs the model when this frame is due (every
+// `interval` frames, or when the map does not fit), else draws the new frame
+// under the last class map. Sets `ran` and, when it ran, `took` (ns).
+GstFlowReturn segment_frame(GstI2sbSeg* self, StreamState& s, const Properties& p, MappedFrames& f, bool& ran,
+                            GstClockTime& took) {
+  const int in_w = GST_VIDEO_FRAME_WIDTH(&f.in), in_h = GST_VIDEO_FRAME_HEIGHT(&f.in);
+  const int in_stride = GST_VIDEO_FRAME_PLANE_STRIDE(&f.in, 0);
+  const auto* in_px = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&f.in, 0));
+  const int out_w = GST_VIDEO_FRAME_WIDTH(&f.out), out_h = GST_VIDEO_FRAME_HEIGHT(&f.out);
+  const int out_stride = GST_VIDEO_FRAME_PLANE_STRIDE(&f.out, 0);
+  auto* out_px = static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&f.out, 0));
+  const bool mask = s.mode == GST_I2SBSEG_MODE_MASK;
+  const auto alpha = static_cast<float>(p.alpha);
+  const auto upscale =
+      p.upscale == GST_I2SBSEG_UPSCALE_BILINEAR ? i2sbseg::Upscale::kBilinear : i2sbseg::Upscale::kNearest;
+  ran = !s.have_map || s.frame_index % std::max(1u, p.interval) == 0 || s.map_w != out_w || s.map_h != out_h;
+  try {
+    int map_w = 0, map_h = 0;
+    s.segmenter->output_size(in_w, in_h, s.size, map_w, map_h);
+    if (map_w != out_w || map_h != out_h)  // segment() would draw past the output frame
+      throw i2sbseg::Error("the class map would be " + std::to_string(map_w) + "x" + std::to_string(map_h) +
+                           ", the output frame is " + std::to_string(out_w) + "x" + std::to_string(out_h));
+    if (ran) {
+      // Overlay mode: argmax and blend in one pass inside the library.
+      const i2sbseg::OverlayTarget target{out_px, out_stride, alpha, upscale};
+      const GstClockTime t0 = gst_util_get_timestamp();
+      s.segmenter->segment(in_px, in_w, in_h, in_stride, s.layout, segment_params(p, s.size), s.class_map, s.map_w,
+                           s.map_h, mask ? nullptr : &target);
+      took = gst_util_get_timestamp() - t0;
+      s.have_map = true;
+    }
+    if (mask) {
+      for (int y = 0; y < out_h; ++y)
+        std::copy_n(s.class_map.data() + static_cast<std::size_t>(y) * out_w, out_w,
+                    out_px + static_cast<std::size_t>(y) * out_stride);
+    } else if (!ran) {  // a reused class map (interval): draw the new frame under it
+      s.segmenter->draw_overlay(s.class_map.data(), out_w, out_h, in_px, in_w, in_h, in_stride, s.layout, alpha,
+                                out_px, out_stride, upscale);
+    }
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not segment a %dx%d frame", in_w, in_h), ("%s", e.what()));
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+// Raising the slowest inference by more than a fifth posts a latency
+// message, so that live pipelines requery (gst_i2sbseg_query adds it).
+void record_latency(GstI2sbSeg* self, GstClockTime took) {
+  const GstClockTime slowest = self->state->latency.load();
+  if (took <= slowest + slowest / 5) return;
+  self->state->latency = took;
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+}
+
+}  // namespace
+
+GstFlowReturn transform(GstBaseTransform* trans, GstBuffer* inbuf, GstBuffer* outbuf) {
+  GstI2sbSeg* self = GST_I2SBSEG(trans);
+  StreamState& s = self->state->stream;
+  if (!s.segmenter) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No model loaded"), ("transform called before start"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  const Properties p = self->state->settings.get();
+  const std::string steps = steps_problem(*s.segmenter, p.steps);
+  if (!steps.empty()) {  // changed while PLAYING
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", steps.c_str()), ("frame %" G_GUINT64_FORMAT, s.frame_index));
+    return GST_FLOW_ERROR;
+  }
+  if (!check_input(self, s, inbuf)) return GST_FLOW_ERROR;
+  bool ran = false;
+  GstClockTime took = 0;
+  GstFlowReturn ret;
+  {
+    MappedFrames frames;
+    if (!frames.map(self, s, inbuf, outbuf)) return GST_FLOW_ERROR;
+    ret = segment_frame(self, s, p, frames, ran, took);
+  }
+  ++s.frame_index;
+  if (ret != GST_FLOW_OK) return ret;
+  if (ran) record_latency(self, took);
+  if (p.class_map_meta) attach_class_map_meta(outbuf, *s.segmenter, s.class_map, s.map_w, s.map_h);
+  if (p.roi_meta) attach_roi_metas(outbuf, *s.segmenter, s.class_map, s.map_w, s.map_h);
+  if (p.post_messages) post_frame_message(GST_ELEMENT(self), inbuf, ran, took, *s.segmenter, s.class_map);
+  return GST_FLOW_OK;
+}
+
+}  // namespace i2sbseg_gst

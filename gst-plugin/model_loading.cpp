@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+#include "model_loading.h"
+
+#include <exception>
+#include <memory>
+#include <string>
+
+#include <i2sbseg/error.h>
+
+#include "default_model.h"
+#include "element_state.h"
+
+#define GST_CAT_DEFAULT gst_i2sbseg_debug
+
+namespace i2sbseg_gst {
+namespace {
+
+i2sbseg::Precision to_library(GstI2sbSegPrecision precision) {
+  switch (precision) {
+    case GST_I2SBSEG_PRECISION_FP32: return i2sbseg::Precision::kFp32;
+    case GST_I2SBSEG_PRECISION_FP16: return i2sbseg::Precision::kFp16;
+    case GST_I2SBSEG_PRECISION_BF16: return i2sbseg::Precision::kBf16;
+    case GST_I2SBSEG_PRECISION_AUTO: break;
+  }
+  return i2sbseg::Precision::kAuto;
+}
+
+// Posts the error for a model that could not be loaded, chosen by the
+// library's error kind and field (never by its text): the message says which
+// file or property is at fault; the library's own words go to the debug text.
+void post_load_error(GstI2sbSeg* self, const i2sbseg::Error& e, const ModelChoice& model, const Properties& p) {
+  const char* path = model.path.c_str();
+  const char* origin = model.origin.c_str();
+  const char* precision = i2sbseg::precision_name(to_library(p.precision));
+  if (e.field() == "device") {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Cannot load model '%s' on device '%s' (property 'device')", path, p.device.c_str()),
+                      ("%s", e.what()));
+  } else if (e.field() == "precision") {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Cannot run model '%s' in precision %s (property 'precision') on device '%s'", path,
+                       precision, p.device.c_str()),
+                      ("%s", e.what()));
+  } else if (e.kind() == i2sbseg::ErrorKind::kNotFound) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Model file '%s' (%s) does not exist", path, origin),
+                      ("%s", e.what()));
+  } else if (e.kind() == i2sbseg::ErrorKind::kBadFile) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
+                      ("Cannot read model file '%s' (%s): it is unreadable or not a valid i2sbseg model bundle",
+                       path, origin),
+                      ("%s", e.what()));
+  } else {
+    GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("Could not load model file '%s' (%s)", path, origin),
+                      ("%s (device '%s', precision %s)", e.what(), p.device.c_str(), precision));
+  }
+}
+
+// The shared model for `model` and the properties, or null after posting why not.
+std::shared_ptr<i2sbseg::Segmenter> open_model(GstI2sbSeg* self, const ModelChoice& model, const Properties& p) {
+  i2sbseg::SegmenterOptions options;
+  options.device = p.device;
+  options.precision = to_library(p.precision);
+  options.cudnn_benchmark = true;  // a stream's frame size repeats
+  try {
+    bool fell_back = false;
+    auto segmenter = i2sbseg::Segmenter::open(model.path, options, &fell_back);
+    if (fell_back) GST_INFO_OBJECT(self, "device=auto: no usable CUDA GPU, running on the CPU");
+    GST_INFO_OBJECT(self, "loaded model '%s' (%s) on %s in %s: x%d, %d classes, %s, default %d steps",
+                    segmenter->model_path().c_str(), model.origin.c_str(), segmenter->device().c_str(),
+                    i2sbseg::precision_name(segmenter->precision()), segmenter->scale_factor(),
+                    segmenter->num_classes(), segmenter->has_bridge() ? "bridge" : "no bridge",
+                    segmenter->default_nfe());
+    return segmenter;
+  } catch (const i2sbseg::Error& e) {
+    post_load_error(self, e, model, p);
+  } catch (const std::exception& e) {  // LibTorch's own errors
+    GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("Could not load model file '%s' (%s)", model.path.c_str(),
+                                               model.origin.c_str()),
+                      ("%s", e.what()));
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string steps_problem(const i2sbseg::Segmenter& segmenter, guint steps) {
+  const int schedule = segmenter.config().schedule.steps;
+  if (!segmenter.has_bridge() || steps == 0 || steps < static_cast<guint>(schedule)) return "";
+  return "Property 'steps' is " + std::to_string(steps) + ", but model '" + segmenter.model_path() +
+         "' allows 0 (its default of " + std::to_string(segmenter.default_nfe()) + ") or 1 to " +
+         std::to_string(schedule - 1) + " (below its schedule's " + std::to_string(schedule) + " steps)";
+}
+
+gboolean start(GstBaseTransform* trans) {
+  GstI2sbSeg* self = GST_I2SBSEG(trans);
+  ElementState& state = *self->state;
+  const Properties p = state.settings.get();
+  const ModelChoice model = choose_model(p.model_path);
+  std::shared_ptr<i2sbseg::Segmenter> segmenter = open_model(self, model, p);
+  if (!segmenter) return FALSE;
+  // Caught here rather than at the first frame, which would fail the stream
+  // with the pipeline already PLAYING.
+  const std::string steps = steps_problem(*segmenter, p.steps);
+  if (!steps.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", steps.c_str()),
+                      ("model schedule of %d steps", segmenter->config().schedule.steps));
+    return FALSE;
+  }
+  state.stream = StreamState{};
+  state.stream.segmenter = std::move(segmenter);
+  state.model_scale = state.stream.segmenter->scale_factor();
+  return TRUE;
+}
+
+gboolean stop(GstBaseTransform* trans) {
+  ElementState& state = *GST_I2SBSEG(trans)->state;
+  state.stream = StreamState{};  // the shared model goes with its last user
+  state.model_scale = 0;
+  state.latency = 0;
+  return TRUE;
+}
+
+}  // namespace i2sbseg_gst
