@@ -4,8 +4,9 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <string>
 
-#include <i2sbseg/bundle.h>
 #include <i2sbseg/dataset.h>
 #include <i2sbseg/device.h>
 #include <i2sbseg/error.h>
@@ -13,6 +14,7 @@
 #include <i2sbseg/model.h>
 
 #include "commands.h"
+#include "field_flags.h"
 
 namespace i2sbseg::tools {
 namespace {
@@ -24,23 +26,36 @@ struct EvalCliOptions {
   bool json = false;
 };
 
-int run_eval(const EvalCliOptions& o) {
+// Library error fields -> this command's flags: Dataset::load's split,
+// evaluate()'s data and baseline, EvalOptions members.
+const FieldFlags& option_flags() {
+  static const FieldFlags flags{
+      {"split", "--split"}, {"data", "--data"}, {"baseline", "--baseline"}, {"nfes", "--nfe"},
+      {"max_images", "--max-images"}, {"seed", "--seed"}, {"device", "--device"}, {"threads", "--threads"}};
+  return flags;
+}
+
+
+// A folder without the asked split's list (train.txt/val.txt) has no such
+// split: evaluate all of it; `split` says which was read.
+Dataset load_data(const std::string& path, std::string& split) {
+  try {
+    return Dataset::load(path, split);
+  } catch (const Error& e) {
+    if (split == "all" || e.kind() != ErrorKind::kNotFound || e.field() != "split") throw;
+    split = "all";
+    return Dataset::load(path, split);
+  }
+}
+
+int evaluate_and_print(const EvalCliOptions& o) {
   if (o.threads > 0) torch::set_num_threads(o.threads);
   const torch::Device device = parse_device(o.device);
   Model model = load_model(o.model, device);
   std::unique_ptr<Model> baseline;
   if (!o.baseline.empty()) baseline = std::make_unique<Model>(load_model(o.baseline, device));
-  // A folder without train.txt/val.txt has no split: evaluate all of it.
   std::string split = o.split;
-  Dataset data = [&] {
-    try {
-      return Dataset::load(o.data, split);
-    } catch (const Error& e) {
-      if (split == "all" || std::string(e.what()).find("use --split all") == std::string::npos) throw;
-      split = "all";
-      return Dataset::load(o.data, split);
-    }
-  }();
+  Dataset data = load_data(o.data, split);
   EvalOptions eo = o.eval;
   const bool tty = ::isatty(2);
   eo.progress = [tty](int done, int total) {
@@ -50,15 +65,20 @@ int run_eval(const EvalCliOptions& o) {
       std::fprintf(stderr, "eval %d/%d images\n", done, total);
   };
   const EvalReport r = evaluate(model, data, eo, baseline.get());
-  if (!o.json_out.empty()) {
-    const std::string j = r.to_json() + "\n";
-    write_file_atomically(o.json_out, std::vector<std::uint8_t>(j.begin(), j.end()));
-  }
+  if (!o.json_out.empty()) r.save_json(o.json_out);
   if (o.json)
     std::cout << r.to_json() << "\n";
   else
     std::cout << o.model << " on " << o.data << " (split " << split << ")\n" << r.to_table();
   return 0;
+}
+
+int run_eval(const EvalCliOptions& o) {
+  try {
+    return evaluate_and_print(o);
+  } catch (const Error& e) {
+    throw with_flag(e, option_flags());
+  }
 }
 
 }  // namespace

@@ -55,9 +55,8 @@ int run_info(const InfoOptions& o) {
   std::printf("scale factor   x%d (LR WxH -> HR %dW x %dH)\n", c.scale_factor, c.scale_factor, c.scale_factor);
   std::string widths;
   for (int w : a.widths) widths += (widths.empty() ? "" : "/") + std::to_string(w);
-  std::printf("classifier     widths %s, %d block(s)/level, latent %d ch at 1/%d, decoder reads %s\n",
-              widths.c_str(), a.blocks_per_level, a.latent_channels, a.downsample_factor(),
-              a.decoder_skips ? "latent + skips" : "the latent only");
+  std::printf("classifier     widths %s, %d block(s)/level, latent %d ch at 1/%d, decoder reads the latent only\n",
+              widths.c_str(), a.blocks_per_level, a.latent_channels, a.downsample_factor());
   if (c.bridge)
     std::printf("bridge         %d ch, %d blocks, time embedding %d; schedule %s T=%d beta_max=%g; default NFE %d\n",
                 c.bridge->channels, c.bridge->blocks, c.bridge->time_dim, to_string(c.schedule.kind).c_str(),

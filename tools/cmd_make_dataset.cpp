@@ -5,12 +5,29 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <string>
+
+#include <i2sbseg/error.h>
 
 #include "commands.h"
+#include "field_flags.h"
 
 namespace i2sbseg::tools {
 namespace {
+
+// DatasetOptions members -> this command's flags: library errors name the
+// member (Error::field), the user typed the flag.
+const FieldFlags& option_flags() {
+  static const FieldFlags flags{
+      {"cutouts_dir", "--cutouts"}, {"backgrounds_dirs", "--backgrounds"}, {"out_dir", "--out"},
+      {"size", "--size"}, {"count", "--count"}, {"classes_file", "--classes"}, {"val_fraction", "--val-fraction"},
+      {"min_cutouts", "--min-cutouts"}, {"max_cutouts", "--max-cutouts"}, {"min_colours", "--min-colours"},
+      {"threads", "--threads"}};
+  return flags;
+}
+
 
 void print_categories(const DatasetSummary& s) {
   std::printf("cutouts per folder: kept | drawings, cartoon/, _mirror/_flip, duplicates, too small, unusable\n");
@@ -41,7 +58,12 @@ void print_split(const char* name, const SplitSummary& sp, const std::vector<Cla
 }
 
 int run_make_dataset(const DatasetOptions& o) {
-  const DatasetSummary s = build_dataset(o);
+  DatasetSummary s;
+  try {
+    s = build_dataset(o);
+  } catch (const Error& e) {
+    throw with_flag(e, option_flags());
+  }
   print_categories(s);
   print_split("train", s.train, s.classes);
   print_split("val", s.val, s.classes);

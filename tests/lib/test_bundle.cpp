@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <i2sbseg/bundle.h>
@@ -240,6 +241,75 @@ TEST(Bundle, BadConfigsNameTheField) {
   expect_load_error(with_config("nokey.i2sb", replaced("\"default_nfe\":2,", "")), "missing field 'default_nfe'");
   expect_load_error(with_config("sched.i2sb", replaced("\"symmetric\"", "\"wiggly\"")), "unknown schedule 'wiggly'");
   expect_load_error(with_config("stats.i2sb", replaced("\"std\":[1.5,", "\"std\":[")), "latent_std");
+}
+
+// The shipped models were written with "decoder_skips": false, a field no
+// longer written: they must still load (from the source tree: meson test
+// runs in the build root, against which __FILE__ is resolved).
+TEST(Bundle, ShippedModelsStillLoad) {
+  const std::filesystem::path models = std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "models";
+  for (const char* name : {"default.i2sb", "direct.i2sb"}) {
+    const std::string path = (models / name).string();
+    ASSERT_TRUE(std::filesystem::exists(path)) << path << " not found from " << std::filesystem::current_path();
+    const BundleContents b = read_bundle_file(path);
+    const auto config = nlohmann::json::parse(b.config_json);
+    EXPECT_EQ(config["classifier"].value("decoder_skips", true), false) << name << ": the case under test";
+    const Model m = load_model(path);
+    EXPECT_EQ(m.config().classes[0].name, "background") << name;
+    EXPECT_EQ(m.config().to_json().find("decoder_skips"), std::string::npos) << name << ": no longer written";
+  }
+}
+
+TEST(Bundle, DecoderSkipsTrueIsRefusedNamingTheField) {
+  std::string cfg = small_config().to_json(-1);
+  const std::string widths = "\"widths\":[8,16]";
+  ASSERT_NE(cfg.find(widths), std::string::npos) << cfg;
+  const std::string with_false = std::string(cfg).replace(cfg.find(widths), widths.size(), widths + ",\"decoder_skips\":false");
+  EXPECT_NO_THROW(ModelConfig::from_json(with_false));
+  const std::string with_true = std::string(cfg).replace(cfg.find(widths), widths.size(), widths + ",\"decoder_skips\":true");
+  try {
+    ModelConfig::from_json(with_true);
+    FAIL() << "decoder_skips true should be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("classifier.decoder_skips"), std::string::npos) << e.what();
+    EXPECT_EQ(e.field(), "classifier.decoder_skips");
+    EXPECT_EQ(e.kind(), ErrorKind::kUnsupported);
+  }
+}
+
+// The config's classes follow the one class-list rule set (class_list.h).
+TEST(Bundle, ConfigClassesFollowTheClassListRules) {
+  auto config_error = [](const ModelConfig& c) -> std::string {
+    try {
+      ModelConfig::from_json(c.to_json());
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  ModelConfig c = small_config();
+  c.classes[2].name = "animal";
+  EXPECT_NE(config_error(c).find("classes[2] (\"animal\"): the name is already used by classes[1]"), std::string::npos)
+      << config_error(c);
+  c = small_config();
+  c.classes.resize(1);
+  EXPECT_NE(config_error(c).find("needs 2 to 256 classes"), std::string::npos) << config_error(c);
+  c = small_config();
+  c.classes.resize(256, {"x", {1, 2, 3}});
+  for (size_t k = 3; k < c.classes.size(); ++k) c.classes[k].name = "x" + std::to_string(k);
+  EXPECT_EQ(config_error(c), "") << "256 classes fit an 8-bit class map";
+  c.classes.push_back({"one too many", {1, 2, 3}});
+  EXPECT_NE(config_error(c).find("has 257"), std::string::npos) << config_error(c);
+  std::string cfg = small_config().to_json(-1);
+  const std::string color = "\"color\":[200,10,10]";
+  ASSERT_NE(cfg.find(color), std::string::npos) << cfg;
+  cfg.replace(cfg.find(color), color.size(), "\"color\":[200,10]");
+  try {
+    ModelConfig::from_json(cfg);
+    FAIL() << "a two-value colour should be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("classes[1] (\"animal\")"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Bundle, WriteFailuresNameThePathAndLeaveNoPartialFile) {

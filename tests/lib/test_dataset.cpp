@@ -2,12 +2,14 @@
 // Reading image-folder and packed datasets; every bad input is named.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 
+#include <i2sbseg/class_list.h>
 #include <i2sbseg/dataset.h>
 #include <i2sbseg/error.h>
 
@@ -111,13 +113,113 @@ TEST(Dataset, BadInputsNameTheFile) {
   make_folder(root, 0);
   expect_error(root.string(), "all", root.string(), "no images");
 
-  std::ofstream(root / "classes.json") << "{\"classes\": [{\"name\": \"only\"}]}";
-  expect_error(root.string(), "all", (root / "classes.json").string(), "needs 2 to 255 classes");
+  std::ofstream(root / "classes.json") << R"({"classes": [{"name": "only", "color": [1, 2, 3]}]})";
+  expect_error(root.string(), "all", (root / "classes.json").string(), "needs 2 to 256 classes");
   fs::remove(root / "classes.json");
   expect_error(root.string(), "all", (root / "classes.json").string(), "missing");
 
   make_folder(root);
   fs::remove(root / "val.txt");
-  expect_error(root.string(), "val", (root / "val.txt").string(), "use --split all");
+  expect_error(root.string(), "val", (root / "val.txt").string(), "no 'val' split");
   expect_error(root.string(), "test", "split", "train, val or all");
+}
+
+// Errors speak the library's terms and say what kind of problem it is and
+// which argument is at fault, so the tool and the element can word it
+// their own way; the missing split is what `eval` falls back on.
+TEST(Dataset, ErrorsCarryKindAndFieldAndNoFlag) {
+  TempDir dir;
+  const fs::path root = dir.path() / "d";
+  make_folder(root);
+  fs::remove(root / "val.txt");
+  auto caught = [](const std::string& path, const std::string& split) -> Error {
+    try {
+      Dataset::load(path, split);
+    } catch (const Error& e) {
+      return e;
+    }
+    ADD_FAILURE() << path << " split " << split << " should fail";
+    return Error("none");
+  };
+  const Error no_split = caught(root.string(), "val");
+  EXPECT_EQ(no_split.kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(no_split.field(), "split");
+  const Error bad_split = caught(root.string(), "test");
+  EXPECT_EQ(bad_split.kind(), ErrorKind::kInvalidOption);
+  EXPECT_EQ(bad_split.field(), "split");
+  const Error missing = caught((dir.path() / "nowhere").string(), "all");
+  EXPECT_EQ(missing.kind(), ErrorKind::kNotFound);
+  std::ofstream(root / "masks" / "s2.png") << "not a png";
+  const Error bad_mask = caught(root.string(), "all");
+  EXPECT_EQ(bad_mask.kind(), ErrorKind::kBadFile) << bad_mask.what();
+  for (const Error* e : {&no_split, &bad_split, &missing, &bad_mask})
+    EXPECT_EQ(std::string(e->what()).find("--"), std::string::npos) << e->what();
+}
+
+namespace {
+
+// The kBadFile message parse_class_list gives for `classes` (the JSON
+// array's text), "" when it parses.
+std::string class_list_error(const std::string& classes) {
+  try {
+    parse_class_list("{\"classes\": " + classes + "}", "my/classes.json");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadFile) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("my/classes.json: ", 0), 0u) << "names the file: " << e.what();
+    return e.what();
+  }
+  return "";
+}
+
+std::string entries(int n) {
+  std::string s = "[";
+  for (int i = 0; i < n; ++i)
+    s += std::string(i ? ", " : "") + "{\"name\": \"c" + std::to_string(i) + "\", \"color\": [1, 2, 3]}";
+  return s + "]";
+}
+
+}  // namespace
+
+TEST(ClassList, RulesNameTheFileAndTheEntry) {
+  const std::string bg = R"({"name": "background", "color": [0, 0, 0]})";
+  EXPECT_EQ(class_list_error("[" + bg + R"(, {"name": "cat", "color": [255, 0, 9]}])"), "");
+  // Names: present, non-empty, strings, each used once.
+  EXPECT_NE(class_list_error("[" + bg + R"(, {"color": [1, 2, 3]}])").find("classes[1] needs a non-empty \"name\""),
+            std::string::npos);
+  EXPECT_NE(class_list_error("[" + bg + R"(, {"name": "", "color": [1, 2, 3]}])").find("classes[1]"),
+            std::string::npos);
+  EXPECT_NE(class_list_error("[" + bg + R"(, {"name": 7, "color": [1, 2, 3]}])").find("classes[1]"),
+            std::string::npos);
+  const std::string twice = class_list_error(
+      "[" + bg + R"(, {"name": "cat", "color": [1, 2, 3]}, {"name": "cat", "color": [4, 5, 6]}])");
+  EXPECT_NE(twice.find("classes[2] (\"cat\")"), std::string::npos) << twice;
+  EXPECT_NE(twice.find("classes[1]"), std::string::npos) << twice;
+  // Colours: required, three integers 0..255.
+  for (const char* color : {"", R"(, "color": [1, 2])", R"(, "color": [1, 2, 256])", R"(, "color": [1, 2, -1])",
+                            R"(, "color": [1, 2, 3.5])", R"(, "color": "red")"}) {
+    const std::string e = class_list_error("[" + bg + R"(, {"name": "cat")" + color + "}]");
+    EXPECT_NE(e.find("classes[1] (\"cat\")"), std::string::npos) << color << ": " << e;
+    EXPECT_NE(e.find("color"), std::string::npos) << color << ": " << e;
+  }
+  // Counts: 2 to 256 (class maps are 8-bit).
+  EXPECT_NE(class_list_error(entries(1)).find("needs 2 to 256 classes"), std::string::npos);
+  EXPECT_EQ(class_list_error(entries(256)), "");
+  EXPECT_NE(class_list_error(entries(257)).find("has 257"), std::string::npos);
+  EXPECT_NE(class_list_error("{}").find("\"classes\" must be an array"), std::string::npos);
+  EXPECT_NE(class_list_error("[1, 2").find("not valid JSON"), std::string::npos);
+}
+
+TEST(ClassList, WriterAndReaderRoundTrip) {
+  const std::vector<ClassInfo> classes{{"background", {0, 0, 0}}, {"animal", {230, 25, 75}}, {"big car", {0, 255, 1}}};
+  const std::string text = class_list_to_json(classes);
+  const std::vector<ClassInfo> back = parse_class_list(text, "x");
+  ASSERT_EQ(back.size(), classes.size());
+  for (size_t k = 0; k < classes.size(); ++k) {
+    EXPECT_EQ(back[k].name, classes[k].name);
+    EXPECT_EQ(back[k].color, classes[k].color);
+  }
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 5) << "one class per line:\n" << text;
+  EXPECT_EQ(class_names(classes), "[background, animal, big car]");
+  // The writer refuses nothing, the reader does: a duplicate written is caught on reading.
+  EXPECT_THROW(parse_class_list(class_list_to_json({classes[0], classes[1], classes[1]}), "x"), Error);
 }

@@ -144,14 +144,32 @@ json build(const i2sbseg::DatasetOptions& o) {
   return read_json(fs::path(o.out_dir) / "dataset.json");
 }
 
-// The Error message build_dataset throws, "" if none.
-std::string error_of(const i2sbseg::DatasetOptions& o) {
+// What build_dataset threw: the message ("" if nothing), kind and field.
+struct Caught {
+  std::string message;
+  i2sbseg::ErrorKind kind = i2sbseg::ErrorKind::kRuntime;
+  std::string field;
+};
+
+Caught error_of(const i2sbseg::DatasetOptions& o) {
   try {
     i2sbseg::build_dataset(o);
   } catch (const i2sbseg::Error& e) {
-    return e.what();
+    return {e.what(), e.kind(), e.field()};
   }
-  return "";
+  return {};
+}
+
+// The library names the options field and the value or path, in its own
+// terms: no command-line flag.
+void expect_error(const i2sbseg::DatasetOptions& o, i2sbseg::ErrorKind kind, const std::string& field,
+                  const std::string& names) {
+  const Caught c = error_of(o);
+  ASSERT_FALSE(c.message.empty()) << "expected an error on " << field;
+  EXPECT_EQ(c.kind, kind) << c.message;
+  EXPECT_EQ(c.field, field) << c.message;
+  EXPECT_NE(c.message.find(names), std::string::npos) << c.message;
+  EXPECT_EQ(c.message.find("--"), std::string::npos) << c.message;
 }
 
 std::map<std::string, int> class_indices(const fs::path& out) {
@@ -335,7 +353,7 @@ TEST(ToolMakeDataset, SkipsSymbolsDrawingsMirrorsCartoonsAndSmallBackgrounds) {
   EXPECT_EQ(cat["symbols"]["class"], "");
   EXPECT_EQ(cat["symbols"]["kept"], 0);
   EXPECT_EQ(ds["skipped_backgrounds"]["screenshot"], 1);
-  EXPECT_EQ(ds["skipped_backgrounds"]["smaller than --size"], 1);
+  EXPECT_EQ(ds["skipped_backgrounds"]["smaller than the image size"], 1);
   for (const json& rec : ds["images"]) {
     const std::string bg = rec["background"]["file"];
     EXPECT_EQ(bg.find("tiny"), std::string::npos);
@@ -381,50 +399,93 @@ TEST(ToolMakeDataset, ClassesJsonListsBackgroundFirstAndCoversTheMasks) {
   }
 }
 
-TEST(ToolMakeDataset, ErrorsNameTheFolderFileOrOption) {
+TEST(ToolMakeDataset, ToolErrorsNameTheFlag) {
   const SourceTree t;
-  // Through the tool: the message on stderr, exit status 1.
+  // Through the tool: the message on stderr with the flag at fault, exit status 1.
   const std::string bg = " --backgrounds " + t.backgrounds().string();
   const std::string rest = " --out " + t.out("e").string() + " --size 48 --count 4";
   ToolResult r = run_tool("make-dataset --cutouts " + t.out("nowhere").string() + bg + rest);
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("--cutouts " + t.out("nowhere").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--cutouts: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(t.out("nowhere").string() + ": no such folder"), std::string::npos) << r.err;
   std::ofstream(t.out("bad.json")) << "{\"classes\": [";
   r = run_tool("make-dataset --cutouts " + t.cutouts().string() + bg + rest + " --classes " +
                t.out("bad.json").string());
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find(t.out("bad.json").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--classes: " + t.out("bad.json").string()), std::string::npos) << r.err;
+  const std::string good = "make-dataset --cutouts " + t.cutouts().string() + bg + rest;
+  r = run_tool(good + " --val-fraction 1.5");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--val-fraction: validation fraction 1.5"), std::string::npos) << r.err;
+  r = run_tool(good + " --min-cutouts 3 --max-cutouts 2");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--max-cutouts: "), std::string::npos) << r.err;
+}
 
-  // The rest in-process.
+TEST(ToolMakeDataset, ErrorsNameTheFieldFolderOrFile) {
+  using i2sbseg::ErrorKind;
+  const SourceTree t;
   fs::create_directories(t.out("empty"));
   auto o = options(t, "e");
   o.backgrounds_dirs = {t.out("empty").string()};
-  EXPECT_NE(error_of(o).find("--backgrounds " + t.out("empty").string()), std::string::npos) << error_of(o);
+  expect_error(o, ErrorKind::kInvalidOption, "backgrounds_dirs", t.out("empty").string());
   o = options(t, "e");
   o.cutouts_dir = t.out("empty").string();
-  EXPECT_NE(error_of(o).find("--cutouts " + t.out("empty").string()), std::string::npos) << error_of(o);
-
-  std::ofstream(t.out("unknown.json")) << R"({"classes": [{"name": "cat"}], "folders": {"animals": "dog"}})";
-  o = options(t, "e");
-  o.classes_file = t.out("unknown.json").string();
-  EXPECT_NE(error_of(o).find("folders.animals"), std::string::npos) << error_of(o);
-  o.classes_file = t.out("missing.json").string();
-  EXPECT_NE(error_of(o).find(t.out("missing.json").string()), std::string::npos) << error_of(o);
+  expect_error(o, ErrorKind::kInvalidOption, "cutouts_dir", t.out("empty").string());
+  o.cutouts_dir = t.out("nowhere").string();
+  expect_error(o, ErrorKind::kNotFound, "cutouts_dir", t.out("nowhere").string());
 
   o = options(t, "e");
   o.size = 0;
-  EXPECT_NE(error_of(o).find("--size"), std::string::npos);
+  expect_error(o, ErrorKind::kInvalidOption, "size", "image size 0");
   o = options(t, "e");
   o.count = 0;
-  EXPECT_NE(error_of(o).find("--count"), std::string::npos);
+  expect_error(o, ErrorKind::kInvalidOption, "count", "image count 0");
   o = options(t, "e");
   o.val_fraction = 1.5;
-  EXPECT_NE(error_of(o).find("--val-fraction"), std::string::npos);
+  expect_error(o, ErrorKind::kInvalidOption, "val_fraction", "validation fraction 1.5");
+  o = options(t, "e");
+  o.min_cutouts = -1;
+  expect_error(o, ErrorKind::kInvalidOption, "min_cutouts", "-1");
+  o = options(t, "e");
+  o.max_cutouts = 65;
+  expect_error(o, ErrorKind::kInvalidOption, "max_cutouts", "65");
 
   std::ofstream(t.out("a-file")) << "x";
   o = options(t, "e");
   o.out_dir = (t.out("a-file") / "sub").string();
-  EXPECT_NE(error_of(o).find("--out " + o.out_dir), std::string::npos) << error_of(o);
+  expect_error(o, ErrorKind::kWriteFailed, "out_dir", o.out_dir);
+}
+
+// The mapping file's class list follows the one set of class-list rules;
+// its errors name the file and the entry, and carry the classes_file field.
+TEST(ToolMakeDataset, MappingFileErrorsNameTheFileAndEntry) {
+  using i2sbseg::ErrorKind;
+  const SourceTree t;
+  auto o = options(t, "e");
+  o.classes_file = t.out("missing.json").string();
+  expect_error(o, ErrorKind::kNotFound, "classes_file", o.classes_file);
+  const std::map<std::string, std::string> bad{
+      {R"({"classes": [{"name": "cat", "color": [1, 2, 3]}], "folders": {"animals": "dog"}})", "folders.animals"},
+      {R"({"classes": [{"name": "cat"}], "folders": {}})", "classes[0] (\"cat\")"},
+      {R"({"classes": [{"name": "cat", "color": [1, 2, 300]}], "folders": {}})", "classes[0] (\"cat\")"},
+      {R"({"classes": [{"name": "cat", "color": [1, 2, 3]}, {"name": "cat", "color": [1, 2, 3]}], "folders": {}})",
+       "classes[1] (\"cat\"): the name is already used by classes[0]"},
+      {R"({"classes": [{"name": "cat", "color": [1, 2, 3]}, {"name": "background", "color": [0, 0, 0]}],
+           "folders": {}})",
+       "classes[1]: \"background\" must be the first class"},
+      {R"({"classes": [], "folders": {}})", "non-empty \"classes\""},
+      {R"({"classes": [{"name": "cat", "color": [1, 2, 3]}]})", "\"folders\""},
+      {"{\"classes\": [", "not valid JSON"},
+  };
+  int i = 0;
+  for (const auto& [text, names] : bad) {
+    const fs::path file = t.out("bad" + std::to_string(i++) + ".json");
+    std::ofstream(file) << text;
+    o.classes_file = file.string();
+    expect_error(o, ErrorKind::kBadFile, "classes_file", file.string() + ": ");
+    EXPECT_NE(error_of(o).message.find(names), std::string::npos) << error_of(o).message;
+  }
 }
 
 TEST(ToolMakeDataset, UnreadableImagesAreSkippedWithAWarning) {

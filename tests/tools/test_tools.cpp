@@ -5,17 +5,24 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <i2sbseg/dataset.h>
 #include <i2sbseg/model.h>
 #include <i2sbseg/schedule.h>
 
+#ifdef I2SBSEG_HAVE_OPENCV
+#include <opencv2/imgcodecs.hpp>
+#endif
+
 #include "../common/run_tool.h"
 #include "../common/temp_dir.h"
+#include "../common/tiny_dataset.h"
 
 using i2sbseg::testing::TempDir;
 
@@ -163,3 +170,72 @@ TEST(ToolBench, ReportsEveryReferencePointAndTheRatios) {
   r = run_tool("bench --model " + path + " --precision fp64");
   EXPECT_NE(r.err.find("fp64"), std::string::npos) << r.err;
 }
+
+namespace {
+
+// A small untrained model with tiny_dataset.h's classes, saved to `path`.
+void save_tiny_model(const std::string& path) {
+  i2sbseg::ModelConfig c = i2sbseg::ModelConfig::make_default(3);
+  c.classes = {{"background", {0, 0, 0}}, {"red", {255, 0, 0}}, {"green", {0, 255, 0}}};
+  c.classifier.widths = {8, 16};
+  c.classifier.latent_channels = 4;
+  c.latent_mean.assign(4, 0.0f);
+  c.latent_std.assign(4, 1.0f);
+  c.bridge = i2sbseg::BridgeArch{8, 1, 8};
+  c.default_nfe = 1;
+  i2sbseg::save_model(i2sbseg::Model(c), path);
+}
+
+}  // namespace
+
+// Mask values are places in the class list: the same classes in another
+// order would be scored silently wrong, so eval refuses and shows both lists.
+TEST(ToolEval, RefusesADatasetWhoseClassesAreInAnotherOrder) {
+  TempDir dir;
+  const std::string model = dir.file("m.i2sb");
+  save_tiny_model(model);
+  i2sbseg::testing::make_dataset(dir.file("d.pt"), 4);
+  i2sbseg::Dataset swapped = i2sbseg::Dataset::load(dir.file("d.pt"), "all");
+  std::vector<i2sbseg::ClassInfo> classes = swapped.classes();
+  std::swap(classes[1], classes[2]);
+  swapped.set_classes(classes);
+  swapped.save_packed(dir.file("swapped.pt"));
+
+  const std::string args = " --split all --nfe 1 --max-images 1 --json";
+  Result r = run_tool("eval " + model + " --data " + dir.file("swapped.pt") + args);
+  EXPECT_EQ(r.status, 1) << r.out;
+  for (const char* s : {"--data: ", "[background, green, red]", "[background, red, green]"})
+    EXPECT_NE(r.err.find(s), std::string::npos) << s << "\n" << r.err;
+  // The same images with the model's order are scored.
+  r = run_tool("eval " + model + " --data " + dir.file("d.pt") + args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["images"], 1);
+  // Option errors from the library come back with the flag at fault.
+  r = run_tool("eval " + model + " --data " + dir.file("d.pt") + args + " --device tpu");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--device: "), std::string::npos) << r.err;
+}
+
+#ifdef I2SBSEG_HAVE_OPENCV
+// An image folder without val.txt has no validation split: eval (whose
+// default split is val) reads all of it instead of failing.
+TEST(ToolEval, AFolderWithoutTheSplitIsReadWhole) {
+  TempDir dir;
+  const std::string model = dir.file("m.i2sb");
+  save_tiny_model(model);
+  const std::filesystem::path root = dir.path() / "data";
+  std::filesystem::create_directories(root / "images");
+  std::filesystem::create_directories(root / "masks");
+  std::ofstream(root / "classes.json") << i2sbseg::classes_to_json(
+      {{"background", {0, 0, 0}}, {"red", {255, 0, 0}}, {"green", {0, 255, 0}}});
+  for (const char* stem : {"a", "b"}) {
+    cv::imwrite((root / "images" / (std::string(stem) + ".png")).string(), cv::Mat(32, 32, CV_8UC3, cv::Scalar(9)));
+    cv::imwrite((root / "masks" / (std::string(stem) + ".png")).string(), cv::Mat(32, 32, CV_8UC1, cv::Scalar(1)));
+  }
+  std::ofstream(root / "train.txt") << "a\n";
+  const Result r = run_tool("eval " + model + " --data " + root.string() + " --nfe 1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("(split all)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 images"), std::string::npos) << r.out;
+}
+#endif

@@ -24,9 +24,9 @@ struct ClassifierArch {
   std::vector<int> widths{24, 48, 96};
   int blocks_per_level = 1;
   int latent_channels = 64;
-  // false (default): the decoder reads the latent only (docs/design.md §4: skips
-  // would carry LR detail around the bridge). Reserved for a skip variant.
-  bool decoder_skips = false;
+  // The decoder reads the latent only (docs/design.md §4: skips would carry LR
+  // detail around the bridge). Older bundles say so with "decoder_skips":
+  // false, which still loads; true is refused.
 
   int downsample_factor() const { return 1 << (widths.size() - 1); }
 };
@@ -38,6 +38,7 @@ struct BridgeArch {
   int time_dim = 64;  // sinusoidal embedding size
 };
 
+// One class of a model or dataset; lists of them follow <i2sbseg/class_list.h>.
 struct ClassInfo {
   std::string name;
   std::array<std::uint8_t, 3> color{0, 0, 0};

@@ -20,9 +20,10 @@ namespace i2sbseg {
 class Dataset {
  public:
   // split: "train", "val" or "all". A folder without train.txt/val.txt has
-  // no split: "all" is the only valid choice then. Throws Error naming the
-  // file at fault (missing mask, size mismatch, class index beyond
-  // classes.json, unreadable image, no images).
+  // no split: "all" is the only valid choice then (a missing list throws
+  // kNotFound with field "split"). Throws Error naming the file at fault
+  // (missing mask, size mismatch, class index beyond classes.json,
+  // unreadable image, no images).
   static Dataset load(const std::string& path, const std::string& split);
 
   // Writes every sample of this dataset (with its split) to one file.
@@ -54,7 +55,8 @@ class Dataset {
   std::vector<torch::Tensor> images_, masks_;
 };
 
-// classes.json <-> classes; errors name `source`.
+// The class list's reader and writer (<i2sbseg/class_list.h>) by their
+// older names; errors name `source`.
 std::vector<ClassInfo> parse_classes_json(const std::string& text, const std::string& source);
 std::string classes_to_json(const std::vector<ClassInfo>& classes);
 

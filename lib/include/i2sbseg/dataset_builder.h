@@ -34,8 +34,9 @@ struct ClassMapping {
   // symbols skipped, any other folder->object.
   static ClassMapping make_default();
   // {"classes": [{"name", "color"}...], "folders": {"animals": "animal"...},
-  //  "other": "object" (optional)}. A background class is put first if the
-  // file has none. Throws Error naming the file.
+  //  "other": "object" (optional)}; the classes follow <i2sbseg/class_list.h>.
+  // A background class is put first if the file has none. Throws Error
+  // (kNotFound, kBadFile) naming the file and the entry at fault.
   static ClassMapping from_json_file(const std::string& path);
 
   // The class for a folder, "" when it is skipped.
@@ -113,8 +114,10 @@ double uniform01(std::mt19937_64& rng);
 int uniform_int(std::mt19937_64& rng, int lo, int hi);  // lo..hi inclusive
 
 // Builds the whole dataset into options.out_dir. Throws Error naming the
-// folder, file or option at fault; skips unreadable images with a warning.
-// The same options and seed give byte-identical files.
+// folder, file or value at fault, with its kind and the DatasetOptions
+// member (Error::field: "size", "cutouts_dir", "classes_file", ...); skips
+// unreadable images with a warning. The same options and seed give
+// byte-identical files.
 DatasetSummary build_dataset(const DatasetOptions& options);
 
 }  // namespace i2sbseg

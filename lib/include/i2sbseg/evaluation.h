@@ -42,10 +42,15 @@ struct EvalReport {
 
   std::string to_json() const;
   std::string to_table() const;
+  // Writes to_json() to `path` atomically (a reader never sees half a
+  // report); throws Error (kWriteFailed) naming the path.
+  void save_json(const std::string& path) const;
 };
 
 // `baseline` may be null. Images are cropped to a multiple of the scale
-// factor; the LR input is their area downscale.
+// factor; the LR input is their area downscale. The dataset's classes (and
+// the baseline's) must be the model's, by name and in order: otherwise
+// Error kInvalidOption with field "data" (or "baseline") naming both lists.
 EvalReport evaluate(Model& model, const Dataset& data, const EvalOptions& options, Model* baseline = nullptr);
 
 }  // namespace i2sbseg

@@ -5,7 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <i2sbseg/class_list.h>
 #include <i2sbseg/error.h>
+
+#include "bundle/class_list_json.h"
 
 namespace i2sbseg {
 namespace {
@@ -99,15 +102,13 @@ void ModelConfig::validate() const {
   for (int w : c.widths) require(w >= 1 && w <= 4096, "classifier.widths entries must be in [1, 4096]");
   require(c.blocks_per_level >= 0 && c.blocks_per_level <= 16, "classifier.blocks_per_level must be in [0, 16]");
   require(c.latent_channels >= 1 && c.latent_channels <= 4096, "classifier.latent_channels must be in [1, 4096]");
-  require(!c.decoder_skips, "classifier.decoder_skips=true is not supported by this version");
   if (bridge) {
     require(bridge->channels >= 1 && bridge->channels <= 4096, "bridge.channels must be in [1, 4096]");
     require(bridge->blocks >= 0 && bridge->blocks <= 64, "bridge.blocks must be in [0, 64]");
     require(bridge->time_dim >= 2 && bridge->time_dim <= 4096 && bridge->time_dim % 2 == 0,
             "bridge.time_dim must be even and in [2, 4096]");
   }
-  require(classes.size() >= 2 && classes.size() <= 255, "classes must list 2 to 255 classes");
-  for (const ClassInfo& k : classes) require(!k.name.empty(), "every class needs a non-empty name");
+  check_class_list(classes, "config");
   require(scale_factor >= 1 && scale_factor <= 16, "scale_factor must be in [1, 16]");
   for (int i = 0; i < 3; ++i) {
     require(std::isfinite(input_mean[i]), "input_mean must be finite");
@@ -139,15 +140,12 @@ std::string ModelConfig::to_json(int indent) const {
   j["classifier"] = {{"in_channels", classifier.in_channels},
                      {"widths", classifier.widths},
                      {"blocks_per_level", classifier.blocks_per_level},
-                     {"latent_channels", classifier.latent_channels},
-                     {"decoder_skips", classifier.decoder_skips}};
+                     {"latent_channels", classifier.latent_channels}};
   if (bridge)
     j["bridge"] = {{"channels", bridge->channels}, {"blocks", bridge->blocks}, {"time_dim", bridge->time_dim}};
   else
     j["bridge"] = nullptr;
-  json cls = json::array();
-  for (const ClassInfo& k : classes) cls.push_back({{"name", k.name}, {"color", k.color}});
-  j["classes"] = cls;
+  j["classes"] = class_list_json_array(classes);
   j["scale_factor"] = scale_factor;
   j["input_normalisation"] = {{"mean", input_mean}, {"std", input_std}};
   j["latent_stats"] = {{"mean", latent_mean}, {"std", latent_std}};
@@ -175,26 +173,17 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.classifier.widths = a.get_ints("widths");
     c.classifier.blocks_per_level = a.get_int("blocks_per_level");
     c.classifier.latent_channels = a.get_int("latent_channels");
-    c.classifier.decoder_skips = a.get_bool("decoder_skips", false);
+    // Bundles written before the field was dropped say false: still fine.
+    if (a.get_bool("decoder_skips", false))
+      throw Error(ErrorKind::kUnsupported,
+                  "config: classifier.decoder_skips is true: this version's decoder reads the latent only",
+                  "classifier.decoder_skips");
   }
   if (r.has("bridge")) {
     const Reader b(r.at("bridge"), "bridge");
     c.bridge = BridgeArch{b.get_int("channels"), b.get_int("blocks"), b.get_int("time_dim")};
   }
-  const json& cls = r.at("classes");
-  if (!cls.is_array()) throw Error("config: field 'classes' must be an array");
-  for (size_t i = 0; i < cls.size(); ++i) {
-    const Reader k(cls[i], "classes[" + std::to_string(i) + "]");
-    ClassInfo info;
-    info.name = k.get_string("name");
-    const std::vector<int> col = k.get_ints("color");
-    if (col.size() != 3) throw Error("config: field '" + k.field("color") + "' must have 3 values");
-    for (int v : col)
-      if (v < 0 || v > 255) throw Error("config: field '" + k.field("color") + "' values must be in [0, 255]");
-    info.color = {static_cast<std::uint8_t>(col[0]), static_cast<std::uint8_t>(col[1]),
-                  static_cast<std::uint8_t>(col[2])};
-    c.classes.push_back(info);
-  }
+  c.classes = class_entries_from_json(r.at("classes"), "config");
   c.scale_factor = r.get_int("scale_factor");
   {
     const Reader n(r.at("input_normalisation"), "input_normalisation");

@@ -31,7 +31,7 @@ torch::Tensor image_to_float(const torch::Tensor& hwc) {
 torch::Tensor degrade(const torch::Tensor& hr, int scale) {
   if (scale == 1) return hr;
   if (hr.size(2) % scale || hr.size(3) % scale)
-    throw Error("degrade: image size must be a multiple of the scale factor " + std::to_string(scale));
+    throw Error(ErrorKind::kInvalidOption, "degrade: image size must be a multiple of the scale factor " + std::to_string(scale));
   return F::avg_pool2d(hr, F::AvgPool2dFuncOptions(scale));
 }
 
@@ -59,12 +59,16 @@ Batch sample_batch(const Dataset& data, const BatchOptions& o, at::Generator& ge
 
 Batch make_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen, const std::vector<int64_t>& indices,
                  std::size_t first, std::size_t count) {
-  if (o.crop % o.scale) throw Error("the crop size must be a multiple of the scale factor");
+  if (o.crop % o.scale)
+    throw Error(ErrorKind::kInvalidOption,
+                "crop size " + std::to_string(o.crop) + " must be a multiple of the scale factor " +
+                    std::to_string(o.scale),
+                "crop");
   const std::size_t end = count == 0 ? indices.size() : std::min(indices.size(), first + count);
   std::vector<torch::Tensor> hrs, masks;
   for (std::size_t slot = 0; slot < indices.size(); ++slot) {
     const int64_t i = indices[slot];
-    if (i < 0 || i >= data.size()) throw Error("make_batch: image index " + std::to_string(i) + " out of range");
+    if (i < 0 || i >= data.size()) throw Error(ErrorKind::kInvalidOption, "make_batch: image index " + std::to_string(i) + " out of range");
     const bool build = slot >= first && slot < end;
     // Every slot draws the same numbers whether it is built or not, so that
     // the generator leaves in the same state on every rank.
@@ -111,7 +115,7 @@ Batch make_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen,
     hrs.push_back(img.contiguous());
     masks.push_back(mask.squeeze(1).to(torch::kLong));
   }
-  if (hrs.empty()) throw Error("make_batch: no slots to build");
+  if (hrs.empty()) throw Error(ErrorKind::kInvalidOption, "make_batch: no slots to build");
   Batch out;
   out.hr = torch::cat(hrs, 0);
   out.mask = torch::cat(masks, 0);

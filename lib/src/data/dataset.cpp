@@ -11,9 +11,11 @@
 #include <torch/serialize.h>
 
 #include <i2sbseg/bundle.h>
+#include <i2sbseg/class_list.h>
 #include <i2sbseg/error.h>
 
 #include "common/archive_bytes.h"
+#include "common/atomic_file.h"
 
 #ifdef I2SBSEG_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
@@ -28,7 +30,7 @@ constexpr char kPackedMagic[] = "i2sbseg-dataset-v1";
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
-  if (!in) throw Error(p.string() + ": cannot read");
+  if (!in) throw Error(ErrorKind::kBadFile, p.string() + ": cannot read");
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
@@ -52,69 +54,48 @@ torch::Tensor mat_to_tensor(const cv::Mat& m) {
 
 }  // namespace
 
+// The old names of the class-list reader and writer.
 std::vector<ClassInfo> parse_classes_json(const std::string& text, const std::string& source) {
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("classes") || !j["classes"].is_array())
-    throw Error(source + ": expected a JSON object with a \"classes\" array");
-  std::vector<ClassInfo> out;
-  for (const auto& c : j["classes"]) {
-    ClassInfo k;
-    if (!c.is_object() || !c.contains("name") || !c["name"].is_string() || c["name"].get<std::string>().empty())
-      throw Error(source + ": class " + std::to_string(out.size()) + " needs a \"name\"");
-    k.name = c["name"].get<std::string>();
-    if (c.contains("color")) {
-      const auto& col = c["color"];
-      if (!col.is_array() || col.size() != 3)
-        throw Error(source + ": class '" + k.name + "' colour must be [r, g, b]");
-      for (int i = 0; i < 3; ++i) {
-        if (!col[i].is_number_integer() || col[i].get<int>() < 0 || col[i].get<int>() > 255)
-          throw Error(source + ": class '" + k.name + "' colour values must be integers in [0, 255]");
-        k.color[i] = static_cast<std::uint8_t>(col[i].get<int>());
-      }
-    }
-    out.push_back(k);
-  }
-  if (out.size() < 2 || out.size() > 255) throw Error(source + ": needs 2 to 255 classes, has " + std::to_string(out.size()));
-  return out;
+  return parse_class_list(text, source);
 }
 
-std::string classes_to_json(const std::vector<ClassInfo>& classes) {
-  nlohmann::json j;
-  j["classes"] = nlohmann::json::array();
-  for (const ClassInfo& k : classes) j["classes"].push_back({{"name", k.name}, {"color", k.color}});
-  return j.dump(2);
-}
+std::string classes_to_json(const std::vector<ClassInfo>& classes) { return class_list_to_json(classes); }
 
 Dataset Dataset::load(const std::string& path, const std::string& split) {
   if (split != "train" && split != "val" && split != "all")
-    throw Error("split must be train, val or all, got '" + split + "'");
+    throw Error(ErrorKind::kInvalidOption, "split must be train, val or all, got '" + split + "'", "split");
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(path + ": no such dataset folder or file");
+  if (!fs::exists(path, ec)) throw Error(ErrorKind::kNotFound, path + ": no such dataset folder or file");
   Dataset d = fs::is_directory(path) ? load_folder(path, split) : load_packed(path, split);
-  if (d.size() == 0) throw Error(path + ": no images" + (split == "all" ? "" : " in split '" + split + "'"));
+  if (d.size() == 0)
+    throw Error(ErrorKind::kBadFile, path + ": no images" + (split == "all" ? "" : " in split '" + split + "'"));
   return d;
 }
 
 Dataset Dataset::load_folder(const std::string& dir, const std::string& split) {
 #ifndef I2SBSEG_HAVE_OPENCV
-  throw Error(dir + ": reading image folders needs OpenCV (this build has none); use a packed dataset file");
+  throw Error(ErrorKind::kUnsupported,
+              dir + ": reading image folders needs OpenCV (this build has none); use a packed dataset file");
 #else
   const fs::path root(dir);
   Dataset d;
   d.source_ = dir;
   const fs::path classes_file = root / "classes.json";
-  if (!fs::exists(classes_file)) throw Error(classes_file.string() + ": missing (the dataset's class list)");
+  if (!fs::exists(classes_file))
+    throw Error(ErrorKind::kNotFound, classes_file.string() + ": missing (the dataset's class list)");
   d.classes_ = parse_classes_json(read_text(classes_file), classes_file.string());
   const fs::path images_dir = root / "images", masks_dir = root / "masks";
-  if (!fs::is_directory(images_dir)) throw Error(images_dir.string() + ": missing images folder");
+  if (!fs::is_directory(images_dir)) throw Error(ErrorKind::kNotFound, images_dir.string() + ": missing images folder");
 
   // Each split list is read once: it selects images and records their split.
   std::set<std::string> train_stems, val_stems;
   if (fs::exists(root / "train.txt")) train_stems = read_stems(root / "train.txt");
   if (fs::exists(root / "val.txt")) val_stems = read_stems(root / "val.txt");
   if (split != "all" && !fs::exists(root / (split + ".txt")))
-    throw Error((root / (split + ".txt")).string() + ": missing, so the dataset has no '" + split +
-                "' split (use --split all)");
+    throw Error(ErrorKind::kNotFound,
+                (root / (split + ".txt")).string() + ": missing, so the dataset has no '" + split +
+                    "' split (it can only be read whole, as split 'all')",
+                "split");
   const std::set<std::string>& wanted = split == "train" ? train_stems : val_stems;
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(images_dir)) {
@@ -127,15 +108,16 @@ Dataset Dataset::load_folder(const std::string& dir, const std::string& split) {
     const std::string stem = f.stem().string();
     if (split != "all" && !wanted.count(stem)) continue;
     const cv::Mat bgr = cv::imread(f.string(), cv::IMREAD_COLOR);
-    if (bgr.empty()) throw Error(f.string() + ": cannot read image");
+    if (bgr.empty()) throw Error(ErrorKind::kBadFile, f.string() + ": cannot read image");
     const fs::path mask_file = masks_dir / (stem + ".png");
-    if (!fs::exists(mask_file)) throw Error(mask_file.string() + ": missing mask for image " + f.string());
+    if (!fs::exists(mask_file))
+      throw Error(ErrorKind::kNotFound, mask_file.string() + ": missing mask for image " + f.string());
     const cv::Mat mask = cv::imread(mask_file.string(), cv::IMREAD_UNCHANGED);
-    if (mask.empty()) throw Error(mask_file.string() + ": cannot read mask");
+    if (mask.empty()) throw Error(ErrorKind::kBadFile, mask_file.string() + ": cannot read mask");
     if (mask.channels() != 1 || mask.depth() != CV_8U)
-      throw Error(mask_file.string() + ": mask must be a single-channel 8-bit PNG of class indices");
+      throw Error(ErrorKind::kBadFile, mask_file.string() + ": mask must be a single-channel 8-bit PNG of class indices");
     if (mask.size() != bgr.size())
-      throw Error(mask_file.string() + ": mask is " + std::to_string(mask.cols) + "x" + std::to_string(mask.rows) +
+      throw Error(ErrorKind::kBadFile, mask_file.string() + ": mask is " + std::to_string(mask.cols) + "x" + std::to_string(mask.rows) +
                   " but its image is " + std::to_string(bgr.cols) + "x" + std::to_string(bgr.rows));
     cv::Mat rgb;
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
@@ -152,7 +134,7 @@ void Dataset::check_masks() const {
   for (size_t i = 0; i < masks_.size(); ++i) {
     const int top = masks_[i].max().item<int>();
     if (top >= k)
-      throw Error(source_ + ": mask of '" + names_[i] + "' holds class index " + std::to_string(top) +
+      throw Error(ErrorKind::kBadFile, source_ + ": mask of '" + names_[i] + "' holds class index " + std::to_string(top) +
                   " but classes.json lists only " + std::to_string(k) + " classes");
   }
 }
@@ -160,7 +142,7 @@ void Dataset::check_masks() const {
 void Dataset::add(std::string name, torch::Tensor image, torch::Tensor mask, std::string split) {
   if (image.dim() != 3 || image.size(2) != 3 || image.scalar_type() != torch::kUInt8 || mask.dim() != 2 ||
       mask.scalar_type() != torch::kUInt8 || mask.size(0) != image.size(0) || mask.size(1) != image.size(1))
-    throw Error("dataset sample '" + name + "': need a (H, W, 3) uint8 image and a (H, W) uint8 mask");
+    throw Error(ErrorKind::kInvalidOption, "dataset sample '" + name + "': need a (H, W, 3) uint8 image and a (H, W) uint8 mask");
   names_.push_back(std::move(name));
   images_.push_back(std::move(image));
   masks_.push_back(std::move(mask));
@@ -199,12 +181,12 @@ Dataset Dataset::load_packed(const std::string& file, const std::string& split) 
   try {
     a.load_from(file);
   } catch (const std::exception&) {
-    throw Error(file + ": not a dataset folder or a packed dataset file");
+    throw Error(ErrorKind::kBadFile, file + ": not a dataset folder or a packed dataset file");
   }
   Dataset all;
   all.source_ = file;
   try {
-    if (archive::to_string(archive::read(a, "magic")) != kPackedMagic) throw Error(file + ": not a packed i2sbseg dataset");
+    if (archive::to_string(archive::read(a, "magic")) != kPackedMagic) throw Error(ErrorKind::kBadFile, file + ": not a packed i2sbseg dataset");
     all.classes_ = parse_classes_json(archive::to_string(archive::read(a, "classes")), file);
     const nlohmann::json meta = nlohmann::json::parse(archive::to_string(archive::read(a, "meta")));
     const auto names = meta.at("names").get<std::vector<std::string>>();
@@ -217,7 +199,7 @@ Dataset Dataset::load_packed(const std::string& file, const std::string& split) 
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error(file + ": damaged packed dataset (" + std::string(e.what()).substr(0, 200) + ")");
+    throw Error(ErrorKind::kBadFile, file + ": damaged packed dataset (" + std::string(e.what()).substr(0, 200) + ")");
   }
   all.check_masks();
   return all;

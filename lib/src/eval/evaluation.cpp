@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include <i2sbseg/batches.h>
+#include <i2sbseg/class_list.h>
 #include <i2sbseg/error.h>
+
+#include "common/atomic_file.h"
 
 namespace i2sbseg {
 namespace {
@@ -44,15 +47,43 @@ nlohmann::json row_json(const EvalRow& r, const std::vector<ClassInfo>& classes)
   return j;
 }
 
+bool same_names(const std::vector<ClassInfo>& a, const std::vector<ClassInfo>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t k = 0; k < a.size(); ++k)
+    if (a[k].name != b[k].name) return false;
+  return true;
+}
+
+// Mask index i means the i-th class of the dataset's list: scores only make
+// sense when the model's list has the same names in the same order. Neither
+// file is malformed on its own, the pair is what is wrong: kInvalidOption,
+// with the dataset as the argument to change.
+void check_compatible(const Model& model, const Dataset& data, const Model* baseline) {
+  const std::vector<ClassInfo>& mine = model.config().classes;
+  if (!same_names(mine, data.classes()))
+    throw Error(ErrorKind::kInvalidOption,
+                data.source() + ": the dataset's classes " + class_names(data.classes()) +
+                    " are not the model's classes " + class_names(mine) +
+                    " (the same names in the same order are needed: a mask value is a place in the list)",
+                "data");
+  if (baseline && baseline->config().scale_factor != model.config().scale_factor)
+    throw Error(ErrorKind::kInvalidOption,
+                "the baseline model's scale factor x" + std::to_string(baseline->config().scale_factor) +
+                    " is not the model's x" + std::to_string(model.config().scale_factor),
+                "baseline");
+  if (baseline && !same_names(baseline->config().classes, mine))
+    throw Error(ErrorKind::kInvalidOption,
+                "the baseline model's classes " + class_names(baseline->config().classes) +
+                    " are not the model's classes " + class_names(mine),
+                "baseline");
+}
+
 }  // namespace
 
 EvalReport evaluate(Model& model, const Dataset& data, const EvalOptions& o, Model* baseline) {
+  check_compatible(model, data, baseline);
   const int k = model.config().num_classes();
-  if (static_cast<int>(data.classes().size()) != k)
-    throw Error(data.source() + ": has " + std::to_string(data.classes().size()) + " classes, the model " +
-                std::to_string(k));
   const int s = model.config().scale_factor;
-  if (baseline && baseline->config().scale_factor != s) throw Error("the baseline model has another scale factor");
   EvalReport r;
   r.classes = data.classes();
   const EvalRow empty{ConfusionMatrix(k)};
@@ -90,13 +121,20 @@ EvalReport evaluate(Model& model, const Dataset& data, const EvalOptions& o, Mod
     ++r.images;
     if (o.progress) o.progress(static_cast<int>(i + 1), static_cast<int>(n_images));
   }
-  if (r.images == 0) throw Error(data.source() + ": no image is at least " + std::to_string(s) + " pixels on a side");
+  if (r.images == 0)
+    throw Error(ErrorKind::kInvalidOption,
+                data.source() + ": no image is at least " + std::to_string(s) + " pixels on a side", "data");
   for (EvalRow* row : {&r.classifier_hr, &r.classifier_lr, &r.oracle, &r.baseline}) row->ms_per_image /= r.images;
   for (auto& [nfe, row] : r.bridge) {
     row.ms_per_image /= r.images;
     row.agreement_with_hr = agree.at(nfe).mean_iou();
   }
   return r;
+}
+
+void EvalReport::save_json(const std::string& path) const {
+  const std::string j = to_json() + "\n";
+  write_file_atomically(path, std::vector<std::uint8_t>(j.begin(), j.end()));
 }
 
 std::string EvalReport::to_json() const {

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+#include "data/builder/provenance.h"
+
+#include <nlohmann/json.hpp>
+
+#include "bundle/class_list_json.h"
+
+namespace i2sbseg::builder {
+namespace {
+
+using nlohmann::json;
+
+json per_class(const std::vector<ClassInfo>& classes, const std::vector<std::int64_t>& v) {
+  json j = json::object();
+  for (size_t k = 0; k < classes.size(); ++k) j[classes[k].name] = v[k];
+  return j;
+}
+
+json pool_json(const Pool& pool, const BuildRecord& b) {
+  const std::vector<ClassInfo>& classes = b.summary.classes;
+  json files = json::array(), counts = json::object(), bgs = json::array();
+  for (size_t k = 1; k < classes.size(); ++k) counts[classes[k].name] = pool.by_class[k].size();
+  for (int i : pool.cutouts)
+    files.push_back({{"file", b.cutouts[i].file}, {"class", classes[b.cutouts[i].class_index].name}});
+  for (int i : pool.backgrounds) bgs.push_back(b.backgrounds[i].file);
+  return {{"cutouts_per_class", counts}, {"cutouts", files}, {"backgrounds", bgs}};
+}
+
+json image_json(const std::string& stem, const ImageRecord& r, const BuildRecord& b) {
+  json pastes = json::array();
+  for (const Paste& p : r.pastes)
+    pastes.push_back({{"cutout", b.cutouts[p.cutout].file},
+                      {"class", b.summary.classes[b.cutouts[p.cutout].class_index].name},
+                      {"x", p.x},
+                      {"y", p.y},
+                      {"width", p.width},
+                      {"height", p.height},
+                      {"flipped", p.flipped}});
+  return {{"stem", stem},
+          {"background",
+           {{"file", b.backgrounds[r.background].file},
+            {"x", r.crop_x},
+            {"y", r.crop_y},
+            {"side", r.crop_side},
+            {"flipped", r.background_flipped}}},
+          {"pastes", pastes}};
+}
+
+// Not out_dir or threads: the same dataset built elsewhere is the same file.
+json options_json(const DatasetOptions& o) {
+  return {{"cutouts", o.cutouts_dir},
+          {"backgrounds", o.backgrounds_dirs},
+          {"size", o.size},
+          {"count", o.count},
+          {"seed", o.seed},
+          {"classes_file", o.classes_file},
+          {"val_fraction", o.val_fraction},
+          {"min_cutouts", o.min_cutouts},
+          {"max_cutouts", o.max_cutouts},
+          {"min_colours", o.min_colours},
+          {"cutout_max_side", cutout_max_side(o.size)}};
+}
+
+json summary_json(const SplitSummary& s, const std::vector<ClassInfo>& classes) {
+  return {{"images", s.images},
+          {"cutouts", s.cutouts},
+          {"backgrounds", s.backgrounds},
+          {"pixels", per_class(classes, s.pixels)},
+          {"instances", per_class(classes, s.instances)}};
+}
+
+json categories_json(const DatasetSummary& s) {
+  json categories = json::object();
+  for (const auto& [name, c] : s.categories)
+    categories[name] = {{"class", c.class_name},    {"kept", c.kept},         {"drawings", c.drawings},
+                        {"mirrored", c.mirrored},   {"cartoons", c.cartoons}, {"duplicates", c.duplicates},
+                        {"too_small", c.too_small}, {"unusable", c.unusable}};
+  return categories;
+}
+
+json mapping_json(const ClassMapping& m) {
+  json folders = json::object();
+  for (const auto& [folder, cls] : m.folders) folders[folder] = cls.empty() ? json(nullptr) : json(cls);
+  return {{"folders", folders}, {"other", m.other.empty() ? json(nullptr) : json(m.other)}};
+}
+
+// Everything but the images.
+json head_json(const BuildRecord& b) {
+  const std::vector<ClassInfo>& classes = b.summary.classes;
+  return {
+      {"generator", "i2sbseg make-dataset"},
+      {"options", options_json(b.options)},
+      {"seed", b.options.seed},
+      {"classes", class_list_json_array(classes)},
+      {"class_mapping", mapping_json(b.mapping)},
+      {"categories", categories_json(b.summary)},
+      {"skipped_backgrounds", b.summary.skipped_backgrounds},
+      {"train", pool_json(b.train, b)},
+      {"val", pool_json(b.val, b)},
+      {"summary", {{"train", summary_json(b.summary.train, classes)}, {"val", summary_json(b.summary.val, classes)}}},
+  };
+}
+
+}  // namespace
+
+std::string dataset_json_text(const BuildRecord& b) {
+  std::string text = head_json(b).dump(2);
+  text.pop_back();  // the closing brace
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  text += ",\n  \"images\": [";
+  for (size_t i = 0; i < b.records.size(); ++i)
+    text += std::string(i ? "," : "") + "\n    " + image_json(b.stems[i], b.records[i], b).dump();
+  text += "\n  ]\n}\n";
+  return text;
+}
+
+}  // namespace i2sbseg::builder
