@@ -5,6 +5,7 @@
 # LR-up input, no bridge), then evaluates both on the validation split.
 # About 50 minutes on a 2-core CPU. Checkpoints and logs go to data/train-default/;
 # rerun with RESUME=1 to continue an interrupted run; THREADS=N sets the CPU threads (2).
+# The settings spelled out below are also `i2sbseg train`'s defaults (TrainOptions).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"

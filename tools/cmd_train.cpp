@@ -1,67 +1,157 @@
 // SPDX-License-Identifier: MIT
 // `i2sbseg train`: the three training stages (or the direct baseline).
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <i2sbseg/error.h>
 #include <i2sbseg/trainer.h>
 
 #include "commands.h"
+#include "field_flags.h"
+#include "stop_signals.h"
 
 namespace i2sbseg::tools {
+namespace {
+
+// TrainOptions fields (Error::field) -> this command's flags.
+const FieldFlags& option_flags() {
+  static const FieldFlags flags{
+      {"data", "--data"},
+      {"out", "--out"},
+      {"checkpoint", "--checkpoint"},
+      {"log", "--log"},
+      {"init", "--init"},
+      {"scale", "--scale"},
+      {"crop", "--crop"},
+      {"batch", "--batch"},
+      {"widths", "--widths"},
+      {"blocks_per_level", "--blocks"},
+      {"latent_channels", "--latent-channels"},
+      {"bridge_channels", "--bridge-channels"},
+      {"bridge_blocks", "--bridge-blocks"},
+      {"classifier_iters", "--classifier-iters"},
+      {"bridge_iters", "--bridge-iters"},
+      {"finetune_iters", "--finetune-iters"},
+      {"direct_iters", "--direct-iters"},
+      {"lr", "--lr"},
+      {"bridge_lr", "--bridge-lr"},
+      {"default_nfe", "--nfe"},
+      {"device", "--device"},
+      {"threads", "--threads"},
+      {"seed", "--seed"},
+      {"checkpoint_every", "--checkpoint-every"},
+      {"log_every", "--log-every"},
+      {"dist.world_size", "--world-size"},
+      {"dist.rank", "--rank"},
+      {"dist.local_rank", "--local-rank"},
+      {"dist.master_addr", "--master-addr"},
+      {"dist.master_port", "--master-port"},
+      {"dist.backend", "--dist-backend"},
+      {"dist.timeout_s", "--dist-timeout"},
+  };
+  return flags;
+}
+
+// The fields whose flags were on the command line.
+std::vector<std::string> fields_given(const CLI::App& sub) {
+  std::vector<std::string> given;
+  for (const auto& [field, flag] : option_flags())
+    if (sub.count(flag) > 0) given.push_back(field);
+  return given;
+}
+
+// The library's message in the tool's words.
+std::string message_for(const Error& e, int signal) {
+  std::string m = with_flag(e, option_flags()).what();
+  if (e.kind() == ErrorKind::kInterrupted)
+    m = std::string("interrupted by ") + signal_label(signal) + ": " + m + "; continue with --resume";
+  return m;
+}
+
+int run_train(const TrainOptions& parsed, const CLI::App& sub) {
+  StopSignals signals;
+  try {
+    TrainOptions o = inherit_init_settings(parsed, fields_given(sub));
+    o.stop_request = &StopSignals::request();
+    train(o);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "i2sbseg train: %s\n", message_for(e, StopSignals::request().load()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+void add_model_options(CLI::App* sub, TrainOptions& o) {
+  const std::string inherited = " (with --init: that bundle's, unless given)";
+  sub->add_option("--scale", o.scale, "LR -> HR scale factor" + inherited)->capture_default_str()->check(CLI::Range(1, 16));
+  sub->add_option("--crop", o.crop, "HR crop side in pixels" + inherited)->capture_default_str()->check(CLI::Range(8, 4096));
+  sub->add_option("--batch", o.batch, "Batch size" + inherited)->capture_default_str()->check(CLI::Range(1, 4096));
+  sub->add_option("--widths", o.widths, "Encoder/decoder widths per level")->capture_default_str();
+  sub->add_option("--blocks", o.blocks_per_level, "Residual blocks per level")->capture_default_str();
+  sub->add_option("--latent-channels", o.latent_channels, "Latent channels")->capture_default_str();
+  sub->add_option("--bridge-channels", o.bridge_channels, "Bridge network width")->capture_default_str();
+  sub->add_option("--bridge-blocks", o.bridge_blocks, "Bridge network residual blocks")->capture_default_str();
+  sub->add_option("--classifier-iters", o.classifier_iters, "Stage 1 iterations")->capture_default_str();
+  sub->add_option("--bridge-iters", o.bridge_iters, "Stage 2 iterations")->capture_default_str();
+  sub->add_option("--finetune-iters", o.finetune_iters, "Stage 3 iterations (0: skip)")->capture_default_str();
+  sub->add_option("--direct-iters", o.direct_iters, "--direct fine-tune iterations")->capture_default_str();
+  sub->add_option("--lr", o.lr, "Classifier learning rate")->capture_default_str();
+  sub->add_option("--bridge-lr", o.bridge_lr, "Bridge learning rate")->capture_default_str();
+  sub->add_option("--nfe", o.default_nfe, "Default NFE stored in the bundle")->capture_default_str();
+  sub->add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  sub->add_option("--threads", o.threads, "CPU threads (0: LibTorch default)" + inherited)->capture_default_str();
+  sub->add_option("--seed", o.seed, "Random seed")->capture_default_str();
+}
+
+// Data parallelism, launched like PyTorch jobs (torchrun, srun, a shell
+// loop): the environment gives the values, these flags override it.
+void add_dist_options(CLI::App* sub, DistOptions& d) {
+  const char* group = "Distributed (defaults from the environment)";
+  sub->add_option("--world-size", d.world_size, "Processes in the job ($WORLD_SIZE, $SLURM_NTASKS; 1)")->group(group);
+  sub->add_option("--rank", d.rank, "This process's rank ($RANK, $SLURM_PROCID; 0)")->group(group);
+  sub->add_option("--local-rank", d.local_rank,
+                  "Rank on this machine: the GPU used with --device cuda ($LOCAL_RANK, $SLURM_LOCALID)")
+      ->group(group);
+  sub->add_option("--master-addr", d.master_addr,
+                  std::string("Where rank 0 serves the rendezvous ($MASTER_ADDR; ") + kDefaultMasterAddr + ")")
+      ->group(group);
+  sub->add_option("--master-port", d.master_port,
+                  "Its TCP port ($MASTER_PORT; " + std::to_string(kDefaultMasterPort) + ")")
+      ->group(group);
+  sub->add_option("--dist-backend", d.backend, "auto (nccl on CUDA, else gloo), gloo or nccl")
+      ->capture_default_str()
+      ->group(group);
+  sub->add_option("--dist-timeout", d.timeout_s,
+                  "Seconds the rendezvous or one collective may wait for the other ranks (" +
+                      std::to_string(kDefaultTimeoutSeconds) + ")")
+      ->group(group);
+}
+
+}  // namespace
 
 Command add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* sub = app.add_subcommand("train", "Train a model: classifier, bridge, optional decoder fine-tune");
   sub->add_option("--data", o->data, "Dataset folder (images/, masks/, classes.json) or packed file")->required();
-  sub->add_option("--out", o->out, "Model bundle to write")->required();
+  sub->add_option("--out", o->out, "Model bundle to write (missing folders are created)")->required();
   sub->add_option("--checkpoint", o->checkpoint, "Checkpoint file (default: OUT.ckpt)");
+  sub->add_flag("--keep-checkpoint", o->keep_checkpoint, "Keep the checkpoint after a successful run (default: removed)");
   sub->add_option("--log", o->log, "JSON-lines log (default: OUT.log.jsonl)");
   sub->add_flag("--resume", o->resume, "Continue from the checkpoint (weights, optimizer, iteration)");
-  sub->add_option("--init", o->init, "Start from this bundle's weights (skips the classifier stage)");
+  sub->add_option("--init", o->init,
+                  "Start from this bundle's weights (skips the classifier stage; --scale, --crop, --batch and "
+                  "--threads default to the bundle's)");
   sub->add_flag("--direct", o->direct,
                 "Make the direct baseline: fine-tune the classifier on LR-up input, write a bundle without a bridge");
-  sub->add_option("--scale", o->scale, "LR -> HR scale factor")->capture_default_str()->check(CLI::Range(1, 16));
-  sub->add_option("--crop", o->crop, "HR crop side in pixels")->capture_default_str()->check(CLI::Range(8, 4096));
-  sub->add_option("--batch", o->batch, "Batch size")->capture_default_str()->check(CLI::Range(1, 4096));
-  sub->add_option("--widths", o->widths, "Encoder/decoder widths per level")->capture_default_str();
-  sub->add_option("--blocks", o->blocks_per_level, "Residual blocks per level")->capture_default_str();
-  sub->add_option("--latent-channels", o->latent_channels, "Latent channels")->capture_default_str();
-  sub->add_option("--bridge-channels", o->bridge_channels, "Bridge network width")->capture_default_str();
-  sub->add_option("--bridge-blocks", o->bridge_blocks, "Bridge network residual blocks")->capture_default_str();
-  sub->add_option("--classifier-iters", o->classifier_iters, "Stage 1 iterations")->capture_default_str();
-  sub->add_option("--bridge-iters", o->bridge_iters, "Stage 2 iterations")->capture_default_str();
-  sub->add_option("--finetune-iters", o->finetune_iters, "Stage 3 iterations (0: skip)")->capture_default_str();
-  sub->add_option("--direct-iters", o->direct_iters, "--direct fine-tune iterations")->capture_default_str();
-  sub->add_option("--lr", o->lr, "Classifier learning rate")->capture_default_str();
-  sub->add_option("--bridge-lr", o->bridge_lr, "Bridge learning rate")->capture_default_str();
-  sub->add_option("--nfe", o->default_nfe, "Default NFE stored in the bundle")->capture_default_str();
-  sub->add_option("--device", o->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-  sub->add_option("--threads", o->threads, "CPU threads (0: LibTorch default)")->capture_default_str();
-  sub->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  add_model_options(sub, *o);
   sub->add_option("--checkpoint-every", o->checkpoint_every, "Iterations between checkpoints")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub->add_option("--log-every", o->log_every, "Iterations between log lines")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_flag("--quiet", o->quiet, "No progress output");
-  // Data parallelism, launched like PyTorch jobs (torchrun, srun, a shell
-  // loop): the environment gives the values, these flags override it.
-  const char* dist = "Distributed (defaults from the environment)";
-  sub->add_option("--world-size", o->dist.world_size, "Processes in the job ($WORLD_SIZE, $SLURM_NTASKS; 1)")
-      ->group(dist);
-  sub->add_option("--rank", o->dist.rank, "This process's rank ($RANK, $SLURM_PROCID; 0)")->group(dist);
-  sub->add_option("--local-rank", o->dist.local_rank,
-                  "Rank on this machine: the GPU used with --device cuda ($LOCAL_RANK, $SLURM_LOCALID)")
-      ->group(dist);
-  sub->add_option("--master-addr", o->dist.master_addr, "Where rank 0 serves the rendezvous ($MASTER_ADDR; 127.0.0.1)")
-      ->group(dist);
-  sub->add_option("--master-port", o->dist.master_port, "Its TCP port ($MASTER_PORT; 29500)")->group(dist);
-  sub->add_option("--dist-backend", o->dist.backend, "auto (nccl on CUDA, else gloo), gloo or nccl")
-      ->capture_default_str()
-      ->group(dist);
-  sub->add_option("--dist-timeout", o->dist.timeout_s,
-                  "Seconds the rendezvous or one collective may wait for the other ranks (300)")
-      ->group(dist);
-  return {sub, [o] {
-            train(*o);
-            return 0;
-          }};
+  add_dist_options(sub, o->dist);
+  return {sub, [o, sub] { return run_train(*o, *sub); }};
 }
 
 }  // namespace i2sbseg::tools

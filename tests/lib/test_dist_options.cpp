@@ -24,13 +24,20 @@ DistOptions resolve(const DistOptions& flags, std::map<std::string, std::string>
   });
 }
 
-std::string error_of(const DistOptions& flags, std::map<std::string, std::string> env) {
+// What resolve_dist_options throws, as kind, field and message.
+struct Thrown {
+  ErrorKind kind = ErrorKind::kRuntime;
+  std::string field, message;
+};
+
+Thrown error_of(const DistOptions& flags, std::map<std::string, std::string> env) {
   try {
     resolve(flags, env);
   } catch (const Error& e) {
-    return e.what();
+    return {e.kind(), e.field(), e.what()};
   }
-  return "";
+  ADD_FAILURE() << "no error";
+  return {};
 }
 
 }  // namespace
@@ -81,16 +88,26 @@ TEST(DistOptions, SlurmVariablesWhenTorchrunsAreAbsent) {
 }
 
 TEST(DistOptions, BadValuesAreNamed) {
-  EXPECT_NE(error_of({}, {{"WORLD_SIZE", "two"}}).find("$WORLD_SIZE is 'two'"), std::string::npos);
-  EXPECT_NE(error_of({}, {{"WORLD_SIZE", "2"}, {"RANK", "2"}}).find("rank 2 is outside the world of 2"),
-            std::string::npos);
-  EXPECT_NE(error_of({}, {{"MASTER_PORT", "70000"}}).find("$MASTER_PORT"), std::string::npos);
+  // The message names the value or variable in the library's terms (no
+  // command-line flag); kind and field say which option is at fault.
+  auto check = [](const Thrown& t, const std::string& field, const std::string& text) {
+    EXPECT_EQ(t.kind, ErrorKind::kInvalidOption) << t.message;
+    EXPECT_EQ(t.field, field) << t.message;
+    EXPECT_NE(t.message.find(text), std::string::npos) << t.message;
+    EXPECT_EQ(t.message.find("--"), std::string::npos) << t.message;
+  };
+  check(error_of({}, {{"WORLD_SIZE", "two"}}), "dist.world_size", "$WORLD_SIZE is 'two'");
+  check(error_of({}, {{"WORLD_SIZE", "2"}, {"RANK", "2"}}), "dist.rank", "rank 2 is outside the world of 2");
+  check(error_of({}, {{"MASTER_PORT", "70000"}}), "dist.master_port", "$MASTER_PORT");
   DistOptions flags;
   flags.backend = "mpi";
-  EXPECT_NE(error_of(flags, {}).find("--dist-backend"), std::string::npos);
+  check(error_of(flags, {}), "dist.backend", "'mpi'");
   flags = {};
   flags.timeout_s = -5;
-  EXPECT_NE(error_of(flags, {}).find("--dist-timeout"), std::string::npos);
+  check(error_of(flags, {}), "dist.timeout_s", "-5");
+  flags = {};
+  flags.master_port = 65536;
+  check(error_of(flags, {}), "dist.master_port", "65536");
 }
 
 TEST(ShardIndices, RanksReadDisjointShardsWhoseUnionIsOneProcesssBatch) {

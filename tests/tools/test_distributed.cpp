@@ -46,6 +46,8 @@ namespace {
 const std::string kTiny =
     " --widths 16 32 --latent-channels 4 --bridge-channels 16 --bridge-blocks 1 --crop 32"
     " --threads 1 --log-every 2 --seed 7 --quiet";
+// The shipped defaults fine-tune the decoder; most tests need only two stages.
+const std::string kTwoStages = " --finetune-iters 0";
 
 // A TCP port nobody listens on now.
 int free_port() {
@@ -122,9 +124,9 @@ TEST(Distributed, TwoRanksReachTheWeightsOfOneProcessOnTheCombinedBatches) {
 TEST(Distributed, ResumeWorksAfterTheWorldSizeChanges) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 12);
-  const std::string common = " --data " + dir.file("d.pt") + kTiny + " --classifier-iters 4 --checkpoint-every 4";
+  const std::string common = " --data " + dir.file("d.pt") + kTiny + kTwoStages + " --classifier-iters 4 --checkpoint-every 4";
   // Two ranks; the last checkpoint sits at bridge iteration 4 of 6.
-  run_job(common + " --bridge-iters 6 --batch 2 --out " + dir.file("m.i2sb"), 2, dir);
+  run_job(common + " --bridge-iters 6 --batch 2 --keep-checkpoint --out " + dir.file("m.i2sb"), 2, dir);
   std::filesystem::copy_file(dir.file("m.i2sb.ckpt"), dir.file("n.i2sb.ckpt"));
   // 2 -> 1: one process resumes the two ranks' checkpoint ...
   const auto one = run_tool("train --resume" + common + " --bridge-iters 8 --batch 4 --out " + dir.file("m.i2sb"));
@@ -161,7 +163,7 @@ TEST(Distributed, ARankThatDiesStopsTheOthersAndTheCheckpointSurvives) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
   const std::string out = dir.file("m.i2sb");
-  const std::string args = " --data " + dir.file("d.pt") + kTiny +
+  const std::string args = " --data " + dir.file("d.pt") + kTiny + kTwoStages +
                            " --batch 2 --classifier-iters 100000 --checkpoint-every 5 --dist-timeout 5 --out " + out;
   const int port = free_port();
   const Rank r0 = start_rank(args, 0, 2, port, dir.file("err0"));
@@ -182,7 +184,7 @@ TEST(Distributed, ARankThatDiesStopsTheOthersAndTheCheckpointSurvives) {
   const std::string err = read_text(dir.file("err0"));
   EXPECT_NE(err.find("another rank stopped or cannot be reached"), std::string::npos) << err;
   // The checkpoint rank 0 wrote last is whole: a single process resumes it.
-  const auto resumed = run_tool("train --resume --data " + dir.file("d.pt") + kTiny +
+  const auto resumed = run_tool("train --resume --data " + dir.file("d.pt") + kTiny + kTwoStages +
                                 " --batch 4 --classifier-iters 12 --bridge-iters 2 --out " + out);
   EXPECT_EQ(resumed.status, 0) << resumed.err;
 }
@@ -190,7 +192,7 @@ TEST(Distributed, ARankThatDiesStopsTheOthersAndTheCheckpointSurvives) {
 TEST(Distributed, RanksWithDifferentOptionsRefuseToTrain) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 6);
-  const std::string args = " --data " + dir.file("d.pt") + kTiny + " --classifier-iters 2 --bridge-iters 2 --out " +
+  const std::string args = " --data " + dir.file("d.pt") + kTiny + kTwoStages + " --classifier-iters 2 --bridge-iters 2 --out " +
                            dir.file("m.i2sb") + " --dist-timeout 20";
   const int port = free_port();
   const Rank r0 = start_rank(args + " --batch 2", 0, 2, port, dir.file("err0"));
@@ -198,6 +200,6 @@ TEST(Distributed, RanksWithDifferentOptionsRefuseToTrain) {
   EXPECT_EQ(wait_tool(r0.pid), 1);
   EXPECT_EQ(wait_tool(r1.pid), 1);
   const std::string err = read_text(dir.file("err0"));
-  EXPECT_NE(err.find("the ranks disagree on --batch (this rank: 2)"), std::string::npos) << err;
+  EXPECT_NE(err.find("--batch: the ranks disagree on the batch size (this rank: 2)"), std::string::npos) << err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("m.i2sb")));
 }

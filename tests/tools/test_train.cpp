@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -40,6 +41,8 @@ namespace {
 const std::string kTiny =
     " --widths 8 16 --latent-channels 4 --bridge-channels 16 --bridge-blocks 1 --crop 32 --batch 4"
     " --threads 1 --log-every 5 --seed 7 --quiet";
+// The shipped defaults fine-tune the decoder; most tests need only two stages.
+const std::string kTwoStages = " --finetune-iters 0";
 
 }  // namespace
 
@@ -110,7 +113,7 @@ TEST(Train, LossFallsAndTheBundleWorks) {
 TEST(Train, TheSameSeedGivesTheSameModel) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
-  const std::string args = " --data " + dir.file("d.pt") + kTiny + " --classifier-iters 5 --bridge-iters 5";
+  const std::string args = " --data " + dir.file("d.pt") + kTiny + kTwoStages + " --classifier-iters 5 --bridge-iters 5";
   ASSERT_EQ(run_tool("train --out " + dir.file("a.i2sb") + args).status, 0);
   ASSERT_EQ(run_tool("train --out " + dir.file("b.i2sb") + args).status, 0);
   std::string other_seed = args;
@@ -126,8 +129,8 @@ TEST(Train, TheSameSeedGivesTheSameModel) {
 TEST(Train, ResumeContinuesExactlyWhereTheCheckpointWas) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
-  const std::string args = " --data " + dir.file("d.pt") + kTiny + " --classifier-iters 20 --bridge-iters 20 --checkpoint-every 10";
-  const auto full = run_tool("train --out " + dir.file("a.i2sb") + args);
+  const std::string args = " --data " + dir.file("d.pt") + kTiny + kTwoStages + " --classifier-iters 20 --bridge-iters 20 --checkpoint-every 10";
+  const auto full = run_tool("train --keep-checkpoint --out " + dir.file("a.i2sb") + args);
   ASSERT_EQ(full.status, 0) << full.err;
   // The last checkpoint of that run sits at bridge iteration 10; resuming
   // from it must retrace the same steps (weights, optimizer, EMA, RNG).
@@ -146,27 +149,32 @@ TEST(Train, ResumeContinuesExactlyWhereTheCheckpointWas) {
   EXPECT_EQ(log[1]["iter"], 15);
 }
 
-TEST(Train, SigintSavesACheckpointAndResumeFinishes) {
-  TempDir dir;
-  make_dataset(dir.file("d.pt"), 8);
-  const std::string out = dir.file("m.i2sb");
-  const std::string args = "train --data " + dir.file("d.pt") + " --out " + out + kTiny +
-                           " --classifier-iters 100000 --bridge-iters 5 --checkpoint-every 100000";
-  const pid_t pid = start_tool(args, dir.file("err"));
-  ASSERT_GE(pid, 0);
-  // Wait for training to be under way (the log has a line), then interrupt.
-  for (int i = 0; i < 600 && read_log(out + ".log.jsonl").empty(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ::kill(pid, SIGINT);
-  ASSERT_EQ(wait_tool(pid), 1);
-  const std::string err = read_text(dir.file("err"));
-  EXPECT_NE(err.find("interrupted by SIGINT"), std::string::npos) << err;
-  EXPECT_NE(err.find("--resume"), std::string::npos) << err;
-  ASSERT_TRUE(std::filesystem::exists(out + ".ckpt"));
-  EXPECT_FALSE(std::filesystem::exists(out));
-  // No temporary files left beside it.
-  for (const auto& f : std::filesystem::directory_iterator(dir.path()))
-    EXPECT_EQ(f.path().string().find(".tmp."), std::string::npos) << f.path();
+TEST(Train, SigintOrSigtermSavesACheckpoint) {
+  for (const int sig : {SIGINT, SIGTERM}) {
+    const std::string name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    SCOPED_TRACE(name);
+    TempDir dir;
+    make_dataset(dir.file("d.pt"), 8);
+    const std::string out = dir.file("m.i2sb");
+    const std::string args = "train --data " + dir.file("d.pt") + " --out " + out + kTiny + kTwoStages +
+                             " --classifier-iters 100000 --bridge-iters 5 --checkpoint-every 100000";
+    const pid_t pid = start_tool(args, dir.file("err"));
+    ASSERT_GE(pid, 0);
+    // Wait for training to be under way (the log has a line), then interrupt.
+    for (int i = 0; i < 600 && read_log(out + ".log.jsonl").empty(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ::kill(pid, sig);
+    ASSERT_EQ(wait_tool(pid), 1);
+    const std::string err = read_text(dir.file("err"));
+    EXPECT_NE(err.find("interrupted by " + name), std::string::npos) << err;
+    EXPECT_NE(err.find("checkpoint saved to " + out + ".ckpt"), std::string::npos) << err;
+    EXPECT_NE(err.find("--resume"), std::string::npos) << err;
+    ASSERT_TRUE(std::filesystem::exists(out + ".ckpt"));
+    EXPECT_FALSE(std::filesystem::exists(out));
+    // No temporary files left beside it.
+    for (const auto& f : std::filesystem::directory_iterator(dir.path()))
+      EXPECT_EQ(f.path().string().find(".tmp."), std::string::npos) << f.path();
+  }
 }
 
 // The iteration of the last "checkpoint" event in the log (-1: none yet).
@@ -181,7 +189,7 @@ TEST(Train, SigkillLosesOnlyTheWorkSinceTheLastCheckpoint) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
   const std::string out = dir.file("m.i2sb");
-  const std::string args = "train --data " + dir.file("d.pt") + " --out " + out + kTiny +
+  const std::string args = "train --data " + dir.file("d.pt") + " --out " + out + kTiny + kTwoStages +
                            " --classifier-iters 400 --bridge-iters 5 --checkpoint-every 10";
   const pid_t pid = start_tool(args, dir.file("err"));
   ASSERT_GT(pid, 0);
@@ -216,8 +224,8 @@ TEST(Train, AFullDiskWhileSavingIsReportedAndKeepsThePreviousCheckpoint) {
   make_dataset(dir.file("d.pt"), 8);
   const std::string out = dir.file("m.i2sb"), ckpt = out + ".ckpt";
   const std::string args =
-      " --data " + dir.file("d.pt") + " --out " + out + kTiny + " --classifier-iters 10 --checkpoint-every 10";
-  ASSERT_EQ(run_tool("train" + args + " --bridge-iters 20").status, 0);  // last checkpoint: bridge 10
+      " --data " + dir.file("d.pt") + " --out " + out + kTiny + kTwoStages + " --classifier-iters 10 --checkpoint-every 10";
+  ASSERT_EQ(run_tool("train" + args + " --bridge-iters 20 --keep-checkpoint").status, 0);  // last checkpoint: bridge 10
   const auto before = read_text(ckpt);
   ASSERT_GT(before.size(), 4096u);
   // A file-size limit of half the checkpoint: the next save fails the way a
@@ -246,7 +254,7 @@ TEST(Train, NanLossStopsWithAClearMessage) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 4);
   const auto r = run_tool("train --data " + dir.file("d.pt") + " --out " + dir.file("m.i2sb") + kTiny +
-                          " --classifier-iters 50 --bridge-iters 5 --lr 1e30");
+                          kTwoStages + " --classifier-iters 50 --bridge-iters 5 --lr 1e30");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("loss became"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("m.i2sb")));
@@ -262,11 +270,105 @@ TEST(Train, BadOptionsAndDataAreNamed) {
   odd_crop.replace(odd_crop.find("--crop 32"), 9, "--crop 30");
   r = run_tool("train --data " + dir.file("d.pt") + " --out " + dir.file("m.i2sb") + odd_crop);
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("--crop 30"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--crop: crop size 30"), std::string::npos) << r.err;
   r = run_tool("train --data " + dir.file("d.pt") + " --out " + dir.file("m.i2sb") + kTiny + " --device cuda:7");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("cuda:7"), std::string::npos) << r.err;
   r = run_tool("train --resume --data " + dir.file("d.pt") + " --out " + dir.file("m.i2sb") + kTiny);
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find(dir.file("m.i2sb.ckpt")), std::string::npos) << r.err;
+}
+
+TEST(Train, ErrorsNameTheFlagAtFault) {
+  TempDir dir;
+  // Checked before the dataset is read: no dataset needed.
+  auto r = run_tool("train --data " + dir.file("none") + " --out " + dir.file("m.i2sb") + " --crop 97");
+  EXPECT_EQ(r.status, 1);
+  const auto at = r.err.find("i2sbseg train: --crop: crop size 97 must be a multiple");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("--", at + 24), std::string::npos) << "the library's message names no flag: " << r.err;
+  r = run_tool("train --data " + dir.file("none") + " --out " + dir.file("m.i2sb") + " --dist-timeout=-5");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("i2sbseg train: --dist-timeout: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("-5"), std::string::npos) << r.err;
+}
+
+TEST(Train, TheOutputFolderIsCreated) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 4);
+  const std::string out = dir.file("new/sub/m.i2sb");
+  const auto r = run_tool("train --data " + dir.file("d.pt") + " --out " + out + kTiny +
+                          kTwoStages + " --classifier-iters 2 --bridge-iters 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NO_THROW(load_model(out));
+  EXPECT_FALSE(read_log(out + ".log.jsonl").empty());
+  // A folder that cannot be made (a file is in the way) is named.
+  { std::ofstream(dir.file("file")) << "x"; }
+  const auto bad = run_tool("train --data " + dir.file("d.pt") + " --out " + dir.file("file/sub/m.i2sb") + kTiny);
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("cannot create the folder " + dir.file("file/sub")), std::string::npos) << bad.err;
+}
+
+TEST(Train, TheCheckpointIsRemovedOnSuccessUnlessKept) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 4);
+  const std::string args = " --data " + dir.file("d.pt") + kTiny +
+                           kTwoStages + " --classifier-iters 4 --bridge-iters 4 --checkpoint-every 2";
+  ASSERT_EQ(run_tool("train --out " + dir.file("a.i2sb") + args).status, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("a.i2sb")));
+  int checkpoints = 0;  // it did write checkpoints along the way
+  for (const auto& l : read_log(dir.file("a.i2sb.log.jsonl"))) checkpoints += l.value("event", "") == "checkpoint";
+  EXPECT_GT(checkpoints, 0);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("a.i2sb.ckpt")));
+  ASSERT_EQ(run_tool("train --keep-checkpoint --out " + dir.file("b.i2sb") + args).status, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("b.i2sb.ckpt")));
+}
+
+TEST(Train, ARunFromABundleInheritsItsCropBatchAndThreads) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 8);
+  // kTiny without its crop, batch and threads.
+  std::string tiny = kTiny;
+  for (const char* opt : {" --crop 32", " --batch 4", " --threads 1"}) tiny.erase(tiny.find(opt), std::strlen(opt));
+  const std::string base = dir.file("base.i2sb");
+  ASSERT_EQ(run_tool("train --data " + dir.file("d.pt") + " --out " + base + tiny +
+                     kTwoStages + " --crop 16 --batch 3 --threads 1 --classifier-iters 2 --bridge-iters 2")
+                .status,
+            0);
+  auto meta_of = [](const std::string& bundle) { return nlohmann::json::parse(load_model(bundle).config().metadata_json); };
+  const std::string direct = " --direct --init " + base + " --data " + dir.file("d.pt") + tiny + " --direct-iters 2";
+  auto r = run_tool("train --out " + dir.file("direct.i2sb") + direct);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto meta = meta_of(dir.file("direct.i2sb"));
+  EXPECT_EQ(meta["crop"], 16) << meta.dump();
+  EXPECT_EQ(meta["batch"], 3) << meta.dump();
+  EXPECT_EQ(meta["threads"], 1) << meta.dump();
+  // What the command line says wins.
+  r = run_tool("train --out " + dir.file("given.i2sb") + direct + " --crop 24 --batch 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  meta = meta_of(dir.file("given.i2sb"));
+  EXPECT_EQ(meta["crop"], 24) << meta.dump();
+  EXPECT_EQ(meta["batch"], 2) << meta.dump();
+}
+
+TEST(Train, ADirectRunFromABridgeModelResumes) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 8);
+  const std::string base = dir.file("base.i2sb");
+  ASSERT_EQ(run_tool("train --data " + dir.file("d.pt") + " --out " + base + kTiny + kTwoStages +
+                     " --classifier-iters 2 --bridge-iters 2")
+                .status,
+            0);
+  // The init bundle has a bridge but the direct stage keeps no EMA of it:
+  // its checkpoint has none, and resuming must not look for one.
+  const std::string args = "train --direct --init " + base + " --data " + dir.file("d.pt") + " --out " +
+                           dir.file("direct.i2sb") + kTiny + " --direct-iters 4 --checkpoint-every 2";
+  ASSERT_EQ(run_tool(args + " --keep-checkpoint").status, 0);
+  const auto r = run_tool(args + " --resume");
+  ASSERT_EQ(r.status, 0) << r.err;
+  int resumed_at = -1;
+  for (const auto& l : read_log(dir.file("direct.i2sb.log.jsonl")))
+    if (l.value("event", "") == "resumed") resumed_at = l["iter"].get<int>();
+  EXPECT_EQ(resumed_at, 2);
+  EXPECT_FALSE(load_model(dir.file("direct.i2sb")).has_bridge());
 }

@@ -4,9 +4,9 @@
 //
 // Launched like PyTorch jobs: torchrun, Slurm's srun or a shell loop set
 // WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR and MASTER_PORT (srun: the
-// SLURM_NTASKS / SLURM_PROCID / SLURM_LOCALID fallbacks); the flags of
-// `i2sbseg train` override them. Rendezvous is c10d's TCPStore on
-// MASTER_ADDR:MASTER_PORT, served by rank 0.
+// SLURM_NTASKS / SLURM_PROCID / SLURM_LOCALID fallbacks); values set in
+// DistOptions (the flags of `i2sbseg train`) override them. Rendezvous is
+// c10d's TCPStore on MASTER_ADDR:MASTER_PORT, served by rank 0.
 #pragma once
 
 #include <functional>
@@ -15,15 +15,21 @@
 
 namespace i2sbseg {
 
+// What resolve_dist_options() takes when neither the options nor the
+// environment say.
+inline constexpr const char* kDefaultMasterAddr = "127.0.0.1";
+inline constexpr int kDefaultMasterPort = 29500;
+inline constexpr int kDefaultTimeoutSeconds = 300;
+
 struct DistOptions {
   // -1 / "" / 0: take the value from the environment (or the default).
   int world_size = -1;  // default 1: no distribution
   int rank = -1;        // default 0
   int local_rank = -1;  // default: rank; picks cuda:LOCAL_RANK for device auto/cuda
-  std::string master_addr;  // default 127.0.0.1
-  int master_port = 0;      // default 29500
+  std::string master_addr;  // default kDefaultMasterAddr
+  int master_port = 0;      // default kDefaultMasterPort
   std::string backend = "auto";  // auto (nccl for CUDA, gloo for the CPU), gloo, nccl
-  int timeout_s = 0;  // default 300: how long a collective or the rendezvous may wait
+  int timeout_s = 0;  // default kDefaultTimeoutSeconds: how long a collective or the rendezvous may wait
   // Under torchrun ($TORCHELASTIC_USE_AGENT_STORE=True) its agent already
   // serves the store on MASTER_PORT: every rank joins it as a client, under
   // the prefix of the agent's restart ($TORCHELASTIC_RESTART_COUNT).
@@ -33,9 +39,11 @@ struct DistOptions {
   bool distributed() const { return world_size > 1; }
 };
 
-// Fills what the flags left unset from the environment (`getenv`, the
-// process's by default) and checks it all; throws Error naming the flag or
-// variable at fault (not a number, rank outside [0, world size), ...).
+// Fills what the options left unset from the environment (`getenv`, the
+// process's by default) and checks it all; throws Error(kInvalidOption)
+// with the field at fault ("dist.rank", "dist.timeout_s", ...) and a
+// message naming the value or variable (not a number, rank outside [0,
+// world size), ...).
 DistOptions resolve_dist_options(DistOptions flags,
                                  const std::function<const char*(const char*)>& getenv = nullptr);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The three training stages of docs/design.md §4, with progress, a JSON-lines log,
-// atomic checkpoints (every N iterations and on SIGINT/SIGTERM) and resume.
+// atomic checkpoints (every N iterations and on a stop request) and resume.
 //   1. classifier: encoder + decoder on HR crops, class-weighted cross-entropy
 //   2. bridge: encoder frozen; I2SB loss on (E(HR), E(LR-up)); EMA of weights
 //   3. decoder fine-tune on bridged latents (optional)
@@ -8,6 +8,7 @@
 // bundle without a bridge: the baseline the bridge must beat.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,14 +17,18 @@
 
 namespace i2sbseg {
 
+// The defaults are the settings models/train-default.sh made the shipped
+// models/default.i2sb and models/direct.i2sb with.
 struct TrainOptions {
   std::string data;            // dataset folder or packed file (train split)
-  std::string out;             // bundle to write
+  std::string out;             // bundle to write; missing folders are created
   std::string checkpoint;      // default: out + ".ckpt"
   std::string log;             // JSON lines; default: out + ".log.jsonl"
-  std::string init;            // start from this bundle (e.g. for --direct)
+  std::string init;            // start from this bundle (e.g. for direct)
   bool resume = false;
   bool direct = false;
+  // The checkpoint is removed once the bundle is written, unless kept.
+  bool keep_checkpoint = false;
 
   int scale = 4;
   int crop = 96;
@@ -31,31 +36,54 @@ struct TrainOptions {
   std::vector<int> widths{24, 48, 96};
   int blocks_per_level = 1;
   int latent_channels = 64;
-  int bridge_channels = 96;
-  int bridge_blocks = 4;
-  int classifier_iters = 1000;
-  int bridge_iters = 1000;
-  int finetune_iters = 0;
-  int direct_iters = 500;   // --direct: fine-tune iterations on LR-up input
+  int bridge_channels = 64;
+  int bridge_blocks = 3;
+  int classifier_iters = 2000;
+  int bridge_iters = 3500;
+  int finetune_iters = 500;  // 0: skip the decoder fine-tune
+  int direct_iters = 700;    // direct: fine-tune iterations on LR-up input
   double lr = 2e-3;
   double bridge_lr = 1e-3;
   double ema = 0.999;
   int default_nfe = 2;
   std::string device = "cpu";
-  int threads = 0;             // 0: LibTorch's default
   std::uint64_t seed = 1;
-  int checkpoint_every = 200;
+  int checkpoint_every = 250;
   int log_every = 20;
   bool quiet = false;
+
+  // Process-wide settings train() applies once, at its start, because
+  // LibTorch offers no per-call ones:
+  // LibTorch's module init draws from the process-wide generator, so
+  // seeding it is the only way `seed` fixes the initial weights.
+  bool seed_global_generator = true;
+  int threads = 0;  // > 0: torch::set_num_threads(threads); 0: leave LibTorch's setting
+
+  // Polled once per iteration: a nonzero value asks training to stop. The
+  // writer saves a checkpoint and train() throws Error(kInterrupted); the
+  // same options with `resume` set continue from it. The
+  // tool points it at what its SIGINT/SIGTERM handler sets; the library
+  // installs no handlers. nullptr: never asked.
+  const std::atomic<int>* stop_request = nullptr;
+
   // Data-parallel training over several processes (resolved from the
-  // environment by train()): --batch is per process, rank 0 alone writes
+  // environment by train()): `batch` is per process, rank 0 alone writes
   // the log, the checkpoints and the bundle.
   DistOptions dist;
 };
 
 // Runs (or resumes) training and writes the bundle. Throws Error on bad
-// options or data, on interruption after saving a checkpoint, and when a
-// distributed job loses a rank (after the collective timeout).
+// options or data (kInvalidOption with the field at fault, e.g. "crop"),
+// on a stop request after saving a checkpoint (kInterrupted), and when a
+// distributed job loses a rank (kDistributed, after the collective timeout).
 void train(const TrainOptions& options);
+
+// A run from a bundle (`init` set) trains on the crop, batch, scale and
+// threads recorded in that bundle unless the caller set them: returns `o`
+// with each of those fields not named in `given` ("crop", "batch",
+// "scale", "threads") taken from the bundle. A bundle that does not record
+// one (made before they were recorded) leaves `o`'s value. Without `init`,
+// returns `o` unchanged. Throws Error when the bundle cannot be read.
+TrainOptions inherit_init_settings(TrainOptions o, const std::vector<std::string>& given);
 
 }  // namespace i2sbseg

@@ -56,13 +56,14 @@ auto guarded(const Communicator& c, const char* what, F&& f) -> decltype(f()) {
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error("rank " + std::to_string(c.rank()) + " of " + std::to_string(c.world_size()) + ": " + what +
-                " failed: another rank stopped or cannot be reached (" + first_line(e.what()) + ")");
+    throw Error(ErrorKind::kDistributed, "rank " + std::to_string(c.rank()) + " of " + std::to_string(c.world_size()) +
+                                             ": " + what + " failed: another rank stopped or cannot be reached (" +
+                                             first_line(e.what()) + ")");
   }
 }
 
 void wait(const c10::intrusive_ptr<c10d::Work>& work, std::chrono::milliseconds timeout) {
-  if (!work->wait(timeout)) throw Error("timed out");
+  if (!work->wait(timeout)) throw Error(ErrorKind::kDistributed, "timed out");
 }
 
 }  // namespace
@@ -73,10 +74,12 @@ Communicator::Communicator(const DistOptions& options, torch::Device device)
   impl_->timeout = std::chrono::seconds(options.timeout_s);
   backend_ = options.backend == "auto" ? (device.is_cuda() ? "nccl" : "gloo") : options.backend;
   if (backend_ == "nccl" && !device.is_cuda())
-    throw Error("--dist-backend nccl needs the model on a CUDA device (--device cuda); use gloo on the CPU");
+    throw Error(ErrorKind::kInvalidOption,
+                "the nccl backend needs the model on a CUDA device, not " + device.str() + "; use gloo on the CPU",
+                "dist.backend");
 #ifndef I2SBSEG_HAVE_NCCL
   if (backend_ == "nccl")
-    throw Error("--dist-backend nccl: this build's LibTorch has no NCCL; use --dist-backend gloo");
+    throw Error(ErrorKind::kUnsupported, "this build's LibTorch has no NCCL; use the gloo backend", "dist.backend");
 #endif
   const std::string where = options.master_addr + ":" + std::to_string(options.master_port);
   try {
@@ -91,11 +94,13 @@ Communicator::Communicator(const DistOptions& options, torch::Device device)
       impl_->store = c10::make_intrusive<c10d::PrefixStore>(
           "/worker/attempt_" + std::to_string(options.restart_count), impl_->store);
   } catch (const std::exception& e) {
-    throw Error("rank " + std::to_string(options.rank) + " of " + std::to_string(options.world_size) +
-                ": the rendezvous at " + where + " failed within " + std::to_string(options.timeout_s) + " s (" +
-                first_line(e.what()) + "); check MASTER_ADDR/MASTER_PORT and that every rank was started");
+    throw Error(ErrorKind::kDistributed, "rank " + std::to_string(options.rank) + " of " +
+                                             std::to_string(options.world_size) + ": the rendezvous at " + where +
+                                             " failed within " + std::to_string(options.timeout_s) + " s (" +
+                                             first_line(e.what()) +
+                                             "); check MASTER_ADDR/MASTER_PORT and that every rank was started");
   }
-  const std::string joining = "meeting the other ranks at " + where + " (is every rank started, with the same --world-size?)";
+  const std::string joining = "meeting the other ranks at " + where + " (is every rank started, with the same world size?)";
   guarded(*this, joining.c_str(), [&] {
     if (backend_ == "gloo") {
       auto go = c10d::ProcessGroupGloo::Options::create(impl_->timeout);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The trainer's link to the other processes of a data-parallel job: c10d's
 // TCPStore for the rendezvous and a Gloo (CPU) or NCCL (CUDA) process group
-// for the collectives. Internal: only trainer.cpp includes it.
+// for the collectives. Internal to lib/src/train.
 #pragma once
 
 #include <memory>

@@ -9,7 +9,8 @@ namespace i2sbseg {
 struct Communicator::Impl {};
 
 Communicator::Communicator(const DistOptions& options, torch::Device) : options_(options) {
-  throw Error("this build of i2sbseg has no distributed training (rebuild with libgloo-dev installed)");
+  throw Error(ErrorKind::kUnsupported,
+              "this build of i2sbseg has no distributed training (rebuild with libgloo-dev installed)");
 }
 Communicator::~Communicator() = default;
 void Communicator::broadcast(const std::vector<torch::Tensor>&, int) {}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+#include "train/stage_steps.h"
+
+#include <torch/nn/functional/loss.h>
+#include <torch/utils.h>
+
+#include <i2sbseg/bridge.h>
+#include <i2sbseg/error.h>
+
+#include "train/communicator.h"
+
+namespace i2sbseg {
+namespace F = torch::nn::functional;
+namespace {
+
+// The class-weighted cross-entropy of the whole job's batch, as this
+// rank's share: sum(w l) over its pixels / sum(w) over all ranks' pixels,
+// times the world size (the gradients are then averaged over the ranks).
+torch::Tensor weighted_ce(StepContext& c, const torch::Tensor& logits, const torch::Tensor& mask) {
+  const torch::Tensor wl =
+      F::cross_entropy(logits, mask, F::CrossEntropyFuncOptions().weight(c.class_weights).reduction(torch::kNone));
+  const double local = c.class_weights.index({mask}).sum().item<double>();
+  const double total = c.comm ? c.comm->sum({local})[0] : local;
+  return wl.sum() * (c.world / total);
+}
+
+// Classifier (HR input) or direct (LR-up input): segmentation straight from pixels.
+torch::Tensor classify_loss(StepContext& c, const torch::Tensor& input, const torch::Tensor& mask) {
+  c.model.train();
+  return weighted_ce(c, c.model.classify(input), mask);
+}
+
+torch::Tensor bridge_loss(StepContext& c, const torch::Tensor& hr, const torch::Tensor& lr) {
+  Model& m = c.model;
+  m.eval();
+  m.bridge_net()->train();
+  torch::Tensor z0, z1;
+  {
+    torch::NoGradGuard no_grad;
+    z0 = m.encode(hr);
+    z1 = m.encode(m.upsample_lr(lr));
+  }
+  const Bridge& bridge = m.bridge();
+  // Time steps and noise for the whole job's batch (the same draws on
+  // every rank); this rank takes its slots.
+  const int64_t n = hr.size(0), first = n * c.rank;
+  std::vector<int64_t> shape = z0.sizes().vec();
+  shape[0] = n * c.world;
+  const torch::Tensor t_all = torch::randint(bridge.steps(), {shape[0]}, c.gen, torch::kLong);
+  const torch::Tensor eps_all = at::randn(shape, c.gen, torch::dtype(torch::kFloat32));
+  const torch::Tensor t = t_all.slice(0, first, first + n).to(c.device);
+  const torch::Tensor xt = bridge.q_sample(t, z0, z1, eps_all.slice(0, first, first + n));
+  const torch::Tensor out = m.bridge_net()->forward(xt, z1, bridge.noise_level(t));
+  return F::mse_loss(out, bridge.label(t, xt, z0));
+}
+
+// The decoder learns to read bridged latents.
+torch::Tensor finetune_loss(StepContext& c, const torch::Tensor& hr, const torch::Tensor& lr, const torch::Tensor& mask) {
+  Model& m = c.model;
+  m.eval();
+  m.decoder()->train();
+  torch::Tensor z;
+  {
+    torch::NoGradGuard no_grad;
+    // The sampler's noise for the whole job's batch; this rank's slots.
+    const int64_t n = hr.size(0), first = n * c.rank;
+    const std::vector<int64_t> shape = m.latent_shape(n * c.world, hr.size(2), hr.size(3));
+    std::vector<torch::Tensor> noise;
+    for (const torch::Tensor& all : m.bridge().draw_noise(torch::empty(shape), m.resolve_nfe(0), &c.gen))
+      noise.push_back(all.slice(0, first, first + n).to(c.device));
+    SampleOptions so;
+    so.noise = &noise;
+    z = m.run_bridge(m.encode(m.upsample_lr(lr)), so);
+  }
+  return weighted_ce(c, m.decode(z, hr.size(2), hr.size(3)), mask);
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> stage_parameters(Stage stage, Model& model) {
+  std::vector<torch::Tensor> p;
+  auto add = [&](torch::nn::Module& m) {
+    for (auto& t : m.parameters()) p.push_back(t);
+  };
+  switch (stage) {
+    case Stage::kClassifier:
+    case Stage::kDirect:
+      add(*model.encoder());
+      add(*model.decoder());
+      break;
+    case Stage::kBridge: add(*model.bridge_net()); break;
+    case Stage::kFinetune: add(*model.decoder()); break;
+  }
+  return p;
+}
+
+torch::Tensor stage_loss(Stage stage, StepContext& c, const Batch& b) {
+  const torch::Tensor hr = b.hr.to(c.device), lr = b.lr.to(c.device), mask = b.mask.to(c.device);
+  switch (stage) {
+    case Stage::kClassifier: return classify_loss(c, hr, mask);
+    case Stage::kDirect: return classify_loss(c, c.model.upsample_lr(lr), mask);
+    case Stage::kBridge: return bridge_loss(c, hr, lr);
+    case Stage::kFinetune: return finetune_loss(c, hr, lr, mask);
+  }
+  throw Error("unknown training stage");
+}
+
+}  // namespace i2sbseg

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#include "train/train_options.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include <i2sbseg/bundle.h>
+#include <i2sbseg/error.h>
+
+namespace i2sbseg {
+namespace {
+
+void require(bool ok, const std::string& field, const std::string& message) {
+  if (!ok) throw Error(ErrorKind::kInvalidOption, message, field);
+}
+
+void require_positive(int value, const std::string& field, const std::string& what) {
+  require(value >= 1, field, what + " must be at least 1, got " + std::to_string(value));
+}
+
+void create_parent(const std::string& path, const std::string& field) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  // create_directories also fails when another rank made it first: what counts is that it is there.
+  if (!std::filesystem::is_directory(parent))
+    throw Error(ErrorKind::kWriteFailed,
+                "cannot create the folder " + parent.string() + " for " + path + " (" + ec.message() + ")", field);
+}
+
+}  // namespace
+
+void check_train_options(const TrainOptions& o) {
+  require(!o.out.empty(), "out", "no path was given for the model bundle to write");
+  require(!o.data.empty(), "data", "no training dataset was given");
+  require_positive(o.batch, "batch", "the batch size");
+  require_positive(o.crop, "crop", "the crop size");
+  require_positive(o.scale, "scale", "the scale factor");
+  require_positive(o.checkpoint_every, "checkpoint_every", "the checkpoint interval");
+  require_positive(o.log_every, "log_every", "the log interval");
+  require(!o.widths.empty(), "widths", "the encoder needs at least one level width");
+  require_positive(o.latent_channels, "latent_channels", "the number of latent channels");
+  for (const auto& [iters, field] : {std::pair{o.classifier_iters, "classifier_iters"},
+                                     {o.bridge_iters, "bridge_iters"},
+                                     {o.finetune_iters, "finetune_iters"},
+                                     {o.direct_iters, "direct_iters"}})
+    require(iters >= 0, field, std::string("the iteration count ") + field + " must not be negative");
+  require(o.threads >= 0, "threads", "the thread count must not be negative, got " + std::to_string(o.threads));
+  require(o.ema >= 0 && o.ema < 1, "ema", "the EMA decay must be in [0, 1), got " + std::to_string(o.ema));
+  if (o.init.empty()) {  // a bundle to start from brings its own encoder
+    ModelConfig fresh;
+    fresh.classifier.widths = o.widths;
+    fresh.scale_factor = o.scale;
+    check_crop(o, fresh);
+  }
+}
+
+void check_crop(const TrainOptions& o, const ModelConfig& model) {
+  const int cell = model.scale_factor * model.classifier.downsample_factor();
+  require(o.crop % cell == 0, "crop",
+          "crop size " + std::to_string(o.crop) + " must be a multiple of the scale factor times the encoder's " +
+              "downsampling factor (" + std::to_string(model.scale_factor) + " x " +
+              std::to_string(model.classifier.downsample_factor()) + " = " + std::to_string(cell) + ")");
+}
+
+std::string checkpoint_path(const TrainOptions& o) { return o.checkpoint.empty() ? o.out + ".ckpt" : o.checkpoint; }
+std::string log_path(const TrainOptions& o) { return o.log.empty() ? o.out + ".log.jsonl" : o.log; }
+
+void create_output_folders(const TrainOptions& o) {
+  create_parent(o.out, "out");
+  create_parent(checkpoint_path(o), "checkpoint");
+  create_parent(log_path(o), "log");
+}
+
+TrainOptions inherit_init_settings(TrainOptions o, const std::vector<std::string>& given) {
+  if (o.init.empty()) return o;
+  const ModelConfig c = ModelConfig::from_json(read_bundle_file(o.init).config_json);
+  const nlohmann::json meta = c.metadata_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(c.metadata_json);
+  auto unset = [&](const char* field) { return std::find(given.begin(), given.end(), field) == given.end(); };
+  auto take = [&](const char* field, int& value) {
+    if (unset(field) && meta.contains(field) && meta[field].is_number_integer()) value = meta[field].get<int>();
+  };
+  take("crop", o.crop);
+  take("batch", o.batch);
+  take("threads", o.threads);
+  if (unset("scale")) o.scale = c.scale_factor;  // every bundle records its scale
+  return o;
+}
+
+}  // namespace i2sbseg
