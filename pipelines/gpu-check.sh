@@ -52,6 +52,10 @@ if ! setup -Dgstreamer=auto; then
 fi
 grep -A12 "^i2sbseg" "$build/meson-logs/meson-log.txt" | tail -12 || true
 tool="$build/tools/i2sbseg"
+# bench times the element only when it finds the plugin (the tool compiles
+# no build path in): pass the build's plugin when it was built.
+plugin="$build/gst-plugin/libgsti2sbseg.so"
+bench() { if [ -f "$plugin" ]; then "$tool" bench --plugin "$plugin" "$@"; else "$tool" bench "$@"; fi; }
 
 step "CUDA kernel tests (GoogleTest from the kit)"
 if [ -d "$kit/src/googletest" ]; then
@@ -69,22 +73,22 @@ if [ -d "$kit/src/googletest" ]; then
 fi
 
 step "GPU vs CPU agreement and bench, 128x128 (the model's native size), precision fp32"
-"$tool" bench --model "$model" --device cuda --precision fp32 --size 128x128 --frames 30 --compare-cpu \
+bench --model "$model" --device cuda --precision fp32 --size 128x128 --frames 30 --compare-cpu \
   --json-out "$out/bench-128-fp32.json" || fail "bench 128 fp32"
 step "agreement at 320x240 output, fp16"
-"$tool" bench --model "$model" --device cuda --precision fp16 --size 320x240 --frames 10 --compare-cpu --no-pixel \
+bench --model "$model" --device cuda --precision fp16 --size 320x240 --frames 10 --compare-cpu --no-pixel \
   --json-out "$out/bench-320x240-fp16.json" || fail "bench 320x240 fp16"
 # QUICK=1: fewer runs, no bf16 (for a short device lease).
 frames=50; precisions="fp32 fp16 bf16"
 [ "${QUICK:-0}" = 1 ] && { frames=20; precisions="fp32 fp16"; }
 for prec in $precisions; do
   step "1280x720 output, $prec, CUDA graphs on"
-  "$tool" bench --model "$model" --device cuda --precision "$prec" --size 1280x720 --frames $frames --warmup 5 \
+  bench --model "$model" --device cuda --precision "$prec" --size 1280x720 --frames $frames --warmup 5 \
     --json-out "$out/bench-720p-$prec.json" || fail "bench 720p $prec"
 done
 step "1280x720 output, fp16, CUDA graphs off"
-I2SBSEG_CUDA_GRAPHS=0 "$tool" bench --model "$model" --device cuda --precision fp16 --size 1280x720 --frames $frames \
-  --warmup 5 --no-pixel --json-out "$out/bench-720p-fp16-nographs.json" || fail "bench 720p no graphs"
+bench --model "$model" --device cuda --precision fp16 --size 1280x720 --frames $frames \
+  --warmup 5 --no-pixel --cuda-graphs off --json-out "$out/bench-720p-fp16-nographs.json" || fail "bench 720p no graphs"
 
 step "summary"
 python3 - "$out" <<'EOF'

@@ -12,20 +12,25 @@
 namespace i2sbseg::tools {
 namespace {
 
-// The element from the registry, else the plugin built next to this tool
-// (so `build/tools/i2sbseg bench` works without GST_PLUGIN_PATH).
-bool ensure_element(std::string& why) {
+// Loads `plugin` when given, then finds the element in the registry.
+bool ensure_element(const std::string& plugin, std::string& why) {
+  if (!plugin.empty()) {
+    GError* err = nullptr;
+    GstPlugin* p = gst_plugin_load_file(plugin.c_str(), &err);
+    if (!p) {
+      why = "cannot load the plugin '" + plugin + "': " + (err ? err->message : "load failed");
+      if (err) g_error_free(err);
+      return false;
+    }
+    gst_object_unref(p);
+  }
   if (GstElementFactory* f = gst_element_factory_find("i2sbseg")) {
     gst_object_unref(f);
     return true;
   }
-  GError* err = nullptr;
-  if (GstPlugin* p = gst_plugin_load_file(I2SBSEG_BUILD_PLUGIN, &err)) {
-    gst_object_unref(p);
-    return true;
-  }
-  why = std::string("no i2sbseg element (set GST_PLUGIN_PATH; ") + (err ? err->message : "load failed") + ")";
-  if (err) g_error_free(err);
+  why = plugin.empty() ? "no i2sbseg element in the GStreamer registry (set GST_PLUGIN_PATH, pass --plugin, or run "
+                         "in `meson devenv` for a build tree)"
+                       : "'" + plugin + "' has no i2sbseg element";
   return false;
 }
 
@@ -82,13 +87,14 @@ double time_one(const std::string& middle, int w, int h, int frames, int warmup,
 
 }  // namespace
 
-PipelineTiming time_pipelines(const std::string& element_props, int width, int height, int frames, int warmup) {
+PipelineTiming time_pipelines(const std::string& element_props, const std::string& plugin, int width, int height,
+                              int frames, int warmup) {
   PipelineTiming t;
   if (!gst_init_check(nullptr, nullptr, nullptr)) {
     t.why = "GStreamer failed to initialise";
     return t;
   }
-  if (!ensure_element(t.why)) return t;
+  if (!ensure_element(plugin, t.why)) return t;
   t.element_ms = time_one("i2sbseg " + element_props, width, height, frames, warmup, t.why);
   if (t.element_ms < 0) return t;
   t.passthrough_ms = time_one("identity", width, height, frames, warmup, t.why);

@@ -14,6 +14,9 @@ struct PipelineTiming {
 };
 
 // `element_props` are appended to "i2sbseg" (e.g. "model=m.i2sb steps=4").
-PipelineTiming time_pipelines(const std::string& element_props, int width, int height, int frames, int warmup);
+// `plugin`: the plugin file to load first; empty: the element must be in
+// GStreamer's registry (GST_PLUGIN_PATH, the system plugin folder).
+PipelineTiming time_pipelines(const std::string& element_props, const std::string& plugin, int width, int height,
+                              int frames, int warmup);
 
 }  // namespace i2sbseg::tools

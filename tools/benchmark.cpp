@@ -5,9 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <functional>
-#include <thread>
 
 #include <ATen/Context.h>
 #include <torch/cuda.h>
@@ -58,32 +56,82 @@ void bench_input_size(int scale, int width, int height, int& lr_width, int& lr_h
   lr_height = height / scale;
 }
 
+namespace {
+
+// What the original I2SB does: the bridge walks in pixel space at HR size
+// (same network width and depth, 3 channels), then the classifier runs on
+// the restored image. Weights are random: only the time matters.
+void time_pixel_bridge(const BenchOptions& o, Model& model, const torch::Tensor& lr, BenchReport& r) {
+  const torch::Device device = model.device();
+  const torch::ScalarType dtype = model.precision();
+  BridgeNet pixel_net(3, *model.config().bridge);
+  pixel_net->to(device, dtype);
+  pixel_net->eval();
+  const Bridge& bridge = model.bridge();
+  torch::Tensor sink;  // keeps results alive so no work is skipped
+  for (int nfe : o.nfes) {
+    r.pixel_ms[nfe] = median_ms(o, device, [&] {
+      const torch::Tensor x1 = model.upsample_lr(lr);
+      const torch::Tensor cond = pixel_net->condition(x1.to(dtype));
+      const torch::Tensor x0 = bridge.sample(
+          x1, nfe,
+          [&](const torch::Tensor& xt, int step) {
+            const torch::Tensor t = torch::full({1}, step, torch::TensorOptions().dtype(torch::kLong).device(device));
+            const torch::Tensor out = pixel_net->forward_conditioned(xt.to(dtype), cond, bridge.noise_level(t));
+            return bridge.pred_x0(t, xt, out.to(torch::kFloat32));
+          },
+          false);
+      sink = model.classify(x0.clamp(0.0, 1.0));
+    });
+  }
+}
+
+// The element's per-frame work without GStreamer: packed bytes in, class
+// map and overlay pixels out, through a Segmenter opened as the element would.
+void time_frames(const BenchOptions& o, bool has_bridge, const torch::Tensor& lr, BenchReport& r) {
+  auto seg = Segmenter::open(o.model, {o.device, o.precision, o.cudnn_benchmark, o.cuda_graphs});
+  const torch::Tensor bytes = (lr.to(torch::kCPU) * 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+  const PixelLayout rgb{3, 0, 1, 2};
+  std::vector<std::uint8_t> map, out(static_cast<size_t>(r.width) * r.height * 3);
+  SegmentParams p;
+  p.threads = r.threads;
+  OverlayTarget overlay{out.data(), r.width * 3, 0.5f, Upscale::kNearest};
+  int mw = 0, mh = 0;
+  for (int nfe : o.nfes) {
+    if (!has_bridge && nfe != o.nfes.front()) continue;
+    p.nfe = has_bridge ? nfe : 0;
+    r.frame_ms[nfe] = median_ms(o, torch::kCPU, [&] {
+      seg->segment(bytes.data_ptr<std::uint8_t>(), r.lr_width, r.lr_height, r.lr_width * 3, rgb, p, map, mw, mh,
+                   &overlay);
+    });
+  }
+}
+
+}  // namespace
+
 BenchReport bench_model(const BenchOptions& o) {
   if (o.frames < 1 || o.warmup < 0) throw Error("bench: --frames must be at least 1");
   const torch::Device device = parse_device(o.device);
-  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // as the Segmenter does
-  const torch::ScalarType dtype = parse_precision(o.precision, device);
+  // The tool's own process: the one switch for all timings (as the
+  // Segmenter below is asked to).
+  if (device.is_cuda() && o.cudnn_benchmark) at::globalContext().setBenchmarkCuDNN(true);
   Model model = load_model(o.model, device);
   model.eval();
-  model.set_precision(dtype);
-  const int s = model.config().scale_factor;
-  const int w = o.width > 0 ? o.width : 128, h = o.height > 0 ? o.height : 128;
+  model.set_precision(scalar_type(o.precision, device));
   BenchReport r;
-  bench_input_size(s, w, h, r.lr_width, r.lr_height);
+  r.width = o.width > 0 ? o.width : 128;
+  r.height = o.height > 0 ? o.height : 128;
+  bench_input_size(model.config().scale_factor, r.width, r.height, r.lr_width, r.lr_height);
   r.device = device.str();
-  r.precision = precision_name(dtype);
+  r.precision = precision_of(model.precision());
   r.threads = inference_threads(o.threads);
-  r.width = w;
-  r.height = h;
   torch::set_num_threads(r.threads);
   torch::NoGradGuard no_grad;
   torch::manual_seed(0);
 
-  const auto opts = torch::TensorOptions().device(device);
-  const torch::Tensor lr = torch::rand({1, 3, r.lr_height, r.lr_width}, opts);
+  const torch::Tensor lr = torch::rand({1, 3, r.lr_height, r.lr_width}, torch::TensorOptions().device(device));
   const torch::Tensor hr = model.upsample_lr(lr);
   torch::Tensor sink;  // keeps results alive so no work is skipped
-
   r.unet_ms = median_ms(o, device, [&] { sink = model.classify(hr); });
   if (model.has_bridge()) {
     for (int nfe : o.nfes) {
@@ -91,53 +139,9 @@ BenchReport bench_model(const BenchOptions& o) {
       so.nfe = nfe;
       r.latent_ms[nfe] = median_ms(o, device, [&] { sink = model.segment_lr(lr, so); });
     }
+    if (o.pixel) time_pixel_bridge(o, model, lr, r);
   }
-
-  if (o.pixel && model.has_bridge()) {
-    // What the original I2SB does: the bridge walks in pixel space at HR size
-    // (same network width and depth, 3 channels), then the classifier runs on
-    // the restored image. Weights are random: only the time matters.
-    BridgeNet pixel_net(3, *model.config().bridge);
-    pixel_net->to(device, dtype);
-    pixel_net->eval();
-    const Bridge& bridge = model.bridge();
-    for (int nfe : o.nfes) {
-      r.pixel_ms[nfe] = median_ms(o, device, [&] {
-        const torch::Tensor x1 = model.upsample_lr(lr);
-        const torch::Tensor cond = pixel_net->condition(x1.to(dtype));
-        const torch::Tensor x0 = bridge.sample(
-            x1, nfe,
-            [&](const torch::Tensor& xt, int step) {
-              const torch::Tensor t = torch::full({1}, step, torch::TensorOptions().dtype(torch::kLong).device(device));
-              const torch::Tensor out = pixel_net->forward_conditioned(xt.to(dtype), cond, bridge.noise_level(t));
-              return bridge.pred_x0(t, xt, out.to(torch::kFloat32));
-            },
-            false);
-        sink = model.classify(x0.clamp(0.0, 1.0));
-      });
-    }
-  }
-
-  if (o.frame) {
-    // The element's per-frame work without GStreamer: packed bytes in,
-    // class map and overlay pixels out.
-    auto seg = Segmenter::open(o.model, o.device, nullptr, o.precision);
-    const torch::Tensor bytes = (lr.to(torch::kCPU) * 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
-    const PixelLayout rgb{3, 0, 1, 2};
-    std::vector<std::uint8_t> map, out(static_cast<size_t>(w) * h * 3);
-    SegmentParams p;
-    p.threads = r.threads;
-    OverlayTarget overlay{out.data(), w * 3, 0.5f, Upscale::kNearest};
-    int mw = 0, mh = 0;
-    for (int nfe : o.nfes) {
-      if (!model.has_bridge() && nfe != o.nfes.front()) continue;
-      p.nfe = model.has_bridge() ? nfe : 0;
-      r.frame_ms[nfe] = median_ms(o, torch::kCPU, [&] {
-        seg->segment(bytes.data_ptr<std::uint8_t>(), r.lr_width, r.lr_height, r.lr_width * 3, rgb, p, map, mw, mh,
-                     &overlay);
-      });
-    }
-  }
+  if (o.frame) time_frames(o, model.has_bridge(), lr, r);
   r.peak_rss_mb = peak_rss_mb();
   return r;
 }

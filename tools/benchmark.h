@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: MIT
 // Model-level timings for `i2sbseg bench` (docs/design.md §7): the reference
 // points taken side by side in one run, on the same inputs and threads.
-// Torch-free; the element-in-a-pipeline timings live in the tool.
+// Torch-free header; the element-in-a-pipeline timings are in bench_element.h.
 #pragma once
 
 #include <map>
 #include <string>
 #include <vector>
 
+#include <i2sbseg/precision.h>
+
 namespace i2sbseg {
 
 struct BenchOptions {
   std::string model;
-  std::string device = "cpu";     // cpu, cuda, cuda:N, auto
-  std::string precision = "fp32";  // fp32, fp16, bf16, auto
+  std::string device = "cpu";  // cpu, cuda, cuda:N, auto
+  Precision precision = Precision::kFp32;
+  // On CUDA: let cuDNN time its algorithms per shape (a process-wide switch;
+  // this process is the tool's own) and replay the frame path as a CUDA graph.
+  bool cudnn_benchmark = true;
+  bool cuda_graphs = true;
   int width = 0, height = 0;      // HR (output) size; 0: 128 x 128
   int frames = 10;                // timed runs per measurement (median)
   int warmup = 2;
@@ -24,7 +30,8 @@ struct BenchOptions {
 };
 
 struct BenchReport {
-  std::string device, precision;
+  std::string device;
+  Precision precision = Precision::kFp32;  // resolved: never kAuto
   int threads = 0;
   int width = 0, height = 0;        // HR
   int lr_width = 0, lr_height = 0;  // the input frame

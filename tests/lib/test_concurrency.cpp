@@ -70,7 +70,7 @@ TEST(Concurrency, FourThreadsSharingOneSegmenterMatchSerialRuns) {
     for (auto& [name, t] : m.named_tensors()) t.add_(torch::randn_like(t) * 0.5);
   }
   save_model(m, dir.file("m.i2sb"));
-  auto seg = Segmenter::open(dir.file("m.i2sb"), "cpu");
+  auto seg = Segmenter::open(dir.file("m.i2sb"), {"cpu"});
 
   std::vector<Job> jobs(4);
   jobs[0] = {6, 4, {}, false};

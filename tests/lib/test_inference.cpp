@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <i2sbseg/bridge.h>
+#include <i2sbseg/device.h>
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
 #include <i2sbseg/networks.h>
@@ -122,9 +123,17 @@ TEST(Inference, FusedOverlayEqualsSegmentThenDraw) {
   randomise(m, 7);
   const std::string path = dir.file("m.i2sb");
   save_model(m, path);
-  auto seg = Segmenter::open(path, "cpu", nullptr, "fp32");
-  EXPECT_EQ(seg->precision(), "fp32");
-  EXPECT_THROW(Segmenter::open(path, "cpu", nullptr, "fp64"), Error);
+  auto seg = Segmenter::open(path, {"cpu", Precision::kFp32});
+  EXPECT_EQ(seg->precision(), Precision::kFp32);
+  EXPECT_EQ(precision_from_name("bf16"), Precision::kBf16);
+  try {
+    precision_from_name("fp64");
+    ADD_FAILURE() << "fp64 accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidOption);
+    EXPECT_EQ(e.field(), "precision");
+    EXPECT_NE(std::string(e.what()).find("fp64"), std::string::npos) << e.what();
+  }
 
   const int w = 13, h = 7;
   std::mt19937 rng(1);
@@ -154,4 +163,64 @@ TEST(Inference, FusedOverlayEqualsSegmentThenDraw) {
         for (auto c : map1) ASSERT_LT(c, 4);
       }
   }
+}
+
+// Malformed or unusable devices are option errors on the "device" field,
+// whether given to parse_device or to Segmenter::open.
+TEST(Inference, BadDevicesAreOptionErrorsNamingTheDevice) {
+  std::vector<std::string> bad{"gpu", "cuda:", "cuda:x", "cuda:1234", "CPU"};
+  if (!torch::cuda::is_available()) bad.push_back("cuda");  // no usable GPU here
+  for (const std::string& name : bad) {
+    try {
+      parse_device(name);
+      ADD_FAILURE() << name << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidOption) << name;
+      EXPECT_EQ(e.field(), "device") << name;
+      EXPECT_NE(std::string(e.what()).find("'" + name + "'"), std::string::npos) << e.what();
+    }
+  }
+  TempDir dir;
+  save_model(Model(small_config()), dir.file("m.i2sb"));
+  try {
+    Segmenter::open(dir.file("m.i2sb"), {"gpu"});
+    ADD_FAILURE() << "device gpu accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.field(), "device");
+  }
+  EXPECT_EQ(parse_device("cpu"), torch::Device(torch::kCPU));
+}
+
+// open() changes no process-wide state unless asked, and segment() with NFE 0
+// runs the model's default NFE (resolved once, by the model).
+TEST(Inference, SegmenterDefaultsLeaveTheProcessAloneAndUseTheDefaultNfe) {
+  TempDir dir;
+  Model m(small_config());
+  randomise(m, 8);
+  save_model(m, dir.file("m.i2sb"));
+  const bool cudnn_before = at::globalContext().benchmarkCuDNN();
+  auto seg = Segmenter::open(dir.file("m.i2sb"), {"cpu", Precision::kFp32});
+  EXPECT_EQ(at::globalContext().benchmarkCuDNN(), cudnn_before);
+
+  const int w = 6, h = 5;
+  std::vector<std::uint8_t> frame(w * h * 3);
+  std::mt19937 rng(2);
+  for (auto& v : frame) v = static_cast<std::uint8_t>(rng());
+  auto classes = [&](int nfe) {
+    SegmentParams p;
+    p.nfe = nfe;
+    p.seed = 4;
+    std::vector<std::uint8_t> map;
+    int ow, oh;
+    seg->segment(frame.data(), w, h, w * 3, {3, 0, 1, 2}, p, map, ow, oh);
+    return map;
+  };
+  ASSERT_EQ(seg->default_nfe(), 3);
+  const std::vector<std::uint8_t> by_default = classes(0);
+  EXPECT_EQ(by_default, classes(3));
+  // The bridge acts: a different NFE gives a different map somewhere.
+  bool differs = false;
+  for (int nfe : {1, 2, 6}) differs |= classes(nfe) != by_default;
+  EXPECT_TRUE(differs);
+  EXPECT_THROW(classes(1000), Error) << "NFE must stay below the schedule's steps";
 }

@@ -9,6 +9,8 @@
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
 
+#include "../../lib/src/model/network_plan.h"  // internal: the parameter count load_model checks
+
 using namespace i2sbseg;
 
 namespace {
@@ -171,4 +173,23 @@ TEST(Networks, ParameterCountsAddUp) {
   for (const auto& p : m.encoder()->parameters()) direct += p.numel();
   EXPECT_EQ(direct, m.parameter_count("encoder."));
   EXPECT_GT(m.parameter_count("bridge."), 0);
+}
+
+// load_model counts a config's parameters from the networks' plans before
+// building anything: that count must be what the built modules hold, for
+// every architecture variant (skip convolutions, no blocks, no bridge...).
+TEST(Networks, ThePlanCountsExactlyTheParametersTheModulesBuild) {
+  std::vector<ModelConfig> configs(5, small_config());
+  configs[1].bridge.reset();
+  configs[2].classifier.blocks_per_level = 0;
+  configs[2].bridge = BridgeArch{4, 0, 2};
+  configs[3].classifier.widths = {5};
+  configs[3].classifier.blocks_per_level = 3;
+  configs[4].classifier.widths = {7, 12, 20, 24};  // odd widths: GroupNorm with fewer groups
+  configs[4].bridge = BridgeArch{12, 3, 6};
+  configs[4].classes = ModelConfig::make_default(9).classes;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const Model m(configs[i]);
+    EXPECT_EQ(plan::parameter_count(configs[i]), static_cast<double>(m.parameter_count())) << "variant " << i;
+  }
 }

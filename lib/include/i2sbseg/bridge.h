@@ -60,6 +60,12 @@ class Bridge {
 
  private:
   torch::Tensor gather(const torch::Tensor& table, const torch::Tensor& step, int64_t dims) const;
+  // draw_noise and sample_with_noise over sampling_steps(T, nfe), computed
+  // once by the caller.
+  std::vector<torch::Tensor> draw_noise(const torch::Tensor& x1, const std::vector<int>& steps,
+                                        at::Generator* gen) const;
+  torch::Tensor walk(const torch::Tensor& x1, const std::vector<int>& steps, const PredictX0& predict_x0,
+                     const std::vector<torch::Tensor>& noise) const;
   // The posterior mean of a reverse step from n to prev and its noise scale
   // (0 on the last step); throws unless 0 <= prev < n < T.
   torch::Tensor posterior_mean(int prev, int n, const torch::Tensor& x_n, const torch::Tensor& x0,

@@ -45,15 +45,6 @@ std::vector<std::uint8_t> serialize_bundle(const BundleContents& contents);
 // over it, so a failed write never leaves a partial bundle at `path`.
 void write_bundle_file(const std::string& path, const BundleContents& contents);
 
-// Atomic write of arbitrary bytes (temp file PATH.tmp.PID + fsync + rename
-// + fsync of the folder).
-void write_file_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes);
-
-// Removes the PATH.tmp.PID files that writers killed mid-write (SIGKILL,
-// power cut) left beside `path`, skipping those of processes still running.
-// Returns the paths removed.
-std::vector<std::string> remove_stale_temp_files(const std::string& path);
-
 std::uint32_t crc32(const std::uint8_t* data, std::size_t size);
 
 }  // namespace i2sbseg

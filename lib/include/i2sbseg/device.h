@@ -6,10 +6,13 @@
 
 #include <torch/types.h>
 
+#include <i2sbseg/precision.h>
+
 namespace i2sbseg {
 
 // "auto" picks cuda:0 when LibTorch has CUDA and a GPU is present, else cpu.
-// Throws Error naming the value when it is malformed or the GPU is unusable.
+// Throws Error (kInvalidOption, field "device") naming the value when it is
+// malformed or names a GPU that is missing or unusable.
 torch::Device parse_device(const std::string& name);
 
 // Whether `name` is "auto" and resolved to the CPU (callers log the fallback).
@@ -19,10 +22,10 @@ bool is_auto_cpu_fallback(const std::string& name, const torch::Device& resolved
 // when set, else one per core.
 int inference_threads(int requested = 0);
 
-// Inference precision names: auto (fp16 on CUDA, fp32 on the CPU), fp32,
-// fp16, bf16. Throws Error naming the value when it is none of these.
-torch::ScalarType parse_precision(const std::string& name, const torch::Device& device);
-// "fp32", "fp16", "bf16".
-std::string precision_name(torch::ScalarType dtype);
+// The scalar type a precision runs in on `device` (auto: fp16 on CUDA, fp32
+// on the CPU).
+torch::ScalarType scalar_type(Precision precision, const torch::Device& device);
+// The precision of a scalar type (kFp32 for anything but half and bfloat16).
+Precision precision_of(torch::ScalarType dtype);
 
 }  // namespace i2sbseg

@@ -11,6 +11,7 @@
 
 #include <i2sbseg/config.h>
 #include <i2sbseg/pixel_layout.h>
+#include <i2sbseg/precision.h>
 
 namespace i2sbseg {
 
@@ -33,23 +34,37 @@ struct SegmentParams {
   bool ot_ode = false;
   std::uint64_t seed = 0;  // the same seed and input give the same output
   OutputSize output_size = OutputSize::kScaled;
-  // CPU threads for this call's inference; 0: $OMP_NUM_THREADS if set, else
-  // one per CPU core. Applied to
-  // the calling thread (OpenMP's thread count is per calling thread, so a
-  // streaming thread would otherwise run single-threaded).
+  // CPU threads for this call's inference; 0: the count open() resolved
+  // ($OMP_NUM_THREADS if set, else one per CPU core). Applied to the calling
+  // thread (OpenMP's thread count is per calling thread, so a streaming
+  // thread would otherwise run single-threaded).
   int threads = 0;
+};
+
+// How open() loads a model. Everything here is applied once, at open();
+// nothing in segment() reads the environment or changes process-wide state.
+struct SegmenterOptions {
+  std::string device = "auto";  // auto, cpu, cuda, cuda:N
+  Precision precision = Precision::kAuto;
+  // cuDNN's autotuner is one switch for the whole process: the library only
+  // turns it on when asked (worth it for streams whose frame size repeats).
+  bool cudnn_benchmark = false;
+  // Replay the CUDA frame path as one captured graph where the build has
+  // them (same numbers, fewer launches).
+  bool cuda_graphs = true;
 };
 
 class Segmenter {
  public:
-  // Loads `model_path` on `device` (auto, cpu, cuda, cuda:N) in `precision`
-  // (auto: fp16 on CUDA, fp32 on the CPU; fp32, fp16, bf16), or returns the
-  // instance already loaded for the same file (canonical path), resolved
-  // device and precision. Throws Error naming the file, device or precision
-  // and the problem. `auto_fell_back` (optional) is set when "auto" resolved
-  // to the CPU.
-  static std::shared_ptr<Segmenter> open(const std::string& model_path, const std::string& device,
-                                         bool* auto_fell_back = nullptr, const std::string& precision = "auto");
+  // Loads `model_path` with `options`, or returns the instance already loaded
+  // for the same file (canonical path), resolved device and precision.
+  // Throws Error naming the file, device or precision and the problem: kind
+  // kNotFound when the file is missing, kBadFile when it is not a valid
+  // bundle, kUnsupported when the device cannot run the precision,
+  // kInvalidOption (field "device") for a malformed or unusable device.
+  // `auto_fell_back` (optional) is set when "auto" resolved to the CPU.
+  static std::shared_ptr<Segmenter> open(const std::string& model_path, const SegmenterOptions& options = {},
+                                         bool* auto_fell_back = nullptr);
 
   ~Segmenter();
   Segmenter(const Segmenter&) = delete;
@@ -57,7 +72,7 @@ class Segmenter {
 
   const std::string& model_path() const;  // canonical
   std::string device() const;             // resolved, e.g. "cpu", "cuda:0"
-  std::string precision() const;          // resolved: fp32, fp16 or bf16
+  Precision precision() const;            // resolved: never kAuto
   const ModelConfig& config() const;
   int scale_factor() const { return config().scale_factor; }
   int num_classes() const { return config().num_classes(); }

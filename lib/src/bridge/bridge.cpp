@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <i2sbseg/bridge.h>
 
-#include <i2sbseg/error.h>
+#include <ATen/CPUGeneratorImpl.h>
 
-#include "common/torch_compat.h"
+#include <i2sbseg/error.h>
 
 namespace i2sbseg {
 namespace {
@@ -15,7 +15,7 @@ torch::Tensor to_tensor(const std::vector<double>& v, torch::Device device) {
 
 }  // namespace
 
-at::Generator make_generator(std::uint64_t seed) { return compat::cpu_generator(seed); }
+at::Generator make_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
 Bridge::Bridge(const Schedule& schedule, torch::Device device) : schedule_(schedule), device_(device) {
   std_fwd_ = to_tensor(schedule_.std_fwd, device);
@@ -83,7 +83,11 @@ torch::Tensor Bridge::p_posterior(int prev, int n, const torch::Tensor& x_n, con
 }
 
 std::vector<torch::Tensor> Bridge::draw_noise(const torch::Tensor& x1, int nfe, at::Generator* gen) const {
-  const std::vector<int> steps = sampling_steps(schedule_.steps(), nfe);
+  return draw_noise(x1, sampling_steps(schedule_.steps(), nfe), gen);
+}
+
+std::vector<torch::Tensor> Bridge::draw_noise(const torch::Tensor& x1, const std::vector<int>& steps,
+                                              at::Generator* gen) const {
   std::vector<torch::Tensor> noise;
   // p_posterior adds noise on every step except the last (prev = 0).
   for (size_t i = steps.size() - 1; i > 0; --i)
@@ -93,7 +97,11 @@ std::vector<torch::Tensor> Bridge::draw_noise(const torch::Tensor& x1, int nfe, 
 
 torch::Tensor Bridge::sample_with_noise(const torch::Tensor& x1, int nfe, const PredictX0& predict_x0,
                                         const std::vector<torch::Tensor>& noise) const {
-  const std::vector<int> steps = sampling_steps(schedule_.steps(), nfe);
+  return walk(x1, sampling_steps(schedule_.steps(), nfe), predict_x0, noise);
+}
+
+torch::Tensor Bridge::walk(const torch::Tensor& x1, const std::vector<int>& steps, const PredictX0& predict_x0,
+                           const std::vector<torch::Tensor>& noise) const {
   torch::Tensor xt = x1;
   size_t used = 0;
   for (size_t i = steps.size() - 1; i > 0; --i) {
@@ -115,7 +123,8 @@ torch::Tensor Bridge::noise_level(const torch::Tensor& step) const {
 torch::Tensor Bridge::sample(const torch::Tensor& x1, int nfe, const PredictX0& predict_x0, bool ot_ode,
                              at::Generator* gen) const {
   // The noise drawn ahead is the noise the walk would draw step by step.
-  return sample_with_noise(x1, nfe, predict_x0, ot_ode ? std::vector<torch::Tensor>{} : draw_noise(x1, nfe, gen));
+  const std::vector<int> steps = sampling_steps(schedule_.steps(), nfe);
+  return walk(x1, steps, predict_x0, ot_ode ? std::vector<torch::Tensor>{} : draw_noise(x1, steps, gen));
 }
 
 }  // namespace i2sbseg

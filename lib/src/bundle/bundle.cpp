@@ -1,21 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include <i2sbseg/bundle.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 
 #include <i2sbseg/config.h>
 #include <i2sbseg/error.h>
+
+#include "common/atomic_file.h"
 
 namespace i2sbseg {
 namespace {
@@ -37,7 +32,7 @@ class Cursor {
 
   void need(std::size_t n, const char* what) const {
     if (n > remaining())
-      throw Error(source_ + ": truncated file (ends inside " + what + " at byte " + std::to_string(size_) + ")");
+      throw Error(ErrorKind::kBadFile, source_ + ": truncated file (ends inside " + what + " at byte " + std::to_string(size_) + ")");
   }
   template <typename T>
   T read(const char* what) {
@@ -70,10 +65,6 @@ void put(std::vector<std::uint8_t>& out, T v) {
 
 std::string errno_text() { return std::strerror(errno); }
 
-// write_file_atomically's temporary files are PATH + kTempInfix + PID; the
-// clean-up of killed writers' leftovers looks for the same names.
-constexpr const char* kTempInfix = ".tmp.";
-
 }  // namespace
 
 std::int64_t TensorRecord::numel() const {
@@ -98,23 +89,23 @@ std::uint32_t crc32(const std::uint8_t* data, std::size_t size) {
 }
 
 BundleContents parse_bundle(const std::uint8_t* data, std::size_t size, const std::string& source) {
-  if (size == 0) throw Error(source + ": file is empty (not an i2sbseg model bundle)");
+  if (size == 0) throw Error(ErrorKind::kBadFile, source + ": file is empty (not an i2sbseg model bundle)");
   if (size < sizeof(kMagic) || std::memcmp(data, kMagic, sizeof(kMagic)) != 0)
-    throw Error(source + ": not an i2sbseg model bundle (wrong magic bytes)");
+    throw Error(ErrorKind::kBadFile, source + ": not an i2sbseg model bundle (wrong magic bytes)");
   Cursor cur(data, size, source);
   cur.take(sizeof(kMagic), "the magic");
   BundleContents out;
   const auto version = cur.read<std::uint32_t>("the header");
   if (version != static_cast<std::uint32_t>(kFormatVersion))
-    throw Error(source + ": unsupported bundle format version " + std::to_string(version) +
+    throw Error(ErrorKind::kBadFile, source + ": unsupported bundle format version " + std::to_string(version) +
                 " (this build reads version " + std::to_string(kFormatVersion) + ")");
   out.format_version = static_cast<int>(version);
   const auto flags = cur.read<std::uint32_t>("the header");
-  if (flags != 0) throw Error(source + ": unknown header flags " + std::to_string(flags));
+  if (flags != 0) throw Error(ErrorKind::kBadFile, source + ": unknown header flags " + std::to_string(flags));
 
   const auto config_bytes = cur.read<std::uint64_t>("the config length");
   if (config_bytes > cur.remaining())
-    throw Error(source + ": truncated file (config of " + std::to_string(config_bytes) + " bytes, " +
+    throw Error(ErrorKind::kBadFile, source + ": truncated file (config of " + std::to_string(config_bytes) + " bytes, " +
                 std::to_string(cur.remaining()) + " left)");
   const std::uint8_t* cfg = cur.take(static_cast<std::size_t>(config_bytes), "the config");
   out.config_json.assign(reinterpret_cast<const char*>(cfg), static_cast<std::size_t>(config_bytes));
@@ -122,28 +113,28 @@ BundleContents parse_bundle(const std::uint8_t* data, std::size_t size, const st
   const auto count = cur.read<std::uint32_t>("the tensor count");
   // Every tensor takes at least 8 bytes, so a larger count cannot be real.
   if (count > cur.remaining() / 8)
-    throw Error(source + ": truncated file (" + std::to_string(count) + " tensors announced)");
+    throw Error(ErrorKind::kBadFile, source + ": truncated file (" + std::to_string(count) + " tensors announced)");
   out.tensors.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     TensorRecord t;
     const auto name_bytes = cur.read<std::uint32_t>("a tensor name");
     if (name_bytes == 0 || name_bytes > kMaxNameBytes)
-      throw Error(source + ": tensor " + std::to_string(i) + " has an invalid name length " +
+      throw Error(ErrorKind::kBadFile, source + ": tensor " + std::to_string(i) + " has an invalid name length " +
                   std::to_string(name_bytes));
     const std::uint8_t* name = cur.take(name_bytes, "a tensor name");
     t.name.assign(reinterpret_cast<const char*>(name), name_bytes);
     const auto ndim = cur.read<std::uint32_t>("a tensor shape");
     if (ndim > kMaxDims)
-      throw Error(source + ": tensor '" + t.name + "' has " + std::to_string(ndim) + " dimensions (at most " +
+      throw Error(ErrorKind::kBadFile, source + ": tensor '" + t.name + "' has " + std::to_string(ndim) + " dimensions (at most " +
                   std::to_string(kMaxDims) + ")");
     std::uint64_t numel = 1;
     for (std::uint32_t d = 0; d < ndim; ++d) {
       const auto dim = cur.read<std::int64_t>("a tensor shape");
       if (dim < 0 || static_cast<std::uint64_t>(dim) > cur.remaining())
-        throw Error(source + ": tensor '" + t.name + "' has an impossible dimension " + std::to_string(dim));
+        throw Error(ErrorKind::kBadFile, source + ": tensor '" + t.name + "' has an impossible dimension " + std::to_string(dim));
       t.shape.push_back(dim);
       if (dim != 0 && numel > cur.remaining() / static_cast<std::uint64_t>(dim))
-        throw Error(source + ": truncated file (tensor '" + t.name + "' needs more data than the file holds)");
+        throw Error(ErrorKind::kBadFile, source + ": truncated file (tensor '" + t.name + "' needs more data than the file holds)");
       numel *= static_cast<std::uint64_t>(dim);
     }
     const std::uint8_t* payload = cur.take(static_cast<std::size_t>(numel) * 4, "tensor data");
@@ -155,8 +146,8 @@ BundleContents parse_bundle(const std::uint8_t* data, std::size_t size, const st
   const std::size_t body = cur.pos();
   const auto stored = cur.read<std::uint32_t>("the checksum");
   if (cur.remaining() != 0)
-    throw Error(source + ": " + std::to_string(cur.remaining()) + " unexpected bytes after the checksum");
-  if (crc32(data, body) != stored) throw Error(source + ": checksum mismatch, the file is corrupt");
+    throw Error(ErrorKind::kBadFile, source + ": " + std::to_string(cur.remaining()) + " unexpected bytes after the checksum");
+  if (crc32(data, body) != stored) throw Error(ErrorKind::kBadFile, source + ": checksum mismatch, the file is corrupt");
   return out;
 }
 
@@ -164,12 +155,12 @@ BundleContents read_bundle_file(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) throw Error(path + ": no such model file");
-  if (fs::is_directory(st)) throw Error(path + ": is a directory, not a model file");
+  if (ec || !fs::exists(st)) throw Error(ErrorKind::kNotFound, path + ": no such model file");
+  if (fs::is_directory(st)) throw Error(ErrorKind::kBadFile, path + ": is a directory, not a model file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open model file: " + errno_text());
+  if (!in) throw Error(ErrorKind::kBadFile, path + ": cannot open model file: " + errno_text());
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(path + ": read error: " + errno_text());
+  if (in.bad()) throw Error(ErrorKind::kBadFile, path + ": read error: " + errno_text());
   return parse_bundle(bytes.data(), bytes.size(), path);
 }
 
@@ -193,64 +184,6 @@ std::vector<std::uint8_t> serialize_bundle(const BundleContents& c) {
   }
   put<std::uint32_t>(out, crc32(out.data(), out.size()));
   return out;
-}
-
-void write_file_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-  const std::string tmp = path + kTempInfix + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path + ": cannot create temporary file '" + tmp + "': " + errno_text());
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = n < 0 ? errno_text() : "short write";
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error(path + ": write failed: " + why);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  std::string why = synced ? "" : errno_text();
-  if (::close(fd) != 0 && synced) why = errno_text();
-  if (!why.empty()) {
-    ::unlink(tmp.c_str());
-    throw Error(path + ": write failed: " + why);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    throw Error(path + ": cannot replace file: " + why);
-  }
-  // The rename itself survives a power cut only once the folder is synced.
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
-std::vector<std::string> remove_stale_temp_files(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> removed;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string prefix = target.filename().string() + kTempInfix;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.compare(0, prefix.size(), prefix) != 0) continue;
-    const std::string pid_text = name.substr(prefix.size());
-    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
-    const long pid = std::strtol(pid_text.c_str(), nullptr, 10);
-    // A writer that is still running owns its file.
-    if (pid > 0 && pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
-    std::error_code rm;
-    if (fs::remove(entry.path(), rm)) removed.push_back(entry.path().string());
-  }
-  return removed;
 }
 
 void write_bundle_file(const std::string& path, const BundleContents& contents) {

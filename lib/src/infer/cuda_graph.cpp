@@ -25,7 +25,7 @@ GraphRunner::GraphRunner() = default;
 GraphRunner::~GraphRunner() = default;
 
 torch::Tensor GraphRunner::run(Model& model, const torch::Tensor& input, const SampleOptions& options) {
-  const int nfe = model.resolve_nfe(options.nfe);
+  const int nfe = options.nfe;  // as given: the model resolves 0 to its default
   if (model.has_bridge() && !options.ot_ode && !options.noise)
     throw Error("GraphRunner: the stochastic bridge needs its noise drawn ahead (SampleOptions::noise)");
   std::vector<const void*> noise_ptrs;
@@ -42,7 +42,6 @@ torch::Tensor GraphRunner::run(Model& model, const torch::Tensor& input, const S
     state_->ot_ode = options.ot_ode;
     state_->noise_ptrs = noise_ptrs;
     SampleOptions graph_options = options;
-    graph_options.nfe = nfe;
     graph_options.generator = nullptr;
     // Warm up on a side stream (cuDNN/cuBLAS set-up must not be captured),
     // then capture on it. The graph reads the input and noise buffers in

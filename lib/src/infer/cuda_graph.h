@@ -2,8 +2,8 @@
 // The LR frame -> HR logits path replayed as one captured CUDA graph
 // (internal). Kernel launches dominate small frames on a GPU; a graph turns
 // the ~100 launches of encoder + NFE bridge steps + decoder into one. Built
-// only when LibTorch has CUDA (I2SBSEG_CUDA_GRAPHS); elsewhere compiled() is
-// false and callers run the model eagerly.
+// only when LibTorch has CUDA (meson's gpu_graphs); elsewhere compiled() is
+// false (cuda_graph_stub.cpp) and callers run the model eagerly.
 #pragma once
 
 #include <memory>

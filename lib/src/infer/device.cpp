@@ -11,24 +11,33 @@
 
 namespace i2sbseg {
 
+namespace {
+
+// A malformed or unusable device is an option error on the "device" field.
+[[noreturn]] void bad_device(const std::string& name, const std::string& why) {
+  throw Error(ErrorKind::kInvalidOption, "device '" + name + "': " + why, "device");
+}
+
+}  // namespace
+
 torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    int index = 0;
-    if (name.size() > 5) {
-      const std::string n = name.substr(5);
-      if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos)
-        throw Error("device '" + name + "': expected cuda:N with N a GPU index");
-      index = std::stoi(n);
-    }
-    if (!torch::cuda::is_available())
-      throw Error("device '" + name + "': no usable CUDA GPU (this LibTorch has no CUDA support or sees no GPU)");
-    if (index >= static_cast<int>(torch::cuda::device_count()))
-      throw Error("device '" + name + "': only " + std::to_string(torch::cuda::device_count()) + " GPU(s) present");
-    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  if (name != "cuda" && name.rfind("cuda:", 0) != 0) bad_device(name, "expected auto, cpu, cuda or cuda:N");
+  int index = 0;
+  if (name.size() > 5) {
+    const std::string n = name.substr(5);
+    if (n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos)
+      bad_device(name, "expected cuda:N with N a GPU index");
+    index = std::stoi(n);
+  } else if (name.size() == 5) {
+    bad_device(name, "expected cuda:N with N a GPU index");
   }
-  throw Error("device '" + name + "': expected auto, cpu, cuda or cuda:N");
+  if (!torch::cuda::is_available())
+    bad_device(name, "no usable CUDA GPU (this LibTorch has no CUDA support or sees no GPU)");
+  if (index >= static_cast<int>(torch::cuda::device_count()))
+    bad_device(name, "only " + std::to_string(torch::cuda::device_count()) + " GPU(s) present");
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
 bool is_auto_cpu_fallback(const std::string& name, const torch::Device& resolved) {
@@ -42,19 +51,21 @@ int inference_threads(int requested) {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-torch::ScalarType parse_precision(const std::string& name, const torch::Device& device) {
-  if (name == "auto") return device.is_cuda() ? torch::kHalf : torch::kFloat32;
-  if (name == "fp32") return torch::kFloat32;
-  if (name == "fp16") return torch::kHalf;
-  if (name == "bf16") return torch::kBFloat16;
-  throw Error("precision '" + name + "': expected auto, fp32, fp16 or bf16");
+torch::ScalarType scalar_type(Precision precision, const torch::Device& device) {
+  switch (precision) {
+    case Precision::kAuto: return device.is_cuda() ? torch::kHalf : torch::kFloat32;
+    case Precision::kFp32: return torch::kFloat32;
+    case Precision::kFp16: return torch::kHalf;
+    case Precision::kBf16: return torch::kBFloat16;
+  }
+  return torch::kFloat32;
 }
 
-std::string precision_name(torch::ScalarType dtype) {
+Precision precision_of(torch::ScalarType dtype) {
   switch (dtype) {
-    case torch::kHalf: return "fp16";
-    case torch::kBFloat16: return "bf16";
-    default: return "fp32";
+    case torch::kHalf: return Precision::kFp16;
+    case torch::kBFloat16: return Precision::kBf16;
+    default: return Precision::kFp32;
   }
 }
 

@@ -5,15 +5,11 @@
 
 #include <unistd.h>
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
@@ -32,13 +28,39 @@
 
 namespace i2sbseg {
 
+namespace {
+
+// One frame as segment() received it.
+struct Frame {
+  const std::uint8_t* pixels;
+  int width, height, stride;
+  PixelLayout layout;
+};
+
+}  // namespace
+
+// The stages of segment(), each on the model's device.
 struct Segmenter::Impl {
   Impl(std::string p, torch::Device d, Model m) : path(std::move(p)), device(d), model(std::move(m)) {}
+
+  // Packed bytes -> `input`, RGB planes in [0, 1].
+  void upload(const Frame& f);
+  // The bridge's options for a call: the NFE resolved (0: the model's
+  // default) and the noise for the seed.
+  SampleOptions sample_options(const SegmentParams& params, int height, int width);
+  // HR logits (1, K, out_h, out_w) float32, contiguous.
+  torch::Tensor forward(const SampleOptions& options, OutputSize size);
+  // Logits -> class map (+ overlay): fused on the GPU, row-parallel on the CPU.
+  void classes_gpu(const torch::Tensor& logits, const Frame& f, std::uint8_t* map, const OverlayTarget* overlay);
+  void classes_cpu(const torch::Tensor& logits, const Frame& f, std::uint8_t* map, const OverlayTarget* overlay);
 
   std::string path;
   torch::Device device;
   Model model;
   std::mutex mutex;  // one inference at a time on the shared model
+  // Resolved once at open(): segment() reads no environment.
+  int default_threads = 1;  // $OMP_NUM_THREADS, else one per core
+  bool cuda_graphs = true;
   // Reused while the frame size stays (no per-frame full-size allocations):
   torch::Tensor input;  // (1, 3, h, w) float, v/255, on the model's device
   // CUDA path: pinned host staging and device buffers.
@@ -55,7 +77,7 @@ struct Segmenter::Impl {
 
 namespace {
 
-// Loaded models by "<canonical path>|<device>". Weak: the model goes when
+// Loaded models by "<canonical path>|<device>|<precision>[|graphs]". Weak: the model goes when
 // its last user does; the next open loads it again.
 std::mutex cache_mutex;
 std::map<std::string, std::weak_ptr<Segmenter>>& cache() {
@@ -74,16 +96,17 @@ void check_layout(const PixelLayout& l) {
 Segmenter::Segmenter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Segmenter::~Segmenter() = default;
 
-std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const std::string& device,
-                                           bool* auto_fell_back, const std::string& precision) {
-  const torch::Device dev = parse_device(device);  // throws naming the device
-  const torch::ScalarType dtype = parse_precision(precision, dev);
-  if (auto_fell_back) *auto_fell_back = is_auto_cpu_fallback(device, dev);
+std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const SegmenterOptions& options,
+                                           bool* auto_fell_back) {
+  const torch::Device dev = parse_device(options.device);  // throws naming the device
+  const torch::ScalarType dtype = scalar_type(options.precision, dev);
+  if (auto_fell_back) *auto_fell_back = is_auto_cpu_fallback(options.device, dev);
 
   // A missing file keeps its given name: load_model reports it.
   std::error_code ec;
   const std::filesystem::path canonical = std::filesystem::canonical(model_path, ec);
-  const std::string key = (ec ? model_path : canonical.string()) + "|" + dev.str() + "|" + precision_name(dtype);
+  const std::string key = (ec ? model_path : canonical.string()) + "|" + dev.str() + "|" +
+                          precision_name(precision_of(dtype)) + (options.cuda_graphs ? "|graphs" : "");
 
   std::lock_guard<std::mutex> lock(cache_mutex);
   auto& c = cache();
@@ -91,14 +114,12 @@ std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const 
     if (auto alive = it->second.lock()) return alive;
   }
   Model model = load_model(model_path, dev);  // errors name model_path
-  if (model.config().num_classes() > 256)
-    throw Error(model_path + ": " + std::to_string(model.config().num_classes()) +
-                " classes; at most 256 fit an 8-bit class map");
   model.eval();
   model.set_precision(dtype);  // throws when the device cannot run it
-  // Frame sizes repeat: let cuDNN pick its fastest algorithms once per shape.
-  if (dev.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  if (dev.is_cuda() && options.cudnn_benchmark) at::globalContext().setBenchmarkCuDNN(true);
   auto impl = std::make_unique<Impl>(ec ? model_path : canonical.string(), dev, std::move(model));
+  impl->default_threads = inference_threads(0);
+  impl->cuda_graphs = options.cuda_graphs;
   std::shared_ptr<Segmenter> s(new Segmenter(std::move(impl)));
   c[key] = s;
   // Drop entries of models nobody holds any more.
@@ -108,7 +129,7 @@ std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const 
 
 const std::string& Segmenter::model_path() const { return impl_->path; }
 std::string Segmenter::device() const { return impl_->device.str(); }
-std::string Segmenter::precision() const { return precision_name(impl_->model.precision()); }
+Precision Segmenter::precision() const { return precision_of(impl_->model.precision()); }
 const ModelConfig& Segmenter::config() const { return impl_->model.config(); }
 
 void Segmenter::output_size(int width, int height, OutputSize size, int& out_w, int& out_h) const {
@@ -157,7 +178,125 @@ void check_cuda(const std::string& err, const char* what) {
   if (!err.empty()) throw Error(std::string(what) + ": " + err);
 }
 
+// The overlay of a w x h class map over frame `f`, row by row on this thread.
+void paint_overlay(const std::uint8_t* class_map, int w, int h, const Frame& f, const OverlayTarget& target,
+                   const std::vector<ClassInfo>& classes) {
+  const frame_ops::OverlayPainter painter(w, h, f.width, f.height, f.layout, target.upscale, target.alpha, classes);
+  for (int y = 0; y < h; ++y)
+    painter.row(y, class_map + static_cast<std::size_t>(y) * w, f.pixels, f.stride,
+                target.pixels + static_cast<std::size_t>(y) * target.stride);
+}
+
 }  // namespace
+
+void Segmenter::Impl::upload(const Frame& f) {
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  ensure(input, {1, 3, f.height, f.width}, f32);
+  if (!device.is_cuda()) {
+    frame_ops::packed_to_rgb01(f.pixels, f.width, f.height, f.stride, f.layout, input.data_ptr<float>());
+    return;
+  }
+  if (!cuda::compiled()) throw Error("this build of i2sbseg has no CUDA kernels (built without nvcc)");
+  const std::size_t bytes = static_cast<std::size_t>(f.stride) * (f.height - 1) + f.width * f.layout.bytes_per_pixel;
+  const auto u8 = torch::TensorOptions().dtype(torch::kUInt8);
+  ensure(host_in, {static_cast<int64_t>(bytes)}, u8.pinned_memory(true));
+  ensure(dev_in, {static_cast<int64_t>(bytes)}, u8.device(device));
+  std::memcpy(host_in.data_ptr<std::uint8_t>(), f.pixels, bytes);
+  dev_in.copy_(host_in, /*non_blocking=*/true);
+  const float mean[3] = {0, 0, 0}, unit[3] = {1, 1, 1};
+  check_cuda(cuda::packed_to_planes(dev_in.data_ptr<std::uint8_t>(), f.width, f.height, f.stride, f.layout, mean,
+                                    unit, input.data_ptr<float>()),
+             "CUDA input conversion");
+}
+
+SampleOptions Segmenter::Impl::sample_options(const SegmentParams& params, int height, int width) {
+  SampleOptions options;
+  options.ot_ode = params.ot_ode;
+  if (!model.has_bridge()) return options;
+  options.nfe = model.resolve_nfe(params.nfe);
+  if (params.ot_ode) return options;
+  // The same seed gives the same noise (drawn once per seed, NFE and size).
+  const int s = model.config().scale_factor;
+  const std::vector<int64_t> shape = model.latent_shape(1, int64_t{height} * s, int64_t{width} * s);
+  if (noise_seed != params.seed || noise_nfe != options.nfe || noise_shape != shape) {
+    at::Generator gen = make_generator(params.seed);
+    noise = model.bridge().draw_noise(torch::empty(shape, torch::TensorOptions().device(device)), options.nfe, &gen);
+    noise_seed = params.seed;
+    noise_nfe = options.nfe;
+    noise_shape = shape;
+  }
+  options.noise = &noise;
+  return options;
+}
+
+torch::Tensor Segmenter::Impl::forward(const SampleOptions& options, OutputSize size) {
+  // On a GPU replayed as a CUDA graph when the options allow (same numbers,
+  // fewer launches).
+  const bool use_graph = device.is_cuda() && GraphRunner::compiled() && cuda_graphs;
+  torch::Tensor logits = use_graph ? graph.run(model, input, options) : model.segment_lr(input, options);
+  const int s = model.config().scale_factor;
+  if (size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
+  return logits.contiguous();
+}
+
+void Segmenter::Impl::classes_gpu(const torch::Tensor& logits, const Frame& f, std::uint8_t* map,
+                                  const OverlayTarget* overlay) {
+  const int k = static_cast<int>(logits.size(1)), out_h = static_cast<int>(logits.size(2)),
+            out_w = static_cast<int>(logits.size(3)), bpp = f.layout.bytes_per_pixel;
+  const auto plane = static_cast<int64_t>(out_w) * out_h;
+  // Fused argmax (+ nearest upscale and blend) at output size; bilinear
+  // overlays are drawn on the CPU from the class map.
+  const bool draw = overlay && (overlay->upscale == Upscale::kNearest || (out_w == f.width && out_h == f.height));
+  const auto u8 = torch::TensorOptions().dtype(torch::kUInt8);
+  ensure(dev_classes, {plane}, u8.device(device));
+  ensure(host_classes, {plane}, u8.pinned_memory(true));
+  cuda::OverlayArgs args;
+  if (draw) {
+    if (!dev_palette.defined()) dev_palette = torch::tensor(frame_ops::palette(model.config().classes), u8).to(device);
+    ensure(dev_out, {plane * bpp}, u8.device(device));
+    ensure(host_out, {plane * bpp}, u8.pinned_memory(true));
+    args = {dev_palette.data_ptr<std::uint8_t>(), frame_ops::alpha256(overlay->alpha), dev_in.data_ptr<std::uint8_t>(),
+            f.width, f.height, f.stride, dev_out.data_ptr<std::uint8_t>(), out_w * bpp, f.layout};
+  }
+  check_cuda(cuda::argmax_overlay(logits.data_ptr<float>(), k, out_w, out_h, dev_classes.data_ptr<std::uint8_t>(),
+                                  draw ? &args : nullptr),
+             "CUDA argmax/overlay");
+  host_classes.copy_(dev_classes, /*non_blocking=*/true);
+  if (draw) host_out.copy_(dev_out, /*non_blocking=*/true);
+  torch::cuda::synchronize(device.index());
+  std::memcpy(map, host_classes.data_ptr<std::uint8_t>(), static_cast<std::size_t>(plane));
+  if (draw) {
+    const std::uint8_t* src = host_out.data_ptr<std::uint8_t>();
+    const std::size_t row = static_cast<std::size_t>(out_w) * bpp;
+    for (int y = 0; y < out_h; ++y)
+      std::memcpy(overlay->pixels + static_cast<std::size_t>(y) * overlay->stride, src + y * row, row);
+  } else if (overlay) {
+    paint_overlay(map, out_w, out_h, f, *overlay, model.config().classes);
+  }
+}
+
+void Segmenter::Impl::classes_cpu(const torch::Tensor& logits, const Frame& f, std::uint8_t* map,
+                                  const OverlayTarget* overlay) {
+  // Argmax, palette and blend fused row by row, rows spread over the
+  // threads; the logits are read once and no output-size float buffer is made.
+  const int k = static_cast<int>(logits.size(1)), out_h = static_cast<int>(logits.size(2)),
+            out_w = static_cast<int>(logits.size(3));
+  const std::size_t plane = static_cast<std::size_t>(out_w) * out_h;
+  const float* lp = logits.data_ptr<float>();
+  std::unique_ptr<frame_ops::OverlayPainter> painter;
+  if (overlay)
+    painter = std::make_unique<frame_ops::OverlayPainter>(out_w, out_h, f.width, f.height, f.layout, overlay->upscale,
+                                                          overlay->alpha, model.config().classes);
+  at::parallel_for(0, out_h, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t y = begin; y < end; ++y) {
+      std::uint8_t* mrow = map + y * out_w;
+      frame_ops::argmax_row(lp, k, plane, static_cast<std::size_t>(y) * out_w, out_w, mrow);
+      if (painter)
+        painter->row(static_cast<int>(y), mrow, f.pixels, f.stride,
+                     overlay->pixels + static_cast<std::size_t>(y) * overlay->stride);
+    }
+  });
+}
 
 void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int stride_bytes, PixelLayout layout,
                         const SegmentParams& params, std::vector<std::uint8_t>& class_map_out, int& out_w,
@@ -166,128 +305,25 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
   if (width < 1 || height < 1 || stride_bytes < width * layout.bytes_per_pixel)
     throw Error("frame of " + std::to_string(width) + "x" + std::to_string(height) + " with stride " +
                 std::to_string(stride_bytes) + " is not a valid image");
-
   check_frame_size(width, height);
+  const Frame frame{pixels, width, height, stride_bytes, layout};
 
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  const int threads = inference_threads(params.threads);
+  // OpenMP's team size is per calling thread: a streaming thread that never
+  // set it would run single-threaded, so this is checked on every call.
+  const int threads = params.threads > 0 ? params.threads : impl_->default_threads;
   if (at::get_num_threads() != threads) at::set_num_threads(threads);
   c10::InferenceMode inference;
   Impl& im = *impl_;
-  const bool on_gpu = im.device.is_cuda();
-  const int bpp = layout.bytes_per_pixel;
-  const std::size_t in_bytes = static_cast<std::size_t>(stride_bytes) * (height - 1) + width * bpp;
-
-  // Packed bytes -> RGB planes in [0, 1] on the model's device.
-  if (on_gpu) {
-    if (!cuda::compiled()) throw Error("this build of i2sbseg has no CUDA kernels (built without nvcc)");
-    const auto u8 = torch::TensorOptions().dtype(torch::kUInt8);
-    ensure(im.host_in, {static_cast<int64_t>(in_bytes)}, u8.pinned_memory(true));
-    ensure(im.dev_in, {static_cast<int64_t>(in_bytes)}, u8.device(im.device));
-    ensure(im.input, {1, 3, height, width}, torch::TensorOptions().dtype(torch::kFloat32).device(im.device));
-    std::memcpy(im.host_in.data_ptr<std::uint8_t>(), pixels, in_bytes);
-    im.dev_in.copy_(im.host_in, /*non_blocking=*/true);
-    const float mean[3] = {0, 0, 0}, unit[3] = {1, 1, 1};
-    check_cuda(cuda::packed_to_planes(im.dev_in.data_ptr<std::uint8_t>(), width, height, stride_bytes, layout, mean,
-                                      unit, im.input.data_ptr<float>()),
-               "CUDA input conversion");
-  } else {
-    ensure(im.input, {1, 3, height, width}, torch::TensorOptions().dtype(torch::kFloat32));
-    frame_ops::packed_to_rgb01(pixels, width, height, stride_bytes, layout, im.input.data_ptr<float>());
-  }
-
-  // The same seed gives the same noise (drawn once per seed, NFE and size).
-  SampleOptions options;
-  options.nfe = params.nfe;
-  options.ot_ode = params.ot_ode;
-  const int s = im.model.config().scale_factor;
-  if (im.model.has_bridge() && !params.ot_ode) {
-    const int nfe = im.model.resolve_nfe(params.nfe);
-    const std::vector<int64_t> shape = im.model.latent_shape(1, int64_t{height} * s, int64_t{width} * s);
-    if (im.noise_seed != params.seed || im.noise_nfe != nfe || im.noise_shape != shape) {
-      at::Generator gen = make_generator(params.seed);
-      im.noise = im.model.bridge().draw_noise(torch::empty(shape, torch::TensorOptions().device(im.device)), nfe, &gen);
-      im.noise_seed = params.seed;
-      im.noise_nfe = nfe;
-      im.noise_shape = shape;
-    }
-    options.noise = &im.noise;
-  }
-  // (1, K, s*h, s*w) float32; on a GPU replayed as a CUDA graph unless
-  // I2SBSEG_CUDA_GRAPHS=0 (same numbers, fewer launches).
-  const char* graphs_env = std::getenv("I2SBSEG_CUDA_GRAPHS");
-  const bool use_graph = on_gpu && GraphRunner::compiled() && !(graphs_env && std::string(graphs_env) == "0");
-  torch::Tensor logits =
-      use_graph ? im.graph.run(im.model, im.input, options) : im.model.segment_lr(im.input, options);
-
-  if (params.output_size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
-  logits = logits.contiguous();
-  const int k = static_cast<int>(logits.size(1));
+  im.upload(frame);
+  const torch::Tensor logits = im.forward(im.sample_options(params, height, width), params.output_size);
   out_h = static_cast<int>(logits.size(2));
   out_w = static_cast<int>(logits.size(3));
-  const std::size_t plane = static_cast<std::size_t>(out_w) * out_h;
-  class_map_out.resize(plane);
-
-  if (on_gpu) {
-    // Fused argmax (+ nearest upscale and blend) at output size on the GPU;
-    // bilinear overlays are drawn on the CPU from the class map.
-    const bool draw = overlay && (overlay->upscale == Upscale::kNearest || (out_w == width && out_h == height));
-    const auto u8 = torch::TensorOptions().dtype(torch::kUInt8);
-    ensure(im.dev_classes, {static_cast<int64_t>(plane)}, u8.device(im.device));
-    ensure(im.host_classes, {static_cast<int64_t>(plane)}, u8.pinned_memory(true));
-    cuda::OverlayArgs args;
-    if (draw) {
-      if (!im.dev_palette.defined())
-        im.dev_palette = torch::tensor(frame_ops::palette(classes()), u8).to(im.device);
-      const auto out_bytes = static_cast<int64_t>(plane) * bpp;
-      ensure(im.dev_out, {out_bytes}, u8.device(im.device));
-      ensure(im.host_out, {out_bytes}, u8.pinned_memory(true));
-      args.palette_rgb = im.dev_palette.data_ptr<std::uint8_t>();
-      args.alpha256 = frame_ops::alpha256(overlay->alpha);
-      args.src = im.dev_in.data_ptr<std::uint8_t>();
-      args.src_w = width;
-      args.src_h = height;
-      args.src_stride = stride_bytes;
-      args.dst = im.dev_out.data_ptr<std::uint8_t>();
-      args.dst_stride = out_w * bpp;
-      args.layout = layout;
-    }
-    check_cuda(cuda::argmax_overlay(logits.data_ptr<float>(), k, out_w, out_h, im.dev_classes.data_ptr<std::uint8_t>(),
-                                    draw ? &args : nullptr),
-               "CUDA argmax/overlay");
-    im.host_classes.copy_(im.dev_classes, /*non_blocking=*/true);
-    if (draw) im.host_out.copy_(im.dev_out, /*non_blocking=*/true);
-    torch::cuda::synchronize(im.device.index());
-    std::memcpy(class_map_out.data(), im.host_classes.data_ptr<std::uint8_t>(), plane);
-    if (draw) {
-      const std::uint8_t* src = im.host_out.data_ptr<std::uint8_t>();
-      for (int y = 0; y < out_h; ++y)
-        std::memcpy(overlay->pixels + static_cast<std::size_t>(y) * overlay->stride,
-                    src + static_cast<std::size_t>(y) * out_w * bpp, static_cast<std::size_t>(out_w) * bpp);
-    } else if (overlay) {
-      draw_overlay(class_map_out.data(), out_w, out_h, pixels, width, height, stride_bytes, layout, overlay->alpha,
-                   overlay->pixels, overlay->stride, overlay->upscale);
-    }
-    return;
-  }
-
-  // CPU: argmax, palette and blend fused row by row, rows spread over the
-  // threads; the logits are read once and no output-size float buffer is made.
-  const float* lp = logits.data_ptr<float>();
-  std::uint8_t* map = class_map_out.data();
-  std::unique_ptr<frame_ops::OverlayPainter> painter;
-  if (overlay)
-    painter = std::make_unique<frame_ops::OverlayPainter>(out_w, out_h, width, height, layout, overlay->upscale,
-                                                          overlay->alpha, classes());
-  at::parallel_for(0, out_h, 8, [&](int64_t begin, int64_t end) {
-    for (int64_t y = begin; y < end; ++y) {
-      std::uint8_t* mrow = map + y * out_w;
-      frame_ops::argmax_row(lp, k, plane, static_cast<std::size_t>(y) * out_w, out_w, mrow);
-      if (painter)
-        painter->row(static_cast<int>(y), mrow, pixels, stride_bytes,
-                     overlay->pixels + static_cast<std::size_t>(y) * overlay->stride);
-    }
-  });
+  class_map_out.resize(static_cast<std::size_t>(out_w) * out_h);
+  if (im.device.is_cuda())
+    im.classes_gpu(logits, frame, class_map_out.data(), overlay);
+  else
+    im.classes_cpu(logits, frame, class_map_out.data(), overlay);
 }
 
 void Segmenter::draw_overlay(const std::uint8_t* class_map, int w, int h, const std::uint8_t* src, int src_w,
@@ -295,10 +331,7 @@ void Segmenter::draw_overlay(const std::uint8_t* class_map, int w, int h, const 
                              int dst_stride, Upscale upscale) const {
   check_layout(layout);
   if (w < 1 || h < 1 || src_w < 1 || src_h < 1) return;
-  const frame_ops::OverlayPainter painter(w, h, src_w, src_h, layout, upscale, alpha, classes());
-  for (int y = 0; y < h; ++y)
-    painter.row(y, class_map + static_cast<std::size_t>(y) * w, src, src_stride,
-                dst + static_cast<std::size_t>(y) * dst_stride);
+  paint_overlay(class_map, w, h, {src, src_w, src_h, src_stride, layout}, {dst, dst_stride, alpha, upscale}, classes());
 }
 
 }  // namespace i2sbseg

@@ -55,7 +55,7 @@ void Model::to(torch::Device device) {
 
 void Model::set_precision(torch::ScalarType dtype) {
   if (dtype != torch::kFloat32 && dtype != torch::kHalf && dtype != torch::kBFloat16)
-    throw Error("precision must be fp32, fp16 or bf16");
+    throw Error(ErrorKind::kInvalidOption, "precision must be fp32, fp16 or bf16", "precision");
   encoder_->to(dtype);
   decoder_->to(dtype);
   if (has_bridge()) bridge_net_->to(dtype);
@@ -72,8 +72,10 @@ void Model::set_precision(torch::ScalarType dtype) {
   } catch (const std::exception& e) {
     set_precision(torch::kFloat32);
     const std::string what = e.what();
-    throw Error(std::string(dtype == torch::kHalf ? "fp16" : "bf16") + " inference is not supported on " +
-                device_.str() + " by this LibTorch (" + what.substr(0, what.find('\n')) + ")");
+    throw Error(ErrorKind::kUnsupported,
+                std::string(dtype == torch::kHalf ? "fp16" : "bf16") + " inference is not supported on " +
+                    device_.str() + " by this LibTorch (" + what.substr(0, what.find('\n')) + ")",
+                "precision");
   }
 }
 

@@ -10,6 +10,8 @@
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/modulelist.h>
 
+#include "model/network_plan.h"
+
 namespace i2sbseg {
 namespace F = torch::nn::functional;
 namespace {
@@ -25,20 +27,41 @@ torch::nn::GroupNorm group_norm(int channels) {
   return torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups_for(channels), channels));
 }
 
-torch::nn::Conv2d conv(int in, int out, int kernel, int stride = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2));
+torch::nn::Conv2d conv(const plan::Conv& c) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(c.in, c.out, c.kernel).stride(c.stride).padding(c.kernel / 2));
 }
+
+torch::nn::Linear linear(const plan::Linear& l) { return torch::nn::Linear(l.in, l.out); }
 
 }  // namespace
 
-ResBlockImpl::ResBlockImpl(int in_channels, int out_channels, int embed_dim)
-    : norm1_(register_module("norm1", group_norm(in_channels))),
-      norm2_(register_module("norm2", group_norm(out_channels))),
-      conv1_(register_module("conv1", conv(in_channels, out_channels, 3))),
-      conv2_(register_module("conv2", conv(out_channels, out_channels, 3))) {
-  if (in_channels != out_channels) skip_ = register_module("skip", conv(in_channels, out_channels, 1));
-  if (embed_dim > 0) embed_proj_ = register_module("embed", torch::nn::Linear(embed_dim, out_channels));
+ResBlockImpl::ResBlockImpl(int in_channels, int out_channels, int embed_dim) {
+  const plan::BlockLayers l = plan::block_layers({in_channels, out_channels, embed_dim});
+  norm1_ = register_module("norm1", group_norm(l.norm1));
+  norm2_ = register_module("norm2", group_norm(l.norm2));
+  conv1_ = register_module("conv1", conv(l.conv1));
+  conv2_ = register_module("conv2", conv(l.conv2));
+  if (l.skip.out > 0) skip_ = register_module("skip", conv(l.skip));
+  if (l.embed.in > 0) embed_proj_ = register_module("embed", linear(l.embed));
 }
+
+namespace {
+
+// A level's modules, in the plan's order.
+torch::nn::ModuleList build_level(const plan::Level& plan) {
+  torch::nn::ModuleList level;
+  for (const auto& layer : plan) {
+    if (const auto* c = std::get_if<plan::Conv>(&layer)) {
+      level->push_back(conv(*c));
+    } else {
+      const plan::Block& b = std::get<plan::Block>(layer);
+      level->push_back(ResBlock(b.in, b.out, b.embed));
+    }
+  }
+  return level;
+}
+
+}  // namespace
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& embed) {
   torch::Tensor h = conv1_(F::silu(norm1_(x)));
@@ -63,16 +86,11 @@ static torch::Tensor run_level(torch::nn::ModuleListImpl& level, torch::Tensor h
 }
 
 EncoderImpl::EncoderImpl(const ClassifierArch& arch) {
-  const std::vector<int>& w = arch.widths;
-  stem_ = register_module("stem", conv(arch.in_channels, w[0], 3));
+  const plan::EncoderPlan p = plan::encoder_plan(arch);
+  stem_ = register_module("stem", conv(p.stem));
   levels_ = register_module("levels", torch::nn::ModuleList());
-  for (size_t i = 0; i < w.size(); ++i) {
-    torch::nn::ModuleList level;
-    if (i > 0) level->push_back(conv(w[i - 1], w[i], 3, 2));  // stride-2 conv halves the size
-    for (int b = 0; b < arch.blocks_per_level; ++b) level->push_back(ResBlock(w[i], w[i]));
-    levels_->push_back(level);
-  }
-  to_latent_ = register_module("to_latent", conv(w.back(), arch.latent_channels, 1));
+  for (const plan::Level& level : p.levels) levels_->push_back(build_level(level));
+  to_latent_ = register_module("to_latent", conv(p.to_latent));
 }
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor& x) {
@@ -82,17 +100,12 @@ torch::Tensor EncoderImpl::forward(const torch::Tensor& x) {
 }
 
 DecoderImpl::DecoderImpl(const ClassifierArch& arch, int num_classes) {
-  const std::vector<int>& w = arch.widths;
-  from_latent_ = register_module("from_latent", conv(arch.latent_channels, w.back(), 3));
+  const plan::DecoderPlan p = plan::decoder_plan(arch, num_classes);
+  from_latent_ = register_module("from_latent", conv(p.from_latent));
   levels_ = register_module("levels", torch::nn::ModuleList());
-  for (size_t i = w.size(); i-- > 0;) {
-    torch::nn::ModuleList level;
-    for (int b = 0; b < arch.blocks_per_level; ++b) level->push_back(ResBlock(w[i], w[i]));
-    if (i > 0) level->push_back(conv(w[i], w[i - 1], 3));  // runs after a x2 nearest upsample
-    levels_->push_back(level);
-  }
-  head_norm_ = register_module("head_norm", group_norm(w[0]));
-  head_ = register_module("head", conv(w[0], num_classes, 1));
+  for (const plan::Level& level : p.levels) levels_->push_back(build_level(level));  // convs run after a x2 upsample
+  head_norm_ = register_module("head_norm", group_norm(p.head_norm));
+  head_ = register_module("head", conv(p.head));
 }
 
 torch::Tensor DecoderImpl::forward(const torch::Tensor& z) {
@@ -111,15 +124,14 @@ torch::Tensor timestep_embedding(const torch::Tensor& t, int dim) {
 
 BridgeNetImpl::BridgeNetImpl(int latent_channels, const BridgeArch& arch)
     : time_dim_(arch.time_dim), latent_channels_(latent_channels) {
-  const int ch = arch.channels;
-  const int embed = 4 * arch.time_dim;
-  time_mlp_ = register_module("time_mlp", torch::nn::Sequential(torch::nn::Linear(arch.time_dim, embed),
-                                                                 torch::nn::SiLU(), torch::nn::Linear(embed, embed)));
-  in_ = register_module("in", conv(2 * latent_channels, ch, 3));
+  const plan::BridgePlan p = plan::bridge_plan(latent_channels, arch);
+  time_mlp_ = register_module("time_mlp",
+                              torch::nn::Sequential(linear(p.time_in), torch::nn::SiLU(), linear(p.time_out)));
+  in_ = register_module("in", conv(p.in));
   blocks_ = register_module("blocks", torch::nn::ModuleList());
-  for (int b = 0; b < arch.blocks; ++b) blocks_->push_back(ResBlock(ch, ch, embed));
-  out_norm_ = register_module("out_norm", group_norm(ch));
-  out_ = register_module("out", conv(ch, latent_channels, 3));
+  for (const plan::Block& b : p.blocks) blocks_->push_back(ResBlock(b.in, b.out, b.embed));
+  out_norm_ = register_module("out_norm", group_norm(p.out_norm));
+  out_ = register_module("out", conv(p.out));
   // Zero output: an untrained bridge predicts x0 = x_t (a no-op walk).
   torch::NoGradGuard no_grad;
   out_->weight.zero_();
