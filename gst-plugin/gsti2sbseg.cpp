@@ -20,7 +20,7 @@
  * Elements in one process with the same model file, device and precision
  * share it. precision=auto runs fp16 on a GPU and fp32 on the CPU; on a GPU
  * the frame is converted, segmented and drawn there (CUDA kernels, one
- * captured CUDA graph per frame size).
+ * captured CUDA graph, re-captured when the frame size changes).
  *
  * Besides pixels, each output buffer carries a GstI2sbSegMeta with the class
  * map (`i2sbseg/i2sbsegmeta.h`, library gsti2sbsegmeta) and a
