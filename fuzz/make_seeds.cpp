@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Writes the fuzzer's seed corpus: small valid bundles that differ in what
-// the loader branches on (bridge or not, schedule kind, classes, metadata),
-// saved by the same code path as `i2sbseg train`.
+// the loader branches on (family, bridge or not, schedule kind, classes,
+// metadata), saved by the same code path as `i2sbseg train`.
 //   make_seeds OUT_DIR
 #include <cstdio>
 #include <exception>
@@ -57,6 +57,16 @@ int main(int argc, char** argv) {
     cosine.classifier.widths = {4};
     cosine.classes[1].name = "n\u00e4me with \"quotes\"";
     save(cosine);
+    // Family v2: its own arch section and tensor names.
+    ModelConfig v2 = ModelConfig::make_default_v2(3);
+    v2.v2 = V2Arch{4, {4, 6}, 4, 2, {4}, {1, 2}};
+    v2.scale_factor = 2;
+    v2.latent_mean.assign(2, 0.25f);
+    v2.latent_std.assign(2, 1.5f);
+    v2.bridge = BridgeArch{4, 1, 4};
+    v2.schedule.steps = 20;
+    v2.default_nfe = 2;
+    save(v2);
     std::printf("%d seeds in %s\n", n, dir.c_str());
     return 0;
   } catch (const std::exception& e) {

@@ -117,7 +117,9 @@ BenchReport bench_model(const BenchOptions& o) {
   if (device.is_cuda() && o.cudnn_benchmark) at::globalContext().setBenchmarkCuDNN(true);
   Model model = load_model(o.model, device);
   model.eval();
+  model.fold_for_inference();  // as Segmenter::open does
   model.set_precision(scalar_type(o.precision, device));
+  if (o.channels_last) model.set_channels_last(true);
   BenchReport r;
   r.width = o.width > 0 ? o.width : 128;
   r.height = o.height > 0 ? o.height : 128;
@@ -132,7 +134,12 @@ BenchReport bench_model(const BenchOptions& o) {
   const torch::Tensor lr = torch::rand({1, 3, r.lr_height, r.lr_width}, torch::TensorOptions().device(device));
   const torch::Tensor hr = model.upsample_lr(lr);
   torch::Tensor sink;  // keeps results alive so no work is skipped
-  r.unet_ms = median_ms(o, device, [&] { sink = model.classify(hr); });
+  // v1: the classifier on the LR-up image; v2: the direct path (LR encoder
+  // + decoder), what the bridge's steps add to.
+  if (model.family() == ModelFamily::kV2)
+    r.unet_ms = median_ms(o, device, [&] { sink = model.classify_lr(lr); });
+  else
+    r.unet_ms = median_ms(o, device, [&] { sink = model.classify(hr); });
   if (model.has_bridge()) {
     for (int nfe : o.nfes) {
       SampleOptions so;

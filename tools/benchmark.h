@@ -27,6 +27,7 @@ struct BenchOptions {
   int threads = 0;                // 0: $OMP_NUM_THREADS, else one per core
   bool pixel = true;              // also time the pixel-space bridge
   bool frame = true;              // also time Segmenter (bytes in, overlay out)
+  bool channels_last = false;     // model timings with channels-last weights and inputs
 };
 
 struct BenchReport {
@@ -35,8 +36,8 @@ struct BenchReport {
   int threads = 0;
   int width = 0, height = 0;        // HR
   int lr_width = 0, lr_height = 0;  // the input frame
-  double unet_ms = 0;               // classifier on an HR-size image (the floor)
-  std::map<int, double> latent_ms;  // LR -> up -> E -> NFE bridge steps -> D
+  double unet_ms = 0;               // v1: classifier on the LR-up image; v2: LR encoder + decoder
+  std::map<int, double> latent_ms;  // the path at NFE n (v1: LR -> up -> E -> bridge -> D; v2: no up)
   std::map<int, double> pixel_ms;   // the same bridge in pixel space at HR, then the classifier
   std::map<int, double> frame_ms;   // Segmenter: packed bytes in, overlay pixels out
   double peak_rss_mb = 0;           // of this process so far

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `i2sbseg train`: the three training stages (or the direct baseline).
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ const FieldFlags& option_flags() {
       {"log", "--log"},
       {"init", "--init"},
       {"scale", "--scale"},
+      {"scale_factor", "--scale"},
+      {"family", "--arch"},
       {"crop", "--crop"},
       {"batch", "--batch"},
       {"widths", "--widths"},
@@ -87,7 +90,12 @@ void add_model_options(CLI::App* sub, TrainOptions& o) {
   sub->add_option("--scale", o.scale, "LR -> HR scale factor" + inherited)->capture_default_str()->check(CLI::Range(1, 16));
   sub->add_option("--crop", o.crop, "HR crop side in pixels" + inherited)->capture_default_str()->check(CLI::Range(8, 4096));
   sub->add_option("--batch", o.batch, "Batch size" + inherited)->capture_default_str()->check(CLI::Range(1, 4096));
-  sub->add_option("--widths", o.widths, "Encoder/decoder widths per level")->capture_default_str();
+  sub->add_option("--arch", o.family,
+                  "Model family: v1 (GroupNorm encoder at HR) or v2 (LR encoder, sub-pixel decoder)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, ModelFamily>{{"v1", ModelFamily::kV1},
+                                                                             {"v2", ModelFamily::kV2}}))
+      ->default_str("v1");
+  sub->add_option("--widths", o.widths, "Encoder/decoder widths per level (v1)")->capture_default_str();
   sub->add_option("--blocks", o.blocks_per_level, "Residual blocks per level")->capture_default_str();
   sub->add_option("--latent-channels", o.latent_channels, "Latent channels")->capture_default_str();
   sub->add_option("--bridge-channels", o.bridge_channels, "Bridge network width")->capture_default_str();
@@ -95,7 +103,9 @@ void add_model_options(CLI::App* sub, TrainOptions& o) {
   sub->add_option("--classifier-iters", o.classifier_iters, "Stage 1 iterations")->capture_default_str();
   sub->add_option("--bridge-iters", o.bridge_iters, "Stage 2 iterations")->capture_default_str();
   sub->add_option("--finetune-iters", o.finetune_iters, "Stage 3 iterations (0: skip)")->capture_default_str();
-  sub->add_option("--direct-iters", o.direct_iters, "--direct fine-tune iterations")->capture_default_str();
+  sub->add_option("--direct-iters", o.direct_iters,
+                  "--direct fine-tune iterations (v2: the LR encoder stage, with or without --direct)")
+      ->capture_default_str();
   sub->add_option("--lr", o.lr, "Classifier learning rate")->capture_default_str();
   sub->add_option("--bridge-lr", o.bridge_lr, "Bridge learning rate")->capture_default_str();
   sub->add_option("--nfe", o.default_nfe, "Default NFE stored in the bundle")->capture_default_str();

@@ -372,3 +372,36 @@ TEST(Train, ADirectRunFromABridgeModelResumes) {
   EXPECT_EQ(resumed_at, 2);
   EXPECT_FALSE(load_model(dir.file("direct.i2sb")).has_bridge());
 }
+
+// --arch v2: the four v2 stages run and write a v2 bundle that info names
+// and eval runs; --direct stops after the LR encoder and drops the bridge.
+TEST(Train, ArchV2WritesAV2BundleThatInfoAndEvalRead) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 8);
+  const std::string out = dir.file("v2.i2sb");
+  const std::string v2 = " --arch v2 --latent-channels 4 --bridge-channels 8 --bridge-blocks 1 --crop 32 --batch 2"
+                         " --threads 1 --log-every 5 --seed 3 --quiet --classifier-iters 5 --direct-iters 5";
+  auto r = run_tool("train --data " + dir.file("d.pt") + " --out " + out + v2 + " --bridge-iters 5 --finetune-iters 5");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, int> steps;
+  for (const auto& l : read_log(out + ".log.jsonl"))
+    if (!l.contains("event")) ++steps[l["stage"].get<std::string>()];
+  for (const char* stage : {"classifier", "lr_encoder", "bridge", "finetune"}) EXPECT_EQ(steps[stage], 1) << stage;
+  const Model m = load_model(out);
+  EXPECT_EQ(m.family(), ModelFamily::kV2);
+  EXPECT_TRUE(m.has_bridge());
+  EXPECT_EQ(nlohmann::json::parse(m.config().metadata_json)["family"], "v2");
+
+  r = run_tool("info " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("family         v2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("HR encoder"), std::string::npos) << r.out;
+  r = run_tool("eval " + out + " --data " + dir.file("d.pt") + " --nfe 1 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* s : {"classifier on HR", "bridge NFE 2", "mIoU"}) EXPECT_NE(r.out.find(s), std::string::npos) << s;
+
+  r = run_tool("train --data " + dir.file("d.pt") + " --out " + dir.file("direct.i2sb") + v2 + " --direct");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(load_model(dir.file("direct.i2sb")).has_bridge());
+  EXPECT_EQ(load_model(dir.file("direct.i2sb")).family(), ModelFamily::kV2);
+}

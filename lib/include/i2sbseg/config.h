@@ -31,6 +31,28 @@ struct ClassifierArch {
   int downsample_factor() const { return 1 << (widths.size() - 1); }
 };
 
+// Which networks a config describes (docs/design.md §4): "v1" upsamples the
+// LR frame and runs a GroupNorm encoder at HR; "v2" encodes the LR frame at
+// its own size and decodes with sub-pixel convolutions.
+enum class ModelFamily { kV1, kV2 };
+std::string to_string(ModelFamily family);
+
+// The v2 networks (conv + BatchNorm + SiLU). The latent grid is the LR grid
+// (HR / scale_factor); the trunk goes context_widths.size() levels below it.
+struct V2Arch {
+  int stem_channels = 16;                   // features at the LR grid
+  std::vector<int> context_widths{48, 96, 128};  // levels at 1/2, 1/4, 1/8 of the LR grid
+  int fpn_channels = 64;                    // top-down path back to the LR grid
+  int latent_channels = 32;
+  // Decoder: decoder_widths[0] channels at the latent grid, then one entry
+  // per further x2 step below HR: log2(scale_factor) entries (1 at scale 1).
+  std::vector<int> decoder_widths{64, 32};
+  std::vector<int> pool_bins{1, 2, 4};      // pyramid pooling at the bottom level
+
+  // The trunk's stride below the latent grid: inputs are padded to it.
+  int trunk_stride() const { return 1 << context_widths.size(); }
+};
+
 // NN(z_t; z_LR; t): residual blocks at latent resolution.
 struct BridgeArch {
   int channels = 64;
@@ -45,7 +67,9 @@ struct ClassInfo {
 };
 
 struct ModelConfig {
-  ClassifierArch classifier;
+  ModelFamily family = ModelFamily::kV1;  // "family" in JSON; absent means v1
+  ClassifierArch classifier;              // v1 only
+  V2Arch v2;                              // v2 only
   std::optional<BridgeArch> bridge;  // empty: a plain segmenter (no bridge)
   std::vector<ClassInfo> classes;
   int scale_factor = 4;  // HR size = scale_factor x LR size
@@ -63,6 +87,10 @@ struct ModelConfig {
   std::string metadata_json;
 
   int num_classes() const { return static_cast<int>(classes.size()); }
+  int latent_channels() const { return family == ModelFamily::kV2 ? v2.latent_channels : classifier.latent_channels; }
+  // Input pixels per latent cell along each side: of the (LR-up) HR image
+  // for v1, of the HR image for v2 (its latent grid is the LR grid).
+  int latent_factor() const { return family == ModelFamily::kV2 ? scale_factor : classifier.downsample_factor(); }
 
   // Throws Error with a message naming the field at fault.
   void validate() const;
@@ -73,6 +101,8 @@ struct ModelConfig {
 
   // A small config that is valid: used by tests and as a template.
   static ModelConfig make_default(int num_classes = 5);
+  // The same with family v2 and V2Arch's defaults.
+  static ModelConfig make_default_v2(int num_classes = 5);
 };
 
 }  // namespace i2sbseg

@@ -6,6 +6,9 @@
 //   3. decoder fine-tune on bridged latents (optional)
 // `direct` instead fine-tunes the classifier on LR-up input and writes a
 // bundle without a bridge: the baseline the bridge must beat.
+// Family v2 trains the HR encoder + decoder first, then the LR encoder
+// against the frozen decoder (the direct model), then the bridge on
+// (E_HR(HR), E_LR(LR)).
 #pragma once
 
 #include <atomic>
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <i2sbseg/config.h>
 #include <i2sbseg/distributed.h>
 
 namespace i2sbseg {
@@ -30,6 +34,9 @@ struct TrainOptions {
   // The checkpoint is removed once the bundle is written, unless kept.
   bool keep_checkpoint = false;
 
+  // The networks: v1 (widths, blocks_per_level) or v2 (V2Arch's layout
+  // with latent_channels and decoder widths for the scale).
+  ModelFamily family = ModelFamily::kV1;
   int scale = 4;
   int crop = 96;
   int batch = 8;
@@ -41,7 +48,7 @@ struct TrainOptions {
   int classifier_iters = 2000;
   int bridge_iters = 3500;
   int finetune_iters = 500;  // 0: skip the decoder fine-tune
-  int direct_iters = 700;    // direct: fine-tune iterations on LR-up input
+  int direct_iters = 700;    // direct: fine-tune iterations on LR-up input; v2: the LR encoder's
   double lr = 2e-3;
   double bridge_lr = 1e-3;
   double ema = 0.999;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <i2sbseg/config.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -93,15 +94,96 @@ void require(bool ok, const std::string& message) {
   if (!ok) throw Error("config: " + message);
 }
 
-}  // namespace
+// As require, for a field callers may want to point at.
+void require_field(bool ok, const std::string& field, const std::string& rule) {
+  if (!ok) throw Error(ErrorKind::kInvalidOption, "config: " + field + " " + rule, field);
+}
 
-void ModelConfig::validate() const {
-  const ClassifierArch& c = classifier;
+void require_widths(const std::vector<int>& widths, size_t min, size_t max, const std::string& field) {
+  require_field(widths.size() >= min && widths.size() <= max, field,
+                "must list " + std::to_string(min) + " to " + std::to_string(max) + " entries");
+  for (int w : widths) require_field(w >= 1 && w <= 4096, field, "entries must be in [1, 4096]");
+}
+
+int log2_exact(int n) {
+  int k = 0;
+  while ((1 << k) < n) ++k;
+  return (1 << k) == n ? k : -1;
+}
+
+void validate_v2(const V2Arch& a, int scale_factor) {
+  require_field(a.stem_channels >= 1 && a.stem_channels <= 4096, "v2.stem_channels", "must be in [1, 4096]");
+  // At least two levels below the LR grid: 1/16 of HR at scale 4.
+  require_widths(a.context_widths, 2, 6, "v2.context_widths");
+  require_field(a.fpn_channels >= 1 && a.fpn_channels <= 4096, "v2.fpn_channels", "must be in [1, 4096]");
+  require_field(a.latent_channels >= 1 && a.latent_channels <= 4096, "v2.latent_channels", "must be in [1, 4096]");
+  require_field(!a.pool_bins.empty() && a.pool_bins.size() <= 6, "v2.pool_bins", "must list 1 to 6 bin sizes");
+  for (int b : a.pool_bins) require_field(b >= 1 && b <= 64, "v2.pool_bins", "entries must be in [1, 64]");
+  // Sub-pixel steps double the size: the scale must be a power of two.
+  const int steps = log2_exact(scale_factor);
+  require_field(steps >= 0, "scale_factor", "must be a power of two (1, 2, 4, 8, 16) for family v2");
+  const size_t n = static_cast<size_t>(std::max(1, steps));
+  require_widths(a.decoder_widths, n, n, "v2.decoder_widths");
+}
+
+nlohmann::json v2_json(const V2Arch& a) {
+  return {{"stem_channels", a.stem_channels}, {"context_widths", a.context_widths},
+          {"fpn_channels", a.fpn_channels},   {"latent_channels", a.latent_channels},
+          {"decoder_widths", a.decoder_widths}, {"pool_bins", a.pool_bins}};
+}
+
+V2Arch v2_from_json(const Reader& a) {
+  V2Arch v;
+  v.stem_channels = a.get_int("stem_channels");
+  v.context_widths = a.get_ints("context_widths");
+  v.fpn_channels = a.get_int("fpn_channels");
+  v.latent_channels = a.get_int("latent_channels");
+  v.decoder_widths = a.get_ints("decoder_widths");
+  v.pool_bins = a.get_ints("pool_bins");
+  return v;
+}
+
+ModelFamily family_from_json(const Reader& r) {
+  if (!r.has("family")) return ModelFamily::kV1;  // bundles from before v2
+  const std::string f = r.get_string("family");
+  if (f == "v1") return ModelFamily::kV1;
+  if (f == "v2") return ModelFamily::kV2;
+  throw Error(ErrorKind::kUnsupported, "config: family '" + f + "' is not one this build knows (v1, v2)", "family");
+}
+
+void validate_v1(const ClassifierArch& c) {
   require(c.in_channels == 3, "classifier.in_channels must be 3");
   require(!c.widths.empty() && c.widths.size() <= 6, "classifier.widths must list 1 to 6 level widths");
   for (int w : c.widths) require(w >= 1 && w <= 4096, "classifier.widths entries must be in [1, 4096]");
   require(c.blocks_per_level >= 0 && c.blocks_per_level <= 16, "classifier.blocks_per_level must be in [0, 16]");
   require(c.latent_channels >= 1 && c.latent_channels <= 4096, "classifier.latent_channels must be in [1, 4096]");
+}
+
+ClassifierArch v1_from_json(const Reader& a) {
+  ClassifierArch c;
+  c.in_channels = a.get_int("in_channels");
+  c.widths = a.get_ints("widths");
+  c.blocks_per_level = a.get_int("blocks_per_level");
+  c.latent_channels = a.get_int("latent_channels");
+  // Bundles written before the field was dropped say false: still fine.
+  if (a.get_bool("decoder_skips", false))
+    throw Error(ErrorKind::kUnsupported,
+                "config: classifier.decoder_skips is true: this version's decoder reads the latent only",
+                "classifier.decoder_skips");
+  return c;
+}
+
+}  // namespace
+
+std::string to_string(ModelFamily family) { return family == ModelFamily::kV2 ? "v2" : "v1"; }
+
+void ModelConfig::validate() const {
+  require_field(scale_factor >= 1 && scale_factor <= 16, "scale_factor", "must be in [1, 16]");
+  require(family == ModelFamily::kV1 || family == ModelFamily::kV2, "family must be v1 or v2");
+  if (family == ModelFamily::kV1)
+    validate_v1(classifier);
+  else
+    validate_v2(v2, scale_factor);
   if (bridge) {
     require(bridge->channels >= 1 && bridge->channels <= 4096, "bridge.channels must be in [1, 4096]");
     require(bridge->blocks >= 0 && bridge->blocks <= 64, "bridge.blocks must be in [0, 64]");
@@ -109,16 +191,16 @@ void ModelConfig::validate() const {
             "bridge.time_dim must be even and in [2, 4096]");
   }
   check_class_list(classes, "config");
-  require(scale_factor >= 1 && scale_factor <= 16, "scale_factor must be in [1, 16]");
   for (int i = 0; i < 3; ++i) {
     require(std::isfinite(input_mean[i]), "input_mean must be finite");
     require(std::isfinite(input_std[i]) && input_std[i] > 0, "input_std must be positive");
   }
-  require(latent_mean.size() == static_cast<size_t>(c.latent_channels),
-          "latent_mean must have latent_channels (" + std::to_string(c.latent_channels) + ") values, has " +
+  const int latent = latent_channels();
+  require(latent_mean.size() == static_cast<size_t>(latent),
+          "latent_mean must have latent_channels (" + std::to_string(latent) + ") values, has " +
               std::to_string(latent_mean.size()));
-  require(latent_std.size() == static_cast<size_t>(c.latent_channels),
-          "latent_std must have latent_channels (" + std::to_string(c.latent_channels) + ") values, has " +
+  require(latent_std.size() == static_cast<size_t>(latent),
+          "latent_std must have latent_channels (" + std::to_string(latent) + ") values, has " +
               std::to_string(latent_std.size()));
   for (float v : latent_mean) require(std::isfinite(v), "latent_mean must be finite");
   for (float v : latent_std) require(std::isfinite(v) && v > 0, "latent_std must be positive");
@@ -137,10 +219,14 @@ void ModelConfig::validate() const {
 std::string ModelConfig::to_json(int indent) const {
   json j;
   j["format_version"] = kFormatVersion;
-  j["classifier"] = {{"in_channels", classifier.in_channels},
-                     {"widths", classifier.widths},
-                     {"blocks_per_level", classifier.blocks_per_level},
-                     {"latent_channels", classifier.latent_channels}};
+  j["family"] = to_string(family);
+  if (family == ModelFamily::kV2)
+    j["v2"] = v2_json(v2);
+  else
+    j["classifier"] = {{"in_channels", classifier.in_channels},
+                       {"widths", classifier.widths},
+                       {"blocks_per_level", classifier.blocks_per_level},
+                       {"latent_channels", classifier.latent_channels}};
   if (bridge)
     j["bridge"] = {{"channels", bridge->channels}, {"blocks", bridge->blocks}, {"time_dim", bridge->time_dim}};
   else
@@ -167,18 +253,11 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     throw Error("config: unsupported format_version " + std::to_string(version) + " (this build reads " +
                 std::to_string(kFormatVersion) + ")");
   ModelConfig c;
-  {
-    const Reader a(r.at("classifier"), "classifier");
-    c.classifier.in_channels = a.get_int("in_channels");
-    c.classifier.widths = a.get_ints("widths");
-    c.classifier.blocks_per_level = a.get_int("blocks_per_level");
-    c.classifier.latent_channels = a.get_int("latent_channels");
-    // Bundles written before the field was dropped say false: still fine.
-    if (a.get_bool("decoder_skips", false))
-      throw Error(ErrorKind::kUnsupported,
-                  "config: classifier.decoder_skips is true: this version's decoder reads the latent only",
-                  "classifier.decoder_skips");
-  }
+  c.family = family_from_json(r);
+  if (c.family == ModelFamily::kV2)
+    c.v2 = v2_from_json(Reader(r.at("v2"), "v2"));
+  else
+    c.classifier = v1_from_json(Reader(r.at("classifier"), "classifier"));
   if (r.has("bridge")) {
     const Reader b(r.at("bridge"), "bridge");
     c.bridge = BridgeArch{b.get_int("channels"), b.get_int("blocks"), b.get_int("time_dim")};
@@ -230,6 +309,14 @@ ModelConfig ModelConfig::make_default(int num_classes) {
     c.classes.push_back({i == 0 ? "background" : "class" + std::to_string(i), palette[i % palette.size()]});
   c.latent_mean.assign(c.classifier.latent_channels, 0.0f);
   c.latent_std.assign(c.classifier.latent_channels, 1.0f);
+  return c;
+}
+
+ModelConfig ModelConfig::make_default_v2(int num_classes) {
+  ModelConfig c = make_default(num_classes);
+  c.family = ModelFamily::kV2;
+  c.latent_mean.assign(c.v2.latent_channels, 0.0f);
+  c.latent_std.assign(c.v2.latent_channels, 1.0f);
   return c;
 }
 

@@ -109,7 +109,7 @@ EvalReport evaluate(Model& model, const Dataset& data, const EvalOptions& o, Mod
     const torch::Tensor truth = data.mask(i).slice(0, 0, h).slice(1, 0, w).contiguous();
     const torch::Tensor lr = degrade(hr, s);
     const torch::Tensor hr_pred = timed(r.classifier_hr, truth, [&] { return model.classify(hr); });
-    timed(r.classifier_lr, truth, [&] { return model.classify(model.upsample_lr(lr)); });
+    timed(r.classifier_lr, truth, [&] { return model.classify_lr(lr); });  // v1: on LR-up; v2: the LR encoder
     // The oracle: the decoder on E(HR). The default decoder reads nothing
     // else, so it equals classifier_hr; it differs once the decoder reads more.
     timed(r.oracle, truth, [&] { return model.decode(model.encode(hr), h, w); });

@@ -3,6 +3,8 @@
 // plugin) compile without LibTorch headers.
 #include <i2sbseg/segmenter.h>
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -115,7 +117,10 @@ std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const 
   }
   Model model = load_model(model_path, dev);  // errors name model_path
   model.eval();
+  model.fold_for_inference();  // v2: BatchNorm into the convolutions, once
   model.set_precision(dtype);  // throws when the device cannot run it
+  // cuDNN runs v2's conv + SiLU layers faster in NHWC (docs/design.md §4).
+  if (dev.is_cuda() && model.family() == ModelFamily::kV2) model.set_channels_last(true);
   if (dev.is_cuda() && options.cudnn_benchmark) at::globalContext().setBenchmarkCuDNN(true);
   auto impl = std::make_unique<Impl>(ec ? model_path : canonical.string(), dev, std::move(model));
   impl->default_threads = inference_threads(0);
@@ -141,9 +146,14 @@ void Segmenter::output_size(int width, int height, OutputSize size, int& out_w, 
 double Segmenter::frame_memory_bytes(int width, int height) const {
   const ModelConfig& c = config();
   const double hr_pixels = static_cast<double>(width) * height * c.scale_factor * c.scale_factor;
-  // Level 0 runs at the output size: its activation, norm, SiLU, two convs
-  // and the residual sum live at once; plus the input and the logits.
-  const double floats_per_pixel = 3.0 + 6.0 * c.classifier.widths[0] + 2.0 * c.num_classes();
+  // v1: level 0 runs at the output size: its activation, norm, SiLU, two
+  // convs and the residual sum live at once; plus the input and the logits.
+  // v2 runs nothing but the last shuffle at HR; bounded as if each decoder
+  // width were there too.
+  double floats_per_pixel = 3.0 + 6.0 * c.classifier.widths[0] + 2.0 * c.num_classes();
+  if (c.family == ModelFamily::kV2)
+    floats_per_pixel = 3.0 + 6.0 * *std::max_element(c.v2.decoder_widths.begin(), c.v2.decoder_widths.end()) +
+                       4.0 * c.num_classes();
   return hr_pixels * floats_per_pixel * sizeof(float);
 }
 

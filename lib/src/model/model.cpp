@@ -19,11 +19,20 @@ void check_image(const torch::Tensor& x, const char* what) {
     throw Error(std::string(what) + " must be a (N, 3, H, W) tensor with H, W >= 1");
 }
 
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 void append(std::vector<std::pair<std::string, torch::Tensor>>& out, const std::string& prefix,
             const torch::nn::Module& m) {
   for (const auto& p : m.named_parameters()) out.emplace_back(prefix + p.key(), p.value());
-  for (const auto& b : m.named_buffers()) out.emplace_back(prefix + b.key(), b.value());
+  // BatchNorm's batch counter is an integer that inference never reads (the
+  // momentum is fixed): not part of a bundle.
+  for (const auto& b : m.named_buffers())
+    if (!ends_with(b.key(), "num_batches_tracked")) out.emplace_back(prefix + b.key(), b.value());
 }
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
 
@@ -31,9 +40,15 @@ Model::Model(ModelConfig config, torch::Device device)
     : config_((config.validate(), std::move(config))),
       device_(device),
       bridge_(Schedule::make(config_.schedule), device) {
-  encoder_ = Encoder(config_.classifier);
-  decoder_ = Decoder(config_.classifier, config_.num_classes());
-  if (config_.bridge) bridge_net_ = BridgeNet(config_.classifier.latent_channels, *config_.bridge);
+  if (config_.family == ModelFamily::kV2) {
+    lr_encoder_ = EncoderV2(config_.v2, 1);
+    hr_encoder_ = EncoderV2(config_.v2, config_.scale_factor);
+    decoder_v2_ = DecoderV2(config_.v2, config_.scale_factor, config_.num_classes());
+  } else {
+    encoder_ = Encoder(config_.classifier);
+    decoder_ = Decoder(config_.classifier, config_.num_classes());
+  }
+  if (config_.bridge) bridge_net_ = BridgeNet(config_.latent_channels(), *config_.bridge);
   latent_mean_ = channel_tensor(config_.latent_mean, device);
   latent_std_ = channel_tensor(config_.latent_std, device);
   input_mean_ = channel_tensor({config_.input_mean.begin(), config_.input_mean.end()}, device);
@@ -41,11 +56,23 @@ Model::Model(ModelConfig config, torch::Device device)
   to(device);
 }
 
+// ptr(): the holders' get() is const-qualified here; the modules are not.
+std::vector<std::pair<std::string, torch::nn::Module*>> Model::networks() const {
+  std::vector<std::pair<std::string, torch::nn::Module*>> out;
+  if (config_.family == ModelFamily::kV2) {
+    out = {{"encoder.", lr_encoder_.ptr().get()},
+           {"encoder_hr.", hr_encoder_.ptr().get()},
+           {"decoder.", decoder_v2_.ptr().get()}};
+  } else {
+    out = {{"encoder.", encoder_.ptr().get()}, {"decoder.", decoder_.ptr().get()}};
+  }
+  if (has_bridge()) out.emplace_back("bridge.", bridge_net_.ptr().get());
+  return out;
+}
+
 void Model::to(torch::Device device) {
   device_ = device;
-  encoder_->to(device);
-  decoder_->to(device);
-  if (has_bridge()) bridge_net_->to(device);
+  for (const auto& [prefix, net] : networks()) net->to(device);
   latent_mean_ = latent_mean_.to(device);
   latent_std_ = latent_std_.to(device);
   input_mean_ = input_mean_.to(device);
@@ -56,17 +83,17 @@ void Model::to(torch::Device device) {
 void Model::set_precision(torch::ScalarType dtype) {
   if (dtype != torch::kFloat32 && dtype != torch::kHalf && dtype != torch::kBFloat16)
     throw Error(ErrorKind::kInvalidOption, "precision must be fp32, fp16 or bf16", "precision");
-  encoder_->to(dtype);
-  decoder_->to(dtype);
-  if (has_bridge()) bridge_net_->to(dtype);
+  for (const auto& [prefix, net] : networks()) net->to(dtype);
   dtype_ = dtype;
   if (dtype == torch::kFloat32) return;
   // CPU builds of LibTorch lack some half-precision kernels: find out now,
   // not on the first frame.
   try {
     torch::NoGradGuard no_grad;
-    const int64_t f = config_.classifier.downsample_factor();
+    const int64_t f = config_.latent_factor();
     classify(torch::zeros({1, 3, f, f}, torch::TensorOptions().device(device_)));
+    if (config_.family == ModelFamily::kV2)
+      classify_lr(torch::zeros({1, 3, 1, 1}, torch::TensorOptions().device(device_)));
     if (has_bridge()) run_bridge(encode(torch::zeros({1, 3, f, f}, torch::TensorOptions().device(device_))),
                                  SampleOptions{1, true, nullptr});
   } catch (const std::exception& e) {
@@ -79,10 +106,22 @@ void Model::set_precision(torch::ScalarType dtype) {
   }
 }
 
+void Model::set_channels_last(bool on) {
+  const auto format = on ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  torch::NoGradGuard no_grad;
+  for (const auto& [prefix, net] : networks())
+    for (auto& p : net->parameters())
+      if (p.dim() == 4) p.set_data(p.contiguous(format));
+  channels_last_ = on;
+}
+
 void Model::train(bool on) {
-  encoder_->train(on);
-  decoder_->train(on);
-  if (has_bridge()) bridge_net_->train(on);
+  for (const auto& [prefix, net] : networks()) net->train(on);
+}
+
+void Model::fold_for_inference() {
+  if (config_.family != ModelFamily::kV2) return;  // v1 has no BatchNorm
+  for (const auto& [prefix, net] : networks()) fold_batch_norms(*net);
 }
 
 BridgeNet& Model::bridge_net() {
@@ -106,8 +145,8 @@ torch::Tensor Model::normalise(const torch::Tensor& rgb01) const {
 }
 
 std::vector<int64_t> Model::latent_shape(int64_t batch, int64_t height, int64_t width) const {
-  const int64_t f = config_.classifier.downsample_factor();
-  return {batch, config_.classifier.latent_channels, (height + f - 1) / f, (width + f - 1) / f};
+  const int64_t f = config_.latent_factor();
+  return {batch, config_.latent_channels(), ceil_div(height, f), ceil_div(width, f)};
 }
 
 torch::Tensor Model::upsample_lr(const torch::Tensor& lr01) const {
@@ -121,9 +160,8 @@ torch::Tensor Model::upsample_lr(const torch::Tensor& lr01) const {
       .clamp(0.0, 1.0);
 }
 
-torch::Tensor Model::encode(const torch::Tensor& rgb01) {
-  check_image(rgb01, "image");
-  const int64_t f = config_.classifier.downsample_factor();
+// Normalised pixels, padded at the bottom and right to a multiple of `f`.
+torch::Tensor Model::pad_normalise(const torch::Tensor& rgb01, int64_t f) const {
   const int64_t h = rgb01.size(2), w = rgb01.size(3);
   const int64_t ph = (f - h % f) % f, pw = (f - w % f) % f;
   torch::Tensor x = normalise(rgb01.to(device_, torch::kFloat32));
@@ -137,21 +175,52 @@ torch::Tensor Model::encode(const torch::Tensor& rgb01) {
       pad.mode(torch::kConstant);
     x = F::pad(x, pad);
   }
-  return (encoder_->forward(x.to(dtype_)).to(torch::kFloat32) - latent_mean_) / latent_std_;
+  x = x.to(dtype_);
+  return channels_last_ ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+}
+
+torch::Tensor Model::encode(const torch::Tensor& rgb01) {
+  check_image(rgb01, "image");
+  if (config_.family == ModelFamily::kV1)
+    return (encoder_->forward(pad_normalise(rgb01, config_.latent_factor())).to(torch::kFloat32) - latent_mean_) /
+           latent_std_;
+  // v2: the HR encoder's trunk needs a multiple of its stride at the LR grid;
+  // the latent is cropped back to the cells the image covers.
+  const int64_t s = config_.scale_factor;
+  const torch::Tensor z = hr_encoder_->forward(pad_normalise(rgb01, s * config_.v2.trunk_stride()));
+  return (z.slice(2, 0, ceil_div(rgb01.size(2), s)).slice(3, 0, ceil_div(rgb01.size(3), s)).to(torch::kFloat32) -
+          latent_mean_) /
+         latent_std_;
+}
+
+torch::Tensor Model::encode_lr(const torch::Tensor& lr01) {
+  check_image(lr01, "LR image");
+  if (config_.family == ModelFamily::kV1) return encode(upsample_lr(lr01.to(device_, torch::kFloat32)));
+  const torch::Tensor z = lr_encoder_->forward(pad_normalise(lr01, config_.v2.trunk_stride()));
+  return (z.slice(2, 0, lr01.size(2)).slice(3, 0, lr01.size(3)).to(torch::kFloat32) - latent_mean_) / latent_std_;
 }
 
 torch::Tensor Model::decode(const torch::Tensor& z, int64_t height, int64_t width) {
-  const int64_t f = config_.classifier.downsample_factor();
-  if (z.dim() != 4 || z.size(1) != config_.classifier.latent_channels || z.size(2) * f < height ||
-      z.size(3) * f < width)
+  const int64_t f = config_.latent_factor();
+  if (z.dim() != 4 || z.size(1) != config_.latent_channels() || z.size(2) * f < height || z.size(3) * f < width)
     throw Error("decode: latent shape does not match the model or the requested size");
-  const torch::Tensor logits = decoder_->forward((z * latent_std_ + latent_mean_).to(dtype_)).to(torch::kFloat32);
+  torch::Tensor raw = (z * latent_std_ + latent_mean_).to(dtype_);
+  if (channels_last_) raw = raw.contiguous(torch::MemoryFormat::ChannelsLast);
+  const torch::Tensor logits =
+      (config_.family == ModelFamily::kV2 ? decoder_v2_->forward(raw) : decoder_->forward(raw)).to(torch::kFloat32);
   return logits.slice(2, 0, height).slice(3, 0, width);
 }
 
 torch::Tensor Model::classify(const torch::Tensor& rgb01) {
   check_image(rgb01, "image");
   return decode(encode(rgb01), rgb01.size(2), rgb01.size(3));
+}
+
+torch::Tensor Model::classify_lr(const torch::Tensor& lr01) {
+  check_image(lr01, "LR image");
+  const int64_t s = config_.scale_factor;
+  if (config_.family == ModelFamily::kV1) return classify(upsample_lr(lr01.to(device_, torch::kFloat32)));
+  return decode(encode_lr(lr01), lr01.size(2) * s, lr01.size(3) * s);
 }
 
 torch::Tensor Model::predict_x0(const torch::Tensor& z_t, const torch::Tensor& z_lr, int step) {
@@ -189,17 +258,15 @@ torch::Tensor Model::run_bridge(const torch::Tensor& z1, const SampleOptions& op
 }
 
 torch::Tensor Model::segment_lr(const torch::Tensor& lr01, const SampleOptions& options) {
-  const torch::Tensor up = upsample_lr(lr01.to(device_, torch::kFloat32));
-  if (!has_bridge()) return classify(up);
-  const torch::Tensor z1 = encode(up);
-  return decode(run_bridge(z1, options), up.size(2), up.size(3));
+  check_image(lr01, "LR image");
+  if (!has_bridge()) return classify_lr(lr01);
+  const int64_t s = config_.scale_factor;
+  return decode(run_bridge(encode_lr(lr01), options), lr01.size(2) * s, lr01.size(3) * s);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> Model::named_tensors() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
-  append(out, "encoder.", *encoder_);
-  append(out, "decoder.", *decoder_);
-  if (has_bridge()) append(out, "bridge.", *bridge_net_);
+  for (const auto& [prefix, net] : networks()) append(out, prefix, *net);
   return out;
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "model/network_plan.h"
 
+#include "model/network_plan_v2.h"
+
 namespace i2sbseg::plan {
 namespace {
 
@@ -64,12 +66,17 @@ BridgePlan bridge_plan(int latent_channels, const BridgeArch& arch) {
 }
 
 double parameter_count(const ModelConfig& config) {
-  const EncoderPlan e = encoder_plan(config.classifier);
-  const DecoderPlan d = decoder_plan(config.classifier, config.num_classes());
-  double n = count(e.stem) + count(e.levels) + count(e.to_latent);
-  n += count(d.from_latent) + count(d.levels) + norm_count(d.head_norm) + count(d.head);
+  double n = 0;
+  if (config.family == ModelFamily::kV2) {
+    n = parameter_count_v2(config);
+  } else {
+    const EncoderPlan e = encoder_plan(config.classifier);
+    const DecoderPlan d = decoder_plan(config.classifier, config.num_classes());
+    n = count(e.stem) + count(e.levels) + count(e.to_latent);
+    n += count(d.from_latent) + count(d.levels) + norm_count(d.head_norm) + count(d.head);
+  }
   if (config.bridge) {
-    const BridgePlan b = bridge_plan(config.classifier.latent_channels, *config.bridge);
+    const BridgePlan b = bridge_plan(config.latent_channels(), *config.bridge);
     n += count(b.time_in) + count(b.time_out) + count(b.in) + norm_count(b.out_norm) + count(b.out);
     for (const Block& block : b.blocks) n += count(block);
   }

@@ -16,10 +16,12 @@ enum class Stage {
   kBridge,      // the bridge network on (E(HR), E(LR-up)); encoder frozen
   kFinetune,    // the decoder on bridged latents
   kDirect,      // encoder + decoder on LR-up input: the baseline
+  kLrEncoder,   // v2: the LR encoder against the frozen decoder (the direct model)
 };
 
 // The name logs, progress lines and messages use ("classifier", "bridge",
-// "finetune", "direct"); logs of earlier versions carry the same names.
+// "finetune", "direct", "lr_encoder"); logs of earlier versions carry the
+// same names.
 const char* stage_name(Stage stage);
 
 struct PlannedStage {

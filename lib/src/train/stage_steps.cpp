@@ -37,8 +37,8 @@ torch::Tensor bridge_loss(StepContext& c, const torch::Tensor& hr, const torch::
   torch::Tensor z0, z1;
   {
     torch::NoGradGuard no_grad;
-    z0 = m.encode(hr);
-    z1 = m.encode(m.upsample_lr(lr));
+    z0 = m.encode_hr(hr);
+    z1 = m.encode_lr(lr);  // v1: E(LR-up)
   }
   const Bridge& bridge = m.bridge();
   // Time steps and noise for the whole job's batch (the same draws on
@@ -54,11 +54,25 @@ torch::Tensor bridge_loss(StepContext& c, const torch::Tensor& hr, const torch::
   return F::mse_loss(out, bridge.label(t, xt, z0));
 }
 
+// v2: the LR encoder learns to give latents the frozen decoder reads as it
+// reads E_HR's (initialised from E_HR's trunk at the stage's start).
+torch::Tensor lr_encoder_loss(StepContext& c, const torch::Tensor& lr, const torch::Tensor& mask) {
+  Model& m = c.model;
+  m.eval();
+  m.lr_encoder()->train();
+  return weighted_ce(c, m.classify_lr(lr), mask);
+}
+
+torch::nn::Module& decoder_of(Model& m) {
+  if (m.family() == ModelFamily::kV2) return *m.decoder_v2();
+  return *m.decoder();
+}
+
 // The decoder learns to read bridged latents.
 torch::Tensor finetune_loss(StepContext& c, const torch::Tensor& hr, const torch::Tensor& lr, const torch::Tensor& mask) {
   Model& m = c.model;
   m.eval();
-  m.decoder()->train();
+  decoder_of(m).train();
   torch::Tensor z;
   {
     torch::NoGradGuard no_grad;
@@ -70,7 +84,7 @@ torch::Tensor finetune_loss(StepContext& c, const torch::Tensor& hr, const torch
       noise.push_back(all.slice(0, first, first + n).to(c.device));
     SampleOptions so;
     so.noise = &noise;
-    z = m.run_bridge(m.encode(m.upsample_lr(lr)), so);
+    z = m.run_bridge(m.encode_lr(lr), so);
   }
   return weighted_ce(c, m.decode(z, hr.size(2), hr.size(3)), mask);
 }
@@ -82,14 +96,20 @@ std::vector<torch::Tensor> stage_parameters(Stage stage, Model& model) {
   auto add = [&](torch::nn::Module& m) {
     for (auto& t : m.parameters()) p.push_back(t);
   };
+  const bool v2 = model.family() == ModelFamily::kV2;
   switch (stage) {
     case Stage::kClassifier:
     case Stage::kDirect:
-      add(*model.encoder());
-      add(*model.decoder());
+      if (v2) {
+        add(*model.hr_encoder());
+      } else {
+        add(*model.encoder());
+      }
+      add(decoder_of(model));
       break;
+    case Stage::kLrEncoder: add(*model.lr_encoder()); break;
     case Stage::kBridge: add(*model.bridge_net()); break;
-    case Stage::kFinetune: add(*model.decoder()); break;
+    case Stage::kFinetune: add(decoder_of(model)); break;
   }
   return p;
 }
@@ -101,6 +121,7 @@ torch::Tensor stage_loss(Stage stage, StepContext& c, const Batch& b) {
     case Stage::kDirect: return classify_loss(c, c.model.upsample_lr(lr), mask);
     case Stage::kBridge: return bridge_loss(c, hr, lr);
     case Stage::kFinetune: return finetune_loss(c, hr, lr, mask);
+    case Stage::kLrEncoder: return lr_encoder_loss(c, lr, mask);
   }
   throw Error("unknown training stage");
 }

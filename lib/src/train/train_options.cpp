@@ -53,6 +53,7 @@ void check_train_options(const TrainOptions& o) {
   require(o.ema >= 0 && o.ema < 1, "ema", "the EMA decay must be in [0, 1), got " + std::to_string(o.ema));
   if (o.init.empty()) {  // a bundle to start from brings its own encoder
     ModelConfig fresh;
+    fresh.family = o.family;
     fresh.classifier.widths = o.widths;
     fresh.scale_factor = o.scale;
     check_crop(o, fresh);
@@ -60,11 +61,14 @@ void check_train_options(const TrainOptions& o) {
 }
 
 void check_crop(const TrainOptions& o, const ModelConfig& model) {
-  const int cell = model.scale_factor * model.classifier.downsample_factor();
+  // v2's trunk goes context_widths levels below the LR grid.
+  const int down =
+      model.family == ModelFamily::kV2 ? model.v2.trunk_stride() : model.classifier.downsample_factor();
+  const int cell = model.scale_factor * down;
   require(o.crop % cell == 0, "crop",
           "crop size " + std::to_string(o.crop) + " must be a multiple of the scale factor times the encoder's " +
-              "downsampling factor (" + std::to_string(model.scale_factor) + " x " +
-              std::to_string(model.classifier.downsample_factor()) + " = " + std::to_string(cell) + ")");
+              "downsampling factor (" + std::to_string(model.scale_factor) + " x " + std::to_string(down) + " = " +
+              std::to_string(cell) + ")");
 }
 
 std::string checkpoint_path(const TrainOptions& o) { return o.checkpoint.empty() ? o.out + ".ckpt" : o.checkpoint; }

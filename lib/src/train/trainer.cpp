@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -35,8 +36,18 @@
 namespace i2sbseg {
 namespace {
 
+// v2's decoder widths for a scale: one per x2 step, halving from 64, at least 16.
+std::vector<int> v2_decoder_widths(int scale) {
+  std::vector<int> w{64};
+  for (int s = scale / 2, c = 32; s > 1; s /= 2, c = std::max(16, c / 2)) w.push_back(c);
+  return w;
+}
+
 ModelConfig config_for(const TrainOptions& o, const Dataset& data) {
   ModelConfig c;
+  c.family = o.family;
+  c.v2.latent_channels = o.latent_channels;
+  c.v2.decoder_widths = v2_decoder_widths(o.scale);
   c.classifier.widths = o.widths;
   c.classifier.blocks_per_level = o.blocks_per_level;
   c.classifier.latent_channels = o.latent_channels;
@@ -47,6 +58,18 @@ ModelConfig config_for(const TrainOptions& o, const Dataset& data) {
   c.latent_std.assign(o.latent_channels, 1.0f);
   c.default_nfe = o.default_nfe;
   return c;
+}
+
+// v2's LR encoder starts as the trained HR encoder's trunk: only the stems
+// differ (3x3 on LR pixels vs patchify on HR).
+void init_lr_encoder_from_hr(Model& m) {
+  torch::NoGradGuard no_grad;
+  auto src = m.hr_encoder()->named_parameters();
+  for (auto& p : m.lr_encoder()->named_parameters())
+    if (p.key().rfind("stem.", 0) != 0) p.value().copy_(src[p.key()]);
+  auto src_buffers = m.hr_encoder()->named_buffers();
+  for (auto& b : m.lr_encoder()->named_buffers())
+    if (b.key().rfind("stem.", 0) != 0) b.value().copy_(src_buffers[b.key()]);
 }
 
 // A run from a bundle for the bridge stages: keep its classifier, train a
@@ -144,6 +167,9 @@ class Trainer {
 
   std::unique_ptr<Model> model_from_init() {
     auto m = std::make_unique<Model>(load_model(o_.init, torch::kCPU));
+    if (m->family() != ModelFamily::kV1)  // the stages below train v1's networks
+      throw Error(ErrorKind::kUnsupported, o_.init + ": a " + to_string(m->family()) + " bundle; training starts "
+                  "from v1 bundles only", "init");
     if (m->config().scale_factor != o_.scale)
       throw Error(ErrorKind::kInvalidOption,
                   o_.init + ": its scale factor x" + std::to_string(m->config().scale_factor) +
@@ -214,6 +240,7 @@ class Trainer {
     base_lr_ = stage_learning_rate(s.stage, o_);
     optimizer_ = std::make_unique<torch::optim::AdamW>(stage_parameters(s.stage, *model_),
                                                        torch::optim::AdamWOptions(base_lr_).weight_decay(1e-4));
+    if (s.stage == Stage::kLrEncoder && !restoring) init_lr_encoder_from_hr(*model_);
     if (s.stage == Stage::kBridge && !restoring) {
       measure_latent_stats();
       ema_.clear();
@@ -417,7 +444,8 @@ class Trainer {
   std::string metadata() const {
     nlohmann::json meta{{"trained_by", "i2sbseg train"}, {"dataset", o_.data},   {"train_images", data_.size()},
                         {"crop", o_.crop},               {"batch", o_.batch},    {"threads", o_.threads},
-                        {"scale", o_.scale},             {"seed", o_.seed},      {"direct", o_.direct}};
+                        {"scale", o_.scale},             {"seed", o_.seed},      {"direct", o_.direct},
+                        {"family", to_string(o_.family)}};
     for (const PlannedStage& s : stages_) meta["iterations"][stage_name(s.stage)] = s.iters;
     if (!o_.init.empty()) meta["init"] = o_.init;
     return meta.dump();
