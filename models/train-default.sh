@@ -1,30 +1,35 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Makes models/default.i2sb (the bridge model the element and demo ship with)
-# and models/direct.i2sb (the direct baseline: the classifier fine-tuned on
-# LR-up input, no bridge), then evaluates both on the validation split.
-# About 50 minutes on a 2-core CPU. Checkpoints and logs go to data/train-default/;
-# rerun with RESUME=1 to continue an interrupted run; THREADS=N sets the CPU threads (2).
-# The settings spelled out below are also `i2sbseg train`'s defaults (TrainOptions).
+# Makes the shipped v2 models: models/default.i2sb (LR encoder -> bridge ->
+# sub-pixel decoder; what the element and demo load) and models/direct.i2sb
+# (the direct baseline: the same classifier and LR encoder, no bridge), then
+# evaluates both on the validation split. About 35 minutes on a 2-core CPU.
+# OUT=DIR writes the models there instead of models/ (to compare before
+# replacing); checkpoints and logs go to data/train-default/; RESUME=1
+# continues an interrupted run; THREADS=N sets the CPU threads (2).
+# The v1 recipe the earlier models were made with: models/v1/train-v1.sh.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 tool=${I2SBSEG_TOOL:-build/tools/i2sbseg}
+out=${OUT:-models}
 work=data/train-default
-mkdir -p "$work"
+mkdir -p "$work" "$out"
 [ -f data/default/classes.json ] || bash scripts/make-default-dataset.sh --tool "$tool"
 
 resume=()
 [ "${RESUME:-0}" = 1 ] && resume=(--resume)
-common=(--data data/default --scale 4 --crop 96 --batch 8 --threads ${THREADS:-2} --seed 1 --checkpoint-every 250)
+# The same seed makes the direct run's classifier and LR-encoder stages
+# identical to the bridge run's: the baseline differs only by the bridge.
+common=(--arch v2 --data data/default --scale 4 --crop 96 --batch 8 --threads ${THREADS:-2} --seed 1
+        --checkpoint-every 500 --classifier-iters 12000 --direct-iters 4000)
 
-"$tool" train "${common[@]}" "${resume[@]}" --out models/default.i2sb \
+"$tool" train "${common[@]}" "${resume[@]}" --out "$out/default.i2sb" \
   --checkpoint "$work/default.ckpt" --log "$work/default.log.jsonl" \
-  --widths 24 48 96 --latent-channels 64 --bridge-channels 64 --bridge-blocks 3 --nfe 2 \
-  --classifier-iters 2000 --bridge-iters 3500 --finetune-iters 500
+  --bridge-channels 32 --bridge-blocks 2 --nfe 2 --bridge-iters 5000 --finetune-iters 1000
 
-"$tool" train "${common[@]}" --direct --init models/default.i2sb --out models/direct.i2sb \
-  --checkpoint "$work/direct.ckpt" --log "$work/direct.log.jsonl" --direct-iters 700
+"$tool" train "${common[@]}" "${resume[@]}" --direct --out "$out/direct.i2sb" \
+  --checkpoint "$work/direct.ckpt" --log "$work/direct.log.jsonl"
 
-"$tool" eval models/default.i2sb --data data/default --split val --baseline models/direct.i2sb --threads ${THREADS:-2} \
+"$tool" eval "$out/default.i2sb" --data data/default --split val --baseline "$out/direct.i2sb" --threads ${THREADS:-2} \
   --json-out "$work/eval.json" | tee "$work/eval.txt"

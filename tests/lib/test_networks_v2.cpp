@@ -268,7 +268,8 @@ TEST(NetworksV2, AHugeV2ConfigWithFewWeightsIsRefusedBeforeAllocating) {
   }
 }
 
-// v1 bundles load as v1 and give the class maps they gave before v2 existed
+// v1 bundles (models/v1/, shipped until the v2 ones) load as v1 and give the
+// class maps they gave before v2 existed
 // (fingerprints computed with the v1-only library on the same input).
 TEST(NetworksV2, ShippedV1BundlesGiveTheSameMasksAsBefore) {
   const std::vector<std::pair<const char*, std::uint64_t>> expected{{"default.i2sb", 0x41048218adf5b996ull},
@@ -282,11 +283,40 @@ TEST(NetworksV2, ShippedV1BundlesGiveTheSameMasksAsBefore) {
                                        (torch::sin(y * 17) * torch::cos(x * 11) + 1) / 2},
                                       1);
   for (const auto& [name, hash] : expected) {
-    Model m = load_model((models_dir() / name).string());
+    Model m = load_model((models_dir() / "v1" / name).string());
     EXPECT_EQ(m.family(), ModelFamily::kV1) << name;
     EXPECT_EQ(ModelConfig::from_json(m.config().to_json()).family, ModelFamily::kV1);
     const torch::Tensor map = m.segment_lr(lr, {0, true, nullptr}).argmax(1).to(torch::kUInt8).contiguous();
     const std::uint64_t h = i2sbseg::testing::fnv1a(map.data_ptr<std::uint8_t>(), map.numel());
     EXPECT_EQ(h, hash) << name;
+  }
+}
+
+// The shipped models are v2: the bridge model and its direct baseline share
+// the classes and scale, and folding their BatchNorms for inference leaves
+// the masks they give unchanged (float32 rounding aside: <0.1% of pixels).
+TEST(NetworksV2, ShippedModelsAreV2AndFoldWithoutChangingTheirMasks) {
+  torch::set_num_threads(1);
+  torch::NoGradGuard g;
+  Model bridge = load_model((models_dir() / "default.i2sb").string());
+  Model direct = load_model((models_dir() / "direct.i2sb").string());
+  EXPECT_EQ(bridge.family(), ModelFamily::kV2);
+  EXPECT_EQ(direct.family(), ModelFamily::kV2);
+  EXPECT_TRUE(bridge.has_bridge());
+  EXPECT_FALSE(direct.has_bridge());
+  EXPECT_EQ(bridge.config().scale_factor, direct.config().scale_factor);
+  ASSERT_EQ(bridge.config().num_classes(), direct.config().num_classes());
+  for (int k = 0; k < bridge.config().num_classes(); ++k)
+    EXPECT_EQ(bridge.config().classes[k].name, direct.config().classes[k].name);
+  at::Generator gen = make_generator(5);
+  const torch::Tensor lr = torch::rand({1, 3, 24, 32}, gen);
+  const int64_t s = bridge.config().scale_factor;
+  for (Model* m : {&bridge, &direct}) {
+    m->eval();
+    const torch::Tensor before = m->segment_lr(lr, {0, true, nullptr}).argmax(1);
+    m->fold_for_inference();
+    const torch::Tensor after = m->segment_lr(lr, {0, true, nullptr}).argmax(1);
+    EXPECT_EQ(before.sizes(), (std::vector<int64_t>{1, 24 * s, 32 * s}));
+    EXPECT_LT(before.ne(after).sum().item<int64_t>(), before.numel() / 1000 + 1);
   }
 }
