@@ -146,8 +146,8 @@ V2Arch v2_from_json(const Reader& a) {
 ModelFamily family_from_json(const Reader& r) {
   if (!r.has("family")) return ModelFamily::kV1;  // bundles from before v2
   const std::string f = r.get_string("family");
-  if (f == "v1") return ModelFamily::kV1;
-  if (f == "v2") return ModelFamily::kV2;
+  for (ModelFamily known : {ModelFamily::kV1, ModelFamily::kV2})
+    if (f == to_string(known)) return known;
   throw Error(ErrorKind::kUnsupported, "config: family '" + f + "' is not one this build knows (v1, v2)", "family");
 }
 

@@ -10,6 +10,13 @@ namespace i2sbseg {
 namespace F = torch::nn::functional;
 namespace {
 
+// An encoder's raw output -> the normalised float32 latent, cropped to the
+// rows x cols cells the image covers (the input was padded to the stride).
+torch::Tensor to_latent(const torch::Tensor& raw, int64_t rows, int64_t cols, const torch::Tensor& mean,
+                        const torch::Tensor& std) {
+  return (raw.slice(2, 0, rows).slice(3, 0, cols).to(torch::kFloat32) - mean) / std;
+}
+
 torch::Tensor channel_tensor(const std::vector<float>& v, torch::Device device) {
   return torch::tensor(v, torch::kFloat32).view({1, -1, 1, 1}).to(device);
 }
@@ -181,23 +188,20 @@ torch::Tensor Model::pad_normalise(const torch::Tensor& rgb01, int64_t f) const 
 
 torch::Tensor Model::encode(const torch::Tensor& rgb01) {
   check_image(rgb01, "image");
+  const int64_t f = config_.latent_factor();
+  const int64_t rows = ceil_div(rgb01.size(2), f), cols = ceil_div(rgb01.size(3), f);
   if (config_.family == ModelFamily::kV1)
-    return (encoder_->forward(pad_normalise(rgb01, config_.latent_factor())).to(torch::kFloat32) - latent_mean_) /
-           latent_std_;
-  // v2: the HR encoder's trunk needs a multiple of its stride at the LR grid;
-  // the latent is cropped back to the cells the image covers.
-  const int64_t s = config_.scale_factor;
-  const torch::Tensor z = hr_encoder_->forward(pad_normalise(rgb01, s * config_.v2.trunk_stride()));
-  return (z.slice(2, 0, ceil_div(rgb01.size(2), s)).slice(3, 0, ceil_div(rgb01.size(3), s)).to(torch::kFloat32) -
-          latent_mean_) /
-         latent_std_;
+    return to_latent(encoder_->forward(pad_normalise(rgb01, f)), rows, cols, latent_mean_, latent_std_);
+  // v2: the HR encoder's trunk needs a multiple of its stride at the LR grid.
+  const torch::Tensor z = hr_encoder_->forward(pad_normalise(rgb01, config_.scale_factor * config_.v2.trunk_stride()));
+  return to_latent(z, rows, cols, latent_mean_, latent_std_);
 }
 
 torch::Tensor Model::encode_lr(const torch::Tensor& lr01) {
   check_image(lr01, "LR image");
   if (config_.family == ModelFamily::kV1) return encode(upsample_lr(lr01.to(device_, torch::kFloat32)));
   const torch::Tensor z = lr_encoder_->forward(pad_normalise(lr01, config_.v2.trunk_stride()));
-  return (z.slice(2, 0, lr01.size(2)).slice(3, 0, lr01.size(3)).to(torch::kFloat32) - latent_mean_) / latent_std_;
+  return to_latent(z, lr01.size(2), lr01.size(3), latent_mean_, latent_std_);
 }
 
 torch::Tensor Model::decode(const torch::Tensor& z, int64_t height, int64_t width) {
