@@ -13,7 +13,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-size=128 count=3000 seed=1 out="$repo/data/default" tool=${I2SBSEG_TOOL:-$repo/build/tools/i2sbseg} artwork=0
+size=128 count=6000 seed=1 out="$repo/data/default" tool=${I2SBSEG_TOOL:-$repo/build/tools/i2sbseg} artwork=0
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 need_value() { [ $# -ge 2 ] || { echo "make-default-dataset: $1 needs a value" >&2; exit 2; }; }
@@ -38,7 +38,10 @@ case $tool in /*) ;; *) tool="$PWD/$tool" ;; esac
 
 cache="$repo/.debcache"
 root="$cache/x"
-packages=(tuxpaint-stamps-default plasma-workspace-wallpapers python3-skimage libjxl-testdata)
+packages=(tuxpaint-stamps-default plasma-workspace-wallpapers python3-skimage libjxl-testdata
+          lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 mate-backgrounds tuxpaint-data)
+# opencv-doc's photographs are never used here: they are the unseen-background
+# check (scripts/make-unseen-dataset.sh).
 
 # The .deb of a package in the cache, downloaded when missing.
 deb_of() {
@@ -78,6 +81,21 @@ photo_wallpapers=(BytheWater ColdRipple ColorfulCups DarkestHour EveningGlow Fal
 # labelled background under a pasted cutout: leave them out.
 skimage_photos=(rocket.jpg)
 libjxl_photos=(jxl/hdr_room.png)
+# The other desktop wallpapers and Tux Paint's photo templates, screened the
+# same way: photographs only (no artwork), and none whose subject is an
+# animal, a plant close-up, food or a vehicle (the dragonfly, the dogs, the
+# fig, the flowers, the leaves, the sheep, the corn maze, the jellyfish).
+# Distant scenery with grass and trees stays: it is what "background" is.
+debian_photos=(
+  "lomiri-wallpapers-16.04:/usr/share/backgrounds:Bridge_by_Sander_Klootwijk.jpg Picture_1A_by_freespace.jpg
+   Wine_by_Jakkub_Mede.jpg aitzgorri_by_Aitzol_Berasategi.jpg analogpattern_by_Peter_Nerlich.jpg
+   greentock_by_Peter_Nerlich.jpg life_by_Aitzol_Berasategi.jpg picosdeeuropa_by_Aitzol_Berasategi.jpg
+   sunset_by_Aitzol_Berasategi.jpg"
+  "lomiri-wallpapers-20.04:/usr/share/backgrounds:Infinite-Sea_by_Aury88.jpg"
+  "mate-backgrounds:/usr/share/backgrounds/mate/nature:Aqua.jpg Storm.jpg Wood.jpg"
+  "tuxpaint-data:/usr/share/tuxpaint/templates:burnt_bark.jpg cliff.jpg lighthouse.jpg mossy_bark.jpg mudstone.jpg
+   ocean_splash.jpg ocean_waves.jpg rocks.jpg sun_behind_clouds.jpg wool_mill_machine.jpg"
+)
 walls="$root/usr/share/wallpapers"
 skimage="$root/usr/lib/python3/dist-packages/skimage/data"
 libjxl="$root/usr/share/libjxl-testdata"
@@ -119,6 +137,15 @@ for f in "${libjxl_photos[@]}"; do
   ln -sr "$libjxl/$f" "$stage/libjxl/$(basename "$f")"
   sources+=("libjxl/$(basename "$f") <- libjxl-testdata: ${libjxl#"$root"}/$f")
 done
+for entry in "${debian_photos[@]}"; do
+  IFS=: read -r pkg dir names <<< "${entry//$'\n'/ }"
+  mkdir -p "$stage/$pkg"
+  for f in $names; do
+    [ -f "$root$dir/$f" ] || { echo "make-default-dataset: $pkg has no $dir/$f" >&2; exit 1; }
+    ln -sr "$root$dir/$f" "$stage/$pkg/$f"
+    sources+=("$pkg/$f <- $pkg: $dir/$f")
+  done
+done
 
 # Relative paths from the repository root, so dataset.json does not depend on
 # where the checkout lives.
@@ -154,6 +181,9 @@ version_of() {
       plasma-workspace-wallpapers) use="backgrounds: /usr/share/wallpapers" ;;
       python3-skimage) use="backgrounds: skimage/data photographs" ;;
       libjxl-testdata) use="backgrounds: test photographs" ;;
+      lomiri-wallpapers-*) use="backgrounds: /usr/share/backgrounds photographs" ;;
+      mate-backgrounds) use="backgrounds: /usr/share/backgrounds/mate/nature photographs" ;;
+      tuxpaint-data) use="backgrounds: /usr/share/tuxpaint/templates photographs" ;;
     esac
     lic=$(sed -n 's/^License: *//p' "$root/usr/share/doc/$pkg/copyright" | LC_ALL=C sort -u | paste -sd, - | sed 's/,/, /g')
     cp "$root/usr/share/doc/$pkg/copyright" "$out/licenses/$pkg.copyright"
@@ -168,6 +198,8 @@ version_of() {
   echo "- skimage rocket (SpaceX, public domain; skimage/data/_fetchers.py docstring); the package as a whole"
   echo "  is BSD-3-Clause."
   echo "- libjxl-testdata jxl/hdr_room: BSD-3-clause-Google (\"Files: *\")."
+  echo "- lomiri-wallpapers-16.04/-20.04, mate-backgrounds, tuxpaint-data: as their copyright files say"
+  echo "  (licenses/<package>.copyright; the author is in each lomiri file name)."
   echo
   echo "The generated images contain GPL-2 material (stamps, wallpapers): distribute them under GPL-2 terms."
   echo

@@ -92,8 +92,7 @@ Command add_make_dataset_command(CLI::App& app) {
   sub->add_option(
       "--classes", o->classes_file,
       "JSON {\"classes\": [{\"name\", \"color\"}...], \"folders\": {\"animals\": \"animal\"...}, "
-      "\"other\": class or null}; default: animals, plants, food, vehicles; other folders (people too) -> object, "
-      "symbols skipped");
+      "\"other\": class or null}; default: animals, plants, food, vehicles; every other folder skipped");
   sub->add_option("--val-fraction", o->val_fraction, "Share of images, cutouts and backgrounds held out for validation")
       ->capture_default_str();
   sub->add_option("--min-cutouts", o->min_cutouts, "Fewest cutouts per image")->capture_default_str();

@@ -86,7 +86,7 @@ void write(const fs::path& p, const cv::Mat& m) {
 }
 
 // cutouts/: animals (4 photos, a drawing, a _mirror), vehicles (2 photos in
-// a subfolder, one under cartoon/), household (2 -> "object"), symbols (2,
+// a subfolder, one under cartoon/), household (2, skipped: the default has no "object"), symbols (2,
 // skipped). backgrounds/: 5 noise photos, one too small, one "screenshot".
 class SourceTree {
  public:
@@ -312,8 +312,8 @@ TEST(ToolMakeDataset, ValidationUsesOnlyValidationCutoutsAndBackgrounds) {
   }
   for (const auto& c : cutouts["val"]) EXPECT_FALSE(cutouts["train"].count(c)) << c;
   for (const auto& b : backgrounds["val"]) EXPECT_FALSE(backgrounds["train"].count(b)) << b;
-  // Every class with 2+ cutouts has some in val (animal 4, vehicle 2, object 2).
-  for (const char* cls : {"animal", "vehicle", "object"})
+  // Every class with 2+ cutouts has some in val (animal 4, vehicle 2).
+  for (const char* cls : {"animal", "vehicle"})
     EXPECT_GE(ds["val"]["cutouts_per_class"][cls].get<int>(), 1) << cls;
 
   const auto train = read_lines(t.out("v") / "train.txt"), val = read_lines(t.out("v") / "val.txt");
@@ -342,14 +342,15 @@ TEST(ToolMakeDataset, SkipsSymbolsDrawingsMirrorsCartoonsAndSmallBackgrounds) {
   for (const char* split : {"train", "val"})
     for (const json& c : ds[split]["cutouts"]) used.insert(c["file"].get<std::string>());
   EXPECT_EQ(used, (std::set<std::string>{"animals/a0.png", "animals/a1.png", "animals/a2.png", "animals/a3.png",
-                                         "household/h0.png", "household/h1.png", "vehicles/cars/v0.png",
+                                         "vehicles/cars/v0.png",
                                          "vehicles/cars/v1.png"}));
   const json& cat = ds["categories"];
   EXPECT_EQ(cat["animals"]["kept"], 4);
   EXPECT_EQ(cat["animals"]["drawings"], 1);
   EXPECT_EQ(cat["animals"]["mirrored"], 1);
   EXPECT_EQ(cat["vehicles"]["cartoons"], 1);
-  EXPECT_EQ(cat["household"]["class"], "object");
+  EXPECT_EQ(cat["household"]["class"], "");  // no "object" class by default
+  EXPECT_EQ(cat["household"]["kept"], 0);
   EXPECT_EQ(cat["symbols"]["class"], "");
   EXPECT_EQ(cat["symbols"]["kept"], 0);
   EXPECT_EQ(ds["skipped_backgrounds"]["screenshot"], 1);
@@ -365,19 +366,19 @@ TEST(ToolMakeDataset, ClassesJsonListsBackgroundFirstAndCoversTheMasks) {
   const SourceTree t;
   build(options(t, "k"));
   const json classes = read_json(t.out("k") / "classes.json")["classes"];
-  // Default mapping; plant and food have no cutouts here and are left out.
-  ASSERT_EQ(classes.size(), 4u);
+  // Default mapping; plant and food have no cutouts here and are left out,
+  // household is skipped.
+  ASSERT_EQ(classes.size(), 3u);
   EXPECT_EQ(classes[0]["name"], "background");
   EXPECT_EQ(classes[0]["color"], json::array({0, 0, 0}));
   EXPECT_EQ(classes[1]["name"], "animal");
   EXPECT_EQ(classes[2]["name"], "vehicle");
-  EXPECT_EQ(classes[3]["name"], "object");
   std::set<int> seen;
   for (const auto& e : fs::directory_iterator(t.out("k") / "masks")) {
     const cv::Mat m = cv::imread(e.path().string(), cv::IMREAD_UNCHANGED);
     for (auto it = m.begin<uchar>(); it != m.end<uchar>(); ++it) seen.insert(*it);
   }
-  EXPECT_EQ(seen, (std::set<int>{0, 1, 2, 3}));
+  EXPECT_EQ(seen, (std::set<int>{0, 1, 2}));
 
   // A --classes file renames and drops folders (household is not listed).
   std::ofstream(t.out("classes.json")) << R"({"classes": [{"name": "beast", "color": [1, 2, 3]},

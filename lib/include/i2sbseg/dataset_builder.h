@@ -31,7 +31,7 @@ struct ClassMapping {
   std::string other;                           // class of unlisted folders; "" skips them
 
   // animals->animal, plants->plant, food->food, vehicles->vehicle,
-  // symbols skipped, any other folder->object.
+  // every other folder (symbols, household, people...) skipped.
   static ClassMapping make_default();
   // {"classes": [{"name", "color"}...], "folders": {"animals": "animal"...},
   //  "other": "object" (optional)}; the classes follow <i2sbseg/class_list.h>.
