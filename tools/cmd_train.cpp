@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `i2sbseg train`: the three training stages (or the direct baseline).
+// `i2sbseg train`: the training stages (or the direct baseline).
 #include <cstdio>
 #include <map>
 #include <string>
@@ -20,6 +20,7 @@ const FieldFlags& option_flags() {
   static const FieldFlags flags{
       {"data", "--data"},
       {"out", "--out"},
+      {"direct_out", "--direct-out"},
       {"checkpoint", "--checkpoint"},
       {"log", "--log"},
       {"init", "--init"},
@@ -91,22 +92,22 @@ void add_model_options(CLI::App* sub, TrainOptions& o) {
   sub->add_option("--crop", o.crop, "HR crop side in pixels" + inherited)->capture_default_str()->check(CLI::Range(8, 4096));
   sub->add_option("--batch", o.batch, "Batch size" + inherited)->capture_default_str()->check(CLI::Range(1, 4096));
   sub->add_option("--arch", o.family,
-                  "Model family: v1 (GroupNorm encoder at HR) or v2 (LR encoder, sub-pixel decoder)")
+                  "Model family: v2 (LR encoder, sub-pixel decoder) or v1 (GroupNorm encoder at HR)" + inherited)
       ->transform(CLI::CheckedTransformer(std::map<std::string, ModelFamily>{{"v1", ModelFamily::kV1},
                                                                              {"v2", ModelFamily::kV2}}))
-      ->default_str("v1");
-  sub->add_option("--widths", o.widths, "Encoder/decoder widths per level (v1)")->capture_default_str();
-  sub->add_option("--blocks", o.blocks_per_level, "Residual blocks per level")->capture_default_str();
+      ->default_str(to_string(o.family));
+  sub->add_option("--widths", o.widths, "Encoder/decoder widths per level (v1 only)")->capture_default_str();
+  sub->add_option("--blocks", o.blocks_per_level, "Residual blocks per level (v1 only)")->capture_default_str();
   sub->add_option("--latent-channels", o.latent_channels, "Latent channels")->capture_default_str();
   sub->add_option("--bridge-channels", o.bridge_channels, "Bridge network width")->capture_default_str();
   sub->add_option("--bridge-blocks", o.bridge_blocks, "Bridge network residual blocks")->capture_default_str();
-  sub->add_option("--classifier-iters", o.classifier_iters, "Stage 1 iterations")->capture_default_str();
-  sub->add_option("--bridge-iters", o.bridge_iters, "Stage 2 iterations")->capture_default_str();
-  sub->add_option("--finetune-iters", o.finetune_iters, "Stage 3 iterations (0: skip)")->capture_default_str();
+  sub->add_option("--classifier-iters", o.classifier_iters, "Classifier stage iterations")->capture_default_str();
+  sub->add_option("--bridge-iters", o.bridge_iters, "Bridge stage iterations")->capture_default_str();
+  sub->add_option("--finetune-iters", o.finetune_iters, "Decoder fine-tune iterations (0: skip)")->capture_default_str();
   sub->add_option("--direct-iters", o.direct_iters,
-                  "--direct fine-tune iterations (v2: the LR encoder stage, with or without --direct)")
+                  "v2: LR-encoder stage iterations (with or without --direct); v1: --direct fine-tune iterations")
       ->capture_default_str();
-  sub->add_option("--lr", o.lr, "Classifier learning rate")->capture_default_str();
+  sub->add_option("--lr", o.lr, "Learning rate of the classifier and LR-encoder stages")->capture_default_str();
   sub->add_option("--bridge-lr", o.bridge_lr, "Bridge learning rate")->capture_default_str();
   sub->add_option("--nfe", o.default_nfe, "Default NFE stored in the bundle")->capture_default_str();
   sub->add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
@@ -142,7 +143,8 @@ void add_dist_options(CLI::App* sub, DistOptions& d) {
 
 Command add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
-  CLI::App* sub = app.add_subcommand("train", "Train a model: classifier, bridge, optional decoder fine-tune");
+  CLI::App* sub =
+      app.add_subcommand("train", "Train a model: classifier, LR encoder (v2), bridge, optional decoder fine-tune");
   sub->add_option("--data", o->data, "Dataset folder (images/, masks/, classes.json) or packed file")->required();
   sub->add_option("--out", o->out, "Model bundle to write (missing folders are created)")->required();
   sub->add_option("--checkpoint", o->checkpoint, "Checkpoint file (default: OUT.ckpt)");
@@ -150,10 +152,14 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--log", o->log, "JSON-lines log (default: OUT.log.jsonl)");
   sub->add_flag("--resume", o->resume, "Continue from the checkpoint (weights, optimizer, iteration)");
   sub->add_option("--init", o->init,
-                  "Start from this bundle's weights (skips the classifier stage; --scale, --crop, --batch and "
-                  "--threads default to the bundle's)");
+                  "Start from this v1 bundle's weights (skips the classifier stage; --arch, --scale, --crop, "
+                  "--batch and --threads default to the bundle's)");
   sub->add_flag("--direct", o->direct,
-                "Make the direct baseline: fine-tune the classifier on LR-up input, write a bundle without a bridge");
+                "Make the direct baseline, a bundle without a bridge: v2 stops after the LR-encoder stage; v1 "
+                "fine-tunes the classifier on LR-up input");
+  sub->add_option("--direct-out", o->direct_out,
+                  "v2 without --direct: also write the direct baseline here when the LR-encoder stage ends (what "
+                  "a --direct run with the same options makes)");
   add_model_options(sub, *o);
   sub->add_option("--checkpoint-every", o->checkpoint_every, "Iterations between checkpoints")
       ->capture_default_str()

@@ -6,7 +6,8 @@
 # LR-up input, no bridge), then evaluates both on the validation split.
 # About 50 minutes on a 2-core CPU. Checkpoints and logs go to data/train-default/;
 # rerun with RESUME=1 to continue an interrupted run; THREADS=N sets the CPU threads (2).
-# The settings spelled out below are also `i2sbseg train`'s defaults (TrainOptions).
+# The settings spelled out below were `i2sbseg train`'s defaults (TrainOptions)
+# until v2 became the default; the direct run takes v1 from its --init bundle.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -21,7 +22,7 @@ common=(--data data/default --scale 4 --crop 96 --batch 8 --threads ${THREADS:-2
 
 "$tool" train "${common[@]}" "${resume[@]}" --out models/v1/default.i2sb \
   --checkpoint "$work/default.ckpt" --log "$work/default.log.jsonl" \
-  --widths 24 48 96 --latent-channels 64 --bridge-channels 64 --bridge-blocks 3 --nfe 2 \
+  --arch v1 --widths 24 48 96 --latent-channels 64 --bridge-channels 64 --bridge-blocks 3 --nfe 2 \
   --classifier-iters 2000 --bridge-iters 3500 --finetune-iters 500
 
 "$tool" train "${common[@]}" --direct --init models/v1/default.i2sb --out models/v1/direct.i2sb \

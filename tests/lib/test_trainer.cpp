@@ -25,19 +25,20 @@ using i2sbseg::testing::TempDir;
 
 namespace {
 
-// Tiny settings for real runs (4 x 2 = 8 pixels per latent cell).
+// Tiny settings for real runs of the default family, v2 (crop: scale 4 x
+// the trunk's 8).
 TrainOptions tiny(const TempDir& dir) {
   TrainOptions o;
   o.data = dir.file("d.pt");
   o.out = dir.file("m.i2sb");
-  o.widths = {8, 16};
   o.latent_channels = 4;
-  o.bridge_channels = 16;
+  o.bridge_channels = 8;
   o.bridge_blocks = 1;
   o.crop = 32;
   o.batch = 2;
   o.threads = 1;
   o.classifier_iters = 3;
+  o.direct_iters = 3;
   o.bridge_iters = 3;
   o.finetune_iters = 0;
   o.quiet = true;
@@ -83,6 +84,27 @@ TEST(TrainerOptions, BadValuesAreTypedErrorsNamingTheField) {
   EXPECT_EQ(e.kind(), ErrorKind::kInvalidOption);
   EXPECT_EQ(e.field(), "dist.timeout_s");
   EXPECT_EQ(std::string(e.what()).find("--"), std::string::npos) << e.what();
+
+  o = tiny(dir);
+  o.direct_out = o.out;
+  e = error_of(o);
+  EXPECT_EQ(e.kind(), ErrorKind::kInvalidOption);
+  EXPECT_EQ(e.field(), "direct_out");
+  EXPECT_EQ(std::string(e.what()).find("--"), std::string::npos) << e.what();
+}
+
+// One crop of the smallest size leaves v2's BatchNorm one value per
+// channel: a typed error, not LibTorch's internal one.
+TEST(TrainerOptions, AV2BatchTooSmallForBatchNormIsNamed) {
+  TempDir dir;
+  i2sbseg::testing::make_dataset(dir.file("d.pt"), 4);
+  TrainOptions o = tiny(dir);
+  o.batch = 1;
+  const Error e = error_of(o);
+  EXPECT_EQ(e.kind(), ErrorKind::kInvalidOption);
+  EXPECT_EQ(e.field(), "crop");
+  EXPECT_NE(std::string(e.what()).find("crop size 32 at batch 1"), std::string::npos) << e.what();
+  EXPECT_FALSE(std::filesystem::exists(o.out));
 }
 
 TEST(TrainerOptions, AnOutputFolderThatCannotBeMadeIsNamed) {
@@ -150,11 +172,13 @@ TEST(Trainer, ARunFromABundleInheritsItsRecordedSettings) {
   EXPECT_EQ(got.batch, 3);
   EXPECT_EQ(got.threads, 2);
   EXPECT_EQ(got.scale, 2);
+  EXPECT_EQ(got.family, ModelFamily::kV1) << "the bundle's family, not the default v2";
   // What the caller set stays.
   o.crop = 64;
-  got = inherit_init_settings(o, {"crop", "scale"});
+  got = inherit_init_settings(o, {"crop", "scale", "family"});
   EXPECT_EQ(got.crop, 64);
   EXPECT_EQ(got.scale, TrainOptions{}.scale);
+  EXPECT_EQ(got.family, TrainOptions{}.family);
   EXPECT_EQ(got.batch, 3);
   // A bundle that records none: only its scale, which every bundle has.
   o = {};

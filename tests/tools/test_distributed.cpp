@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `i2sbseg train` as a data-parallel job of processes on 127.0.0.1 (Gloo):
-// two ranks train (all three stages) to the weights one process reaches on
+// two ranks train (all three v1 stages) to the weights one process reaches on
 // the combined batches, only rank 0 writes, --resume survives a change of world size,
 // and a rank that dies or never comes stops the others with an error
 // within the timeout, leaving the last checkpoint intact.
@@ -40,14 +40,18 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The default family, v2, at tiny widths, with a short LR-encoder stage.
+const std::string kTiny =
+    " --latent-channels 4 --bridge-channels 16 --bridge-blocks 1 --crop 32 --direct-iters 2"
+    " --threads 1 --log-every 2 --seed 7 --quiet";
+// The weight comparison runs v1: v2's BatchNorm normalises each rank's own
+// batch, so ranks of 2 do not compute what one process of 4 does.
 // Widths 16/32: with 2 channels per GroupNorm group every bias has a real
 // gradient (a bias feeding a per-channel norm has none, and Adam turns the
 // rounding noise of a zero gradient into steps that differ between runs).
-const std::string kTiny =
-    " --widths 16 32 --latent-channels 4 --bridge-channels 16 --bridge-blocks 1 --crop 32"
-    " --threads 1 --log-every 2 --seed 7 --quiet";
-// The shipped defaults fine-tune the decoder; most tests need only two stages.
-const std::string kTwoStages = " --finetune-iters 0";
+const std::string kV1 = " --arch v1 --widths 16 32";
+// The shipped defaults fine-tune the decoder; most tests need none.
+const std::string kNoFinetune = " --finetune-iters 0";
 
 // A TCP port nobody listens on now.
 int free_port() {
@@ -91,7 +95,7 @@ TEST(Distributed, TwoRanksReachTheWeightsOfOneProcessOnTheCombinedBatches) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 12);
   const std::string stages =
-      " --data " + dir.file("d.pt") + kTiny + " --classifier-iters 6 --bridge-iters 6 --finetune-iters 2";
+      " --data " + dir.file("d.pt") + kTiny + kV1 + " --classifier-iters 6 --bridge-iters 6 --finetune-iters 2";
   run_job(stages + " --batch 2 --out " + dir.file("two.i2sb"), 2, dir);
   const auto one = run_tool("train" + stages + " --batch 4 --out " + dir.file("one.i2sb"));
   ASSERT_EQ(one.status, 0) << one.err;
@@ -124,7 +128,7 @@ TEST(Distributed, TwoRanksReachTheWeightsOfOneProcessOnTheCombinedBatches) {
 TEST(Distributed, ResumeWorksAfterTheWorldSizeChanges) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 12);
-  const std::string common = " --data " + dir.file("d.pt") + kTiny + kTwoStages + " --classifier-iters 4 --checkpoint-every 4";
+  const std::string common = " --data " + dir.file("d.pt") + kTiny + kNoFinetune + " --classifier-iters 4 --checkpoint-every 4";
   // Two ranks; the last checkpoint sits at bridge iteration 4 of 6.
   run_job(common + " --bridge-iters 6 --batch 2 --keep-checkpoint --out " + dir.file("m.i2sb"), 2, dir);
   std::filesystem::copy_file(dir.file("m.i2sb.ckpt"), dir.file("n.i2sb.ckpt"));
@@ -163,7 +167,7 @@ TEST(Distributed, ARankThatDiesStopsTheOthersAndTheCheckpointSurvives) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
   const std::string out = dir.file("m.i2sb");
-  const std::string args = " --data " + dir.file("d.pt") + kTiny + kTwoStages +
+  const std::string args = " --data " + dir.file("d.pt") + kTiny + kNoFinetune +
                            " --batch 2 --classifier-iters 100000 --checkpoint-every 5 --dist-timeout 5 --out " + out;
   const int port = free_port();
   const Rank r0 = start_rank(args, 0, 2, port, dir.file("err0"));
@@ -184,7 +188,7 @@ TEST(Distributed, ARankThatDiesStopsTheOthersAndTheCheckpointSurvives) {
   const std::string err = read_text(dir.file("err0"));
   EXPECT_NE(err.find("another rank stopped or cannot be reached"), std::string::npos) << err;
   // The checkpoint rank 0 wrote last is whole: a single process resumes it.
-  const auto resumed = run_tool("train --resume --data " + dir.file("d.pt") + kTiny + kTwoStages +
+  const auto resumed = run_tool("train --resume --data " + dir.file("d.pt") + kTiny + kNoFinetune +
                                 " --batch 4 --classifier-iters 12 --bridge-iters 2 --out " + out);
   EXPECT_EQ(resumed.status, 0) << resumed.err;
 }
@@ -192,7 +196,7 @@ TEST(Distributed, ARankThatDiesStopsTheOthersAndTheCheckpointSurvives) {
 TEST(Distributed, RanksWithDifferentOptionsRefuseToTrain) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 6);
-  const std::string args = " --data " + dir.file("d.pt") + kTiny + kTwoStages + " --classifier-iters 2 --bridge-iters 2 --out " +
+  const std::string args = " --data " + dir.file("d.pt") + kTiny + kNoFinetune + " --classifier-iters 2 --bridge-iters 2 --out " +
                            dir.file("m.i2sb") + " --dist-timeout 20";
   const int port = free_port();
   const Rank r0 = start_rank(args + " --batch 2", 0, 2, port, dir.file("err0"));

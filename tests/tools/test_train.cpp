@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `i2sbseg train` and `i2sbseg eval` end to end on a tiny packed dataset:
 // the loss falls, resume continues exactly, interruption keeps a checkpoint,
-// a NaN loss stops training, and eval reports every row.
+// a NaN loss stops training, --direct-out writes the direct baseline on the
+// way, and eval reports every row.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -38,19 +39,24 @@ using i2sbseg::testing::TempDir;
 
 namespace {
 
+// The default family, v2, at tiny widths (crop: scale 4 x the trunk's 8).
 const std::string kTiny =
-    " --widths 8 16 --latent-channels 4 --bridge-channels 16 --bridge-blocks 1 --crop 32 --batch 4"
+    " --latent-channels 4 --bridge-channels 8 --bridge-blocks 1 --crop 32 --batch 4"
     " --threads 1 --log-every 5 --seed 7 --quiet";
-// The shipped defaults fine-tune the decoder; most tests need only two stages.
-const std::string kTwoStages = " --finetune-iters 0";
+// For tests of v1's own paths (--init, v1's --direct).
+const std::string kV1 = " --arch v1 --widths 8 16";
+// The shipped defaults run a long LR-encoder stage and fine-tune the
+// decoder; most tests need neither.
+const std::string kShort = " --direct-iters 2 --finetune-iters 0";
 
 }  // namespace
 
+// v1: eval's rows of a v1 model, and v1's direct baseline from a bundle.
 TEST(Train, LossFallsAndTheBundleWorks) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 16);
   const std::string out = dir.file("m.i2sb");
-  const auto r = run_tool("train --data " + dir.file("d.pt") + " --out " + out + kTiny +
+  const auto r = run_tool("train --data " + dir.file("d.pt") + " --out " + out + kTiny + kV1 +
                           " --classifier-iters 80 --bridge-iters 40 --finetune-iters 10");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto log = read_log(out + ".log.jsonl");
@@ -92,7 +98,7 @@ TEST(Train, LossFallsAndTheBundleWorks) {
   EXPECT_GT(j["classifier_hr"]["pixel_acc"].get<double>(), 0.7);
   EXPECT_EQ(j["oracle"]["miou"], j["classifier_hr"]["miou"]);  // the decoder reads only the latent
 
-  // The direct baseline: starts from the model, writes a bundle without a bridge.
+  // The direct baseline: starts from the model (and its family, v1), writes a bundle without a bridge.
   const std::string direct = dir.file("direct.i2sb");
   const auto d = run_tool("train --direct --init " + out + " --data " + dir.file("d.pt") + " --out " + direct + kTiny +
                           " --direct-iters 10");
@@ -113,7 +119,7 @@ TEST(Train, LossFallsAndTheBundleWorks) {
 TEST(Train, TheSameSeedGivesTheSameModel) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
-  const std::string args = " --data " + dir.file("d.pt") + kTiny + kTwoStages + " --classifier-iters 5 --bridge-iters 5";
+  const std::string args = " --data " + dir.file("d.pt") + kTiny + kShort + " --classifier-iters 5 --bridge-iters 5";
   ASSERT_EQ(run_tool("train --out " + dir.file("a.i2sb") + args).status, 0);
   ASSERT_EQ(run_tool("train --out " + dir.file("b.i2sb") + args).status, 0);
   std::string other_seed = args;
@@ -129,7 +135,7 @@ TEST(Train, TheSameSeedGivesTheSameModel) {
 TEST(Train, ResumeContinuesExactlyWhereTheCheckpointWas) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
-  const std::string args = " --data " + dir.file("d.pt") + kTiny + kTwoStages + " --classifier-iters 20 --bridge-iters 20 --checkpoint-every 10";
+  const std::string args = " --data " + dir.file("d.pt") + kTiny + kShort + " --classifier-iters 20 --bridge-iters 20 --checkpoint-every 10";
   const auto full = run_tool("train --keep-checkpoint --out " + dir.file("a.i2sb") + args);
   ASSERT_EQ(full.status, 0) << full.err;
   // The last checkpoint of that run sits at bridge iteration 10; resuming
@@ -156,7 +162,7 @@ TEST(Train, SigintOrSigtermSavesACheckpoint) {
     TempDir dir;
     make_dataset(dir.file("d.pt"), 8);
     const std::string out = dir.file("m.i2sb");
-    const std::string args = "train --data " + dir.file("d.pt") + " --out " + out + kTiny + kTwoStages +
+    const std::string args = "train --data " + dir.file("d.pt") + " --out " + out + kTiny + kShort +
                              " --classifier-iters 100000 --bridge-iters 5 --checkpoint-every 100000";
     const pid_t pid = start_tool(args, dir.file("err"));
     ASSERT_GE(pid, 0);
@@ -189,8 +195,8 @@ TEST(Train, SigkillLosesOnlyTheWorkSinceTheLastCheckpoint) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
   const std::string out = dir.file("m.i2sb");
-  const std::string args = "train --data " + dir.file("d.pt") + " --out " + out + kTiny + kTwoStages +
-                           " --classifier-iters 400 --bridge-iters 5 --checkpoint-every 10";
+  const std::string args = "train --data " + dir.file("d.pt") + " --out " + out + kTiny + kShort +
+                           " --classifier-iters 200 --bridge-iters 5 --checkpoint-every 10";
   const pid_t pid = start_tool(args, dir.file("err"));
   ASSERT_GT(pid, 0);
   for (int i = 0; i < 1200 && last_checkpoint_iter(out + ".log.jsonl") < 30; ++i)
@@ -224,7 +230,7 @@ TEST(Train, AFullDiskWhileSavingIsReportedAndKeepsThePreviousCheckpoint) {
   make_dataset(dir.file("d.pt"), 8);
   const std::string out = dir.file("m.i2sb"), ckpt = out + ".ckpt";
   const std::string args =
-      " --data " + dir.file("d.pt") + " --out " + out + kTiny + kTwoStages + " --classifier-iters 10 --checkpoint-every 10";
+      " --data " + dir.file("d.pt") + " --out " + out + kTiny + kShort + " --classifier-iters 10 --checkpoint-every 10";
   ASSERT_EQ(run_tool("train" + args + " --bridge-iters 20 --keep-checkpoint").status, 0);  // last checkpoint: bridge 10
   const auto before = read_text(ckpt);
   ASSERT_GT(before.size(), 4096u);
@@ -254,7 +260,7 @@ TEST(Train, NanLossStopsWithAClearMessage) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 4);
   const auto r = run_tool("train --data " + dir.file("d.pt") + " --out " + dir.file("m.i2sb") + kTiny +
-                          kTwoStages + " --classifier-iters 50 --bridge-iters 5 --lr 1e30");
+                          kShort + " --classifier-iters 50 --bridge-iters 5 --lr 1e30");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("loss became"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("m.i2sb")));
@@ -298,7 +304,7 @@ TEST(Train, TheOutputFolderIsCreated) {
   make_dataset(dir.file("d.pt"), 4);
   const std::string out = dir.file("new/sub/m.i2sb");
   const auto r = run_tool("train --data " + dir.file("d.pt") + " --out " + out + kTiny +
-                          kTwoStages + " --classifier-iters 2 --bridge-iters 2");
+                          kShort + " --classifier-iters 2 --bridge-iters 2");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NO_THROW(load_model(out));
   EXPECT_FALSE(read_log(out + ".log.jsonl").empty());
@@ -313,7 +319,7 @@ TEST(Train, TheCheckpointIsRemovedOnSuccessUnlessKept) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 4);
   const std::string args = " --data " + dir.file("d.pt") + kTiny +
-                           kTwoStages + " --classifier-iters 4 --bridge-iters 4 --checkpoint-every 2";
+                           kShort + " --classifier-iters 4 --bridge-iters 4 --checkpoint-every 2";
   ASSERT_EQ(run_tool("train --out " + dir.file("a.i2sb") + args).status, 0);
   EXPECT_TRUE(std::filesystem::exists(dir.file("a.i2sb")));
   int checkpoints = 0;  // it did write checkpoints along the way
@@ -331,8 +337,8 @@ TEST(Train, ARunFromABundleInheritsItsCropBatchAndThreads) {
   std::string tiny = kTiny;
   for (const char* opt : {" --crop 32", " --batch 4", " --threads 1"}) tiny.erase(tiny.find(opt), std::strlen(opt));
   const std::string base = dir.file("base.i2sb");
-  ASSERT_EQ(run_tool("train --data " + dir.file("d.pt") + " --out " + base + tiny +
-                     kTwoStages + " --crop 16 --batch 3 --threads 1 --classifier-iters 2 --bridge-iters 2")
+  ASSERT_EQ(run_tool("train --data " + dir.file("d.pt") + " --out " + base + tiny + kV1 +
+                     kShort + " --crop 16 --batch 3 --threads 1 --classifier-iters 2 --bridge-iters 2")
                 .status,
             0);
   auto meta_of = [](const std::string& bundle) { return nlohmann::json::parse(load_model(bundle).config().metadata_json); };
@@ -343,6 +349,7 @@ TEST(Train, ARunFromABundleInheritsItsCropBatchAndThreads) {
   EXPECT_EQ(meta["crop"], 16) << meta.dump();
   EXPECT_EQ(meta["batch"], 3) << meta.dump();
   EXPECT_EQ(meta["threads"], 1) << meta.dump();
+  EXPECT_EQ(meta["family"], "v1") << "the bundle's, not the default v2";
   // What the command line says wins.
   r = run_tool("train --out " + dir.file("given.i2sb") + direct + " --crop 24 --batch 2");
   ASSERT_EQ(r.status, 0) << r.err;
@@ -355,7 +362,7 @@ TEST(Train, ADirectRunFromABridgeModelResumes) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
   const std::string base = dir.file("base.i2sb");
-  ASSERT_EQ(run_tool("train --data " + dir.file("d.pt") + " --out " + base + kTiny + kTwoStages +
+  ASSERT_EQ(run_tool("train --data " + dir.file("d.pt") + " --out " + base + kTiny + kV1 + kShort +
                      " --classifier-iters 2 --bridge-iters 2")
                 .status,
             0);
@@ -373,8 +380,8 @@ TEST(Train, ADirectRunFromABridgeModelResumes) {
   EXPECT_FALSE(load_model(dir.file("direct.i2sb")).has_bridge());
 }
 
-// --arch v2: the four v2 stages run and write a v2 bundle that info names
-// and eval runs; --direct stops after the LR encoder and drops the bridge.
+// --arch v2 (the default): the four v2 stages run and write a v2 bundle that
+// info names and eval runs; --direct stops after the LR encoder and drops the bridge.
 TEST(Train, ArchV2WritesAV2BundleThatInfoAndEvalRead) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
@@ -404,4 +411,58 @@ TEST(Train, ArchV2WritesAV2BundleThatInfoAndEvalRead) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_FALSE(load_model(dir.file("direct.i2sb")).has_bridge());
   EXPECT_EQ(load_model(dir.file("direct.i2sb")).family(), ModelFamily::kV2);
+}
+
+// --direct-out: the direct baseline a bridge run passes through is the
+// bundle a --direct run of the same options and seed makes, bit for bit
+// (the same weights and config: the same masks); a resume past it does not
+// write it again but says when it is missing.
+TEST(Train, DirectOutWritesTheDirectBaselineOnTheWay) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 8);
+  std::string loud = kTiny;
+  loud.erase(loud.find(" --quiet"), 8);
+  const std::string common = " --data " + dir.file("d.pt") + loud + " --classifier-iters 3 --direct-iters 3";
+  const std::string on_the_way = dir.file("sub/direct.i2sb"), out = dir.file("m.i2sb");
+  const std::string args = "train" + common + " --out " + out + " --direct-out " + on_the_way +
+                           " --bridge-iters 4 --finetune-iters 0 --checkpoint-every 2";
+  auto r = run_tool(args + " --keep-checkpoint");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("wrote " + on_the_way + " (direct baseline)"), std::string::npos) << r.err;
+  r = run_tool("train" + common + " --direct --quiet --out " + dir.file("direct.i2sb"));
+  ASSERT_EQ(r.status, 0) << r.err;
+
+  EXPECT_TRUE(load_model(out).has_bridge());
+  EXPECT_FALSE(load_model(on_the_way).has_bridge());
+  const BundleContents a = read_bundle_file(on_the_way), b = read_bundle_file(dir.file("direct.i2sb"));
+  EXPECT_EQ(a.config_json, b.config_json);  // metadata too: direct, only the stages that made it
+  const auto meta = nlohmann::json::parse(load_model(on_the_way).config().metadata_json);
+  EXPECT_EQ(meta["direct"], true);
+  EXPECT_FALSE(meta["iterations"].contains("bridge")) << meta.dump();
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    EXPECT_EQ(a.tensors[i].name, b.tensors[i].name);
+    EXPECT_EQ(a.tensors[i].data, b.tensors[i].data) << a.tensors[i].name;
+  }
+
+  // The kept checkpoint sits at bridge iteration 2, past the LR encoder.
+  std::filesystem::remove(on_the_way);
+  r = run_tool(args + " --resume --quiet");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: the direct baseline " + on_the_way + " is missing"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(on_the_way));
+}
+
+TEST(Train, DirectOutIsRefusedWhereItCannotBeWritten) {
+  TempDir dir;  // checked before the dataset is read: no dataset needed
+  const std::string base = "train --data " + dir.file("none") + " --out " + dir.file("m.i2sb") + " --direct-out ";
+  for (const auto& [args, why] : {std::pair<std::string, std::string>{dir.file("d.i2sb") + " --direct", "a direct run"},
+                                  {dir.file("d.i2sb") + " --arch v1", "only family v2"},
+                                  {dir.path().string() + "/./m.i2sb", "would overwrite the model bundle"}}) {
+    const auto r = run_tool(base + args);
+    EXPECT_EQ(r.status, 1) << args;
+    EXPECT_NE(r.err.find("i2sbseg train: --direct-out: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("d.i2sb")));
+  }
 }

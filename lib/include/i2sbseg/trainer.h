@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
-// The three training stages of docs/design.md §4, with progress, a JSON-lines log,
+// The training stages of docs/design.md §4, with progress, a JSON-lines log,
 // atomic checkpoints (every N iterations and on a stop request) and resume.
-//   1. classifier: encoder + decoder on HR crops, class-weighted cross-entropy
-//   2. bridge: encoder frozen; I2SB loss on (E(HR), E(LR-up)); EMA of weights
-//   3. decoder fine-tune on bridged latents (optional)
-// `direct` instead fine-tunes the classifier on LR-up input and writes a
-// bundle without a bridge: the baseline the bridge must beat.
-// Family v2 trains the HR encoder + decoder first, then the LR encoder
-// against the frozen decoder (the direct model), then the bridge on
-// (E_HR(HR), E_LR(LR)).
+// Family v2 (the default):
+//   1. classifier: HR encoder + decoder on HR crops, class-weighted cross-entropy
+//   2. lr_encoder: the LR encoder against the frozen decoder: the direct model
+//   3. bridge: I2SB loss on (E_HR(HR), E_LR(LR)), encoders frozen; EMA of weights
+//   4. decoder fine-tune on bridged latents (optional)
+// `direct` stops after stage 2 and writes a bundle without a bridge: the
+// baseline the bridge must beat (`direct_out` writes it on the way).
+// Family v1 (`--arch v1`) has one encoder, at HR, for both inputs: the
+// classifier, then the bridge on (E(HR), E(LR-up)) and the fine-tune;
+// `direct` instead fine-tunes the classifier on LR-up input.
 #pragma once
 
 #include <atomic>
@@ -28,31 +30,34 @@ struct TrainOptions {
   std::string out;             // bundle to write; missing folders are created
   std::string checkpoint;      // default: out + ".ckpt"
   std::string log;             // JSON lines; default: out + ".log.jsonl"
-  std::string init;            // start from this bundle (e.g. for direct)
+  std::string init;            // start from this bundle (v1 only; e.g. for direct)
   bool resume = false;
   bool direct = false;
+  // v2 without `direct`: also write the direct baseline (the model after
+  // the LR-encoder stage, without a bridge) here, saving a `direct` run.
+  std::string direct_out;
   // The checkpoint is removed once the bundle is written, unless kept.
   bool keep_checkpoint = false;
 
-  // The networks: v1 (widths, blocks_per_level) or v2 (V2Arch's layout
-  // with latent_channels and decoder widths for the scale).
-  ModelFamily family = ModelFamily::kV1;
+  // The networks: v2 (V2Arch's layout with latent_channels and decoder
+  // widths for the scale) or v1 (widths, blocks_per_level).
+  ModelFamily family = ModelFamily::kV2;
   int scale = 4;
   int crop = 96;
   int batch = 8;
-  std::vector<int> widths{24, 48, 96};
-  int blocks_per_level = 1;
+  std::vector<int> widths{24, 48, 96};  // v1 only
+  int blocks_per_level = 1;             // v1 only
   int latent_channels = 64;
-  int bridge_channels = 64;
-  int bridge_blocks = 3;
-  int classifier_iters = 2000;
-  int bridge_iters = 3500;
-  int finetune_iters = 500;  // 0: skip the decoder fine-tune
-  int direct_iters = 700;    // direct: fine-tune iterations on LR-up input; v2: the LR encoder's
+  int bridge_channels = 32;
+  int bridge_blocks = 2;
+  int classifier_iters = 12000;
+  int bridge_iters = 5000;
+  int finetune_iters = 1000;  // 0: skip the decoder fine-tune
+  int direct_iters = 4000;    // v2: the LR encoder's; v1 direct: fine-tune iterations on LR-up input
   double lr = 2e-3;
   double bridge_lr = 1e-3;
   double ema = 0.999;
-  int default_nfe = 2;
+  int default_nfe = 1;  // measured best on the validation split
   std::string device = "cpu";
   std::uint64_t seed = 1;
   int checkpoint_every = 250;
@@ -85,9 +90,9 @@ struct TrainOptions {
 // distributed job loses a rank (kDistributed, after the collective timeout).
 void train(const TrainOptions& options);
 
-// A run from a bundle (`init` set) trains on the crop, batch, scale and
-// threads recorded in that bundle unless the caller set them: returns `o`
-// with each of those fields not named in `given` ("crop", "batch",
+// A run from a bundle (`init` set) trains on the family, crop, batch, scale
+// and threads recorded in that bundle unless the caller set them: returns `o`
+// with each of those fields not named in `given` ("family", "crop", "batch",
 // "scale", "threads") taken from the bundle. A bundle that does not record
 // one (made before they were recorded) leaves `o`'s value. Without `init`,
 // returns `o` unchanged. Throws Error when the bundle cannot be read.

@@ -32,6 +32,29 @@ void create_parent(const std::string& path, const std::string& field) {
                 "cannot create the folder " + parent.string() + " for " + path + " (" + ec.message() + ")", field);
 }
 
+// The same file under two spellings ("m.i2sb", "./m.i2sb") counts as one.
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ea, eb;
+  const std::filesystem::path ca = std::filesystem::weakly_canonical(a, ea), cb = std::filesystem::weakly_canonical(b, eb);
+  if (ea || eb) return std::filesystem::path(a).lexically_normal() == std::filesystem::path(b).lexically_normal();
+  return ca == cb;
+}
+
+void check_direct_out(const TrainOptions& o) {
+  if (o.direct_out.empty()) return;
+  require(!o.direct, "direct_out",
+          "a direct run writes the direct baseline to its bundle path; a second path is for runs that go on to "
+          "the bridge");
+  require(o.family == ModelFamily::kV2, "direct_out",
+          "only family v2 passes through the direct baseline on the way to the bridge (v1's is a separate "
+          "fine-tune: make it with a direct run)");
+  for (const auto& [path, what] : {std::pair{o.out, "the model bundle"},
+                                   {checkpoint_path(o), "the checkpoint"},
+                                   {log_path(o), "the training log"}})
+    require(!same_file(o.direct_out, path), "direct_out",
+            "the direct baseline would overwrite " + std::string(what) + " (" + path + ")");
+}
+
 }  // namespace
 
 void check_train_options(const TrainOptions& o) {
@@ -51,6 +74,7 @@ void check_train_options(const TrainOptions& o) {
     require(iters >= 0, field, std::string("the iteration count ") + field + " must not be negative");
   require(o.threads >= 0, "threads", "the thread count must not be negative, got " + std::to_string(o.threads));
   require(o.ema >= 0 && o.ema < 1, "ema", "the EMA decay must be in [0, 1), got " + std::to_string(o.ema));
+  check_direct_out(o);
   if (o.init.empty()) {  // a bundle to start from brings its own encoder
     ModelConfig fresh;
     fresh.family = o.family;
@@ -71,11 +95,21 @@ void check_crop(const TrainOptions& o, const ModelConfig& model) {
               std::to_string(cell) + ")");
 }
 
+void check_batch_statistics(const TrainOptions& o, const ModelConfig& model) {
+  if (model.family != ModelFamily::kV2) return;  // v1 has no BatchNorm
+  const int cells = o.crop / (model.scale_factor * model.v2.trunk_stride());
+  require(o.batch * cells * cells > 1, "crop",
+          "crop size " + std::to_string(o.crop) + " at batch " + std::to_string(o.batch) +
+              " leaves the v2 encoder's deepest level one value per channel, too few for BatchNorm: use a crop of " +
+              std::to_string(2 * model.scale_factor * model.v2.trunk_stride()) + " or a batch of 2 or more");
+}
+
 std::string checkpoint_path(const TrainOptions& o) { return o.checkpoint.empty() ? o.out + ".ckpt" : o.checkpoint; }
 std::string log_path(const TrainOptions& o) { return o.log.empty() ? o.out + ".log.jsonl" : o.log; }
 
 void create_output_folders(const TrainOptions& o) {
   create_parent(o.out, "out");
+  if (!o.direct_out.empty()) create_parent(o.direct_out, "direct_out");
   create_parent(checkpoint_path(o), "checkpoint");
   create_parent(log_path(o), "log");
 }
@@ -91,7 +125,9 @@ TrainOptions inherit_init_settings(TrainOptions o, const std::vector<std::string
   take("crop", o.crop);
   take("batch", o.batch);
   take("threads", o.threads);
-  if (unset("scale")) o.scale = c.scale_factor;  // every bundle records its scale
+  // Every bundle records its scale and family (absent: v1).
+  if (unset("scale")) o.scale = c.scale_factor;
+  if (unset("family")) o.family = c.family;
   return o;
 }
 

@@ -144,10 +144,15 @@ class Trainer {
       comm_->broadcast(all_tensors());
     }
     say(describe_run());
+    if (restored) check_direct_out_written();
     for (; pos_.stage < stages_.size(); ++pos_.stage, pos_.iter = 0) {
       if (!restored) begin_stage(false);
       restored = false;
       run_stage();
+      if (stage() == Stage::kLrEncoder && !o_.direct_out.empty() && writer()) {
+        write_bundle(o_.direct_out, true, pos_.stage + 1);
+        say("wrote " + o_.direct_out + " (direct baseline)");
+      }
     }
     if (writer()) finish();
   }
@@ -164,12 +169,20 @@ class Trainer {
   void say(const std::string& line) const {
     if (!o_.quiet) std::fprintf(stderr, "%s\n", line.c_str());
   }
+  // Even when quiet: something the caller must act on.
+  void warn(const std::string& line) const {
+    if (writer()) std::fprintf(stderr, "warning: %s\n", line.c_str());
+  }
 
   std::unique_ptr<Model> model_from_init() {
     auto m = std::make_unique<Model>(load_model(o_.init, torch::kCPU));
     if (m->family() != ModelFamily::kV1)  // the stages below train v1's networks
       throw Error(ErrorKind::kUnsupported, o_.init + ": a " + to_string(m->family()) + " bundle; training starts "
                   "from v1 bundles only", "init");
+    // The planned stages are the family's (inherit_init_settings takes the bundle's).
+    if (m->family() != o_.family)
+      throw Error(ErrorKind::kInvalidOption, o_.init + ": a " + to_string(m->family()) + " bundle, but family " +
+                  to_string(o_.family) + " was asked for", "family");
     if (m->config().scale_factor != o_.scale)
       throw Error(ErrorKind::kInvalidOption,
                   o_.init + ": its scale factor x" + std::to_string(m->config().scale_factor) +
@@ -188,9 +201,10 @@ class Trainer {
   }
 
   void open_log() {
-    for (const std::string& path : {checkpoint_path(o_), o_.out})
-      for (const std::string& stale : remove_stale_temp_files(path))
-        say("removed " + stale + ", a partial file left by a save that was killed");
+    for (const std::string& path : {checkpoint_path(o_), o_.out, o_.direct_out})
+      if (!path.empty())
+        for (const std::string& stale : remove_stale_temp_files(path))
+          say("removed " + stale + ", a partial file left by a save that was killed");
     log_.open(log_path(o_), o_.resume ? std::ios::app : std::ios::trunc);
     if (!log_) throw Error(ErrorKind::kWriteFailed, log_path(o_) + ": cannot write the training log", "log");
     if (o_.resume) log_event("resumed");
@@ -237,6 +251,7 @@ class Trainer {
   // `restoring`: a checkpoint supplies the latent statistics and the EMA.
   void begin_stage(bool restoring) {
     const PlannedStage& s = stages_[pos_.stage];
+    if (s.stage == Stage::kClassifier || s.stage == Stage::kLrEncoder) check_batch_statistics(o_, model_->config());
     base_lr_ = stage_learning_rate(s.stage, o_);
     optimizer_ = std::make_unique<torch::optim::AdamW>(stage_parameters(s.stage, *model_),
                                                        torch::optim::AdamWOptions(base_lr_).weight_decay(1e-4));
@@ -441,27 +456,25 @@ class Trainer {
     reader.restore_optimizer(*optimizer_);
   }
 
-  std::string metadata() const {
+  // `direct`: the baseline's; `stages`: how many planned stages made the model.
+  std::string metadata(bool direct, size_t stages) const {
     nlohmann::json meta{{"trained_by", "i2sbseg train"}, {"dataset", o_.data},   {"train_images", data_.size()},
                         {"crop", o_.crop},               {"batch", o_.batch},    {"threads", o_.threads},
-                        {"scale", o_.scale},             {"seed", o_.seed},      {"direct", o_.direct},
+                        {"scale", o_.scale},             {"seed", o_.seed},      {"direct", direct},
                         {"family", to_string(o_.family)}};
-    for (const PlannedStage& s : stages_) meta["iterations"][stage_name(s.stage)] = s.iters;
+    for (size_t k = 0; k < stages; ++k) meta["iterations"][stage_name(stages_[k].stage)] = stages_[k].iters;
     if (!o_.init.empty()) meta["init"] = o_.init;
     return meta.dump();
   }
 
-  void finish() {
-    if (!ema_.empty()) {
-      torch::NoGradGuard no_grad;
-      auto params = model_->bridge_net()->parameters();
-      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(ema_[i]);
-    }
+  // The model as it stands as the bundle at `path` (atomically); `direct`:
+  // without its bridge, the baseline.
+  void write_bundle(const std::string& path, bool direct, size_t stages) {
     model_->eval();
-    check_finite("model");
+    check_finite(direct && !o_.direct ? "direct baseline" : "model");
     ModelConfig c = model_->config();
-    c.metadata_json = metadata();
-    if (o_.direct) c.bridge.reset();  // the direct baseline is a plain segmenter
+    c.metadata_json = metadata(direct, stages);
+    if (direct) c.bridge.reset();  // the direct baseline is a plain segmenter
     Model out(c, torch::kCPU);
     {
       torch::NoGradGuard no_grad;
@@ -470,7 +483,27 @@ class Trainer {
       auto dst = out.named_tensors();
       for (size_t i = 0; i < dst.size(); ++i) dst[i].second.copy_(src[i].second.to(torch::kCPU));
     }
-    save_model(out, o_.out);
+    save_model(out, path);
+  }
+
+  // A resumed run past the LR-encoder stage does not write direct_out
+  // again (the run that finished that stage did), but says when it is gone.
+  void check_direct_out_written() const {
+    if (o_.direct_out.empty() || std::filesystem::exists(o_.direct_out)) return;
+    for (size_t k = 0; k < pos_.stage; ++k)
+      if (stages_[k].stage == Stage::kLrEncoder)
+        warn("the direct baseline " + o_.direct_out + " is missing: it was written when the " +
+             stage_name(Stage::kLrEncoder) + " stage ended, before this checkpoint, and a resumed run does not "
+             "write it again (a direct run with the same settings and seed makes the same model)");
+  }
+
+  void finish() {
+    if (!ema_.empty()) {
+      torch::NoGradGuard no_grad;
+      auto params = model_->bridge_net()->parameters();
+      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(ema_[i]);
+    }
+    write_bundle(o_.out, o_.direct, stages_.size());
     say("wrote " + o_.out);
     // The bundle holds all the run made; its checkpoint only matters to a
     // caller who wants to train on from it.
