@@ -24,19 +24,19 @@ const FieldFlags& option_flags() {
       {"cutouts_dir", "--cutouts"}, {"backgrounds_dirs", "--backgrounds"}, {"out_dir", "--out"},
       {"size", "--size"}, {"count", "--count"}, {"classes_file", "--classes"}, {"val_fraction", "--val-fraction"},
       {"min_cutouts", "--min-cutouts"}, {"max_cutouts", "--max-cutouts"}, {"min_colours", "--min-colours"},
-      {"threads", "--threads"}};
+      {"distractors", "--distractors"}, {"threads", "--threads"}};
   return flags;
 }
-
 
 void print_categories(const DatasetSummary& s) {
   std::printf("cutouts per folder: kept | drawings, cartoon/, _mirror/_flip, duplicates, too small, unusable\n");
   for (const auto& [folder, c] : s.categories) {
-    if (c.class_name.empty()) {
+    if (c.class_name.empty() && !c.distractors) {
       std::printf("  %-14s skipped\n", folder.c_str());
       continue;
     }
-    std::printf("  %-14s -> %-10s %4d | %4d %4d %4d %4d %4d %4d\n", folder.c_str(), c.class_name.c_str(), c.kept,
+    const char* target = c.distractors ? "distractor" : c.class_name.c_str();
+    std::printf("  %-14s -> %-10s %4d | %4d %4d %4d %4d %4d %4d\n", folder.c_str(), target, c.kept,
                 c.drawings, c.cartoons, c.mirrored, c.duplicates, c.too_small, c.unusable);
   }
   std::printf("backgrounds skipped:");
@@ -47,7 +47,8 @@ void print_categories(const DatasetSummary& s) {
 
 double percent(std::int64_t part, std::int64_t whole) { return whole > 0 ? 100.0 * part / whole : 0.0; }
 
-void print_split(const char* name, const SplitSummary& sp, const std::vector<ClassInfo>& classes) {
+void print_split(const char* name, const SplitSummary& sp, const std::vector<ClassInfo>& classes,
+                 bool distractors) {
   std::int64_t total = 0;
   for (std::int64_t p : sp.pixels) total += p;
   std::printf("%s: %d images from %d cutouts and %d backgrounds\n", name, sp.images, sp.cutouts, sp.backgrounds);
@@ -55,6 +56,9 @@ void print_split(const char* name, const SplitSummary& sp, const std::vector<Cla
   for (size_t k = 0; k < classes.size(); ++k)
     std::printf("  %-12s %12lld %6.2f%% %10lld\n", classes[k].name.c_str(), static_cast<long long>(sp.pixels[k]),
                 percent(sp.pixels[k], total), static_cast<long long>(sp.instances[k]));
+  if (distractors)
+    std::printf("  distractors: %lld pasted from %d cutouts, labelled background\n",
+                static_cast<long long>(sp.distractor_pastes), sp.distractors);
 }
 
 int run_make_dataset(const DatasetOptions& o) {
@@ -65,8 +69,8 @@ int run_make_dataset(const DatasetOptions& o) {
     throw with_flag(e, option_flags());
   }
   print_categories(s);
-  print_split("train", s.train, s.classes);
-  print_split("val", s.val, s.classes);
+  print_split("train", s.train, s.classes, o.distractors > 0);
+  print_split("val", s.val, s.classes, o.distractors > 0);
   std::printf("wrote %s: %d images, %zu classes, %.1f s\n", o.out_dir.c_str(), s.train.images + s.val.images,
               s.classes.size(), s.seconds);
   return 0;
@@ -97,6 +101,10 @@ Command add_make_dataset_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--min-cutouts", o->min_cutouts, "Fewest cutouts per image")->capture_default_str();
   sub->add_option("--max-cutouts", o->max_cutouts, "Most cutouts per image")->capture_default_str();
+  sub->add_option("--distractors", o->distractors,
+                  "Most distractor pastes per image (0..16; 0 to N drawn per image): cutouts of the folders "
+                  "the class mapping skips (not symbols/), labelled background")
+      ->capture_default_str();
   sub->add_option("--min-colours", o->min_colours,
                   "A cutout is a photograph when its opaque pixels have more distinct colours")
       ->capture_default_str();

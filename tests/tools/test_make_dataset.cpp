@@ -186,6 +186,17 @@ cv::Mat rerender_cutout(const fs::path& cutouts, const json& paste, int max_side
                                paste["flipped"]);
 }
 
+// The background crop an image record names, as cut (the fixture's backgrounds are kept unscaled).
+cv::Mat background_crop(const json& bg, int size) {
+  const cv::Mat full = cv::imread(bg["file"].get<std::string>(), cv::IMREAD_COLOR);
+  const int side = bg["side"];
+  cv::Mat out;
+  cv::resize(full(cv::Rect(bg["x"], bg["y"], side, side)), out, cv::Size(size, size), 0, 0,
+             side > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+  if (bg["flipped"].get<bool>()) cv::flip(out, out, 1);
+  return out;
+}
+
 }  // namespace
 
 TEST(DatasetBuilder, PhotoFilter) {
@@ -251,9 +262,26 @@ TEST(ToolMakeDataset, SameSeedSameBytesOtherSeedOtherImages) {
   for (const auto& [name, bytes] : a)
     if (name.rfind("images/", 0) == 0) differ += c.count(name) && c.at(name) != bytes;
   EXPECT_GE(differ, 20) << "another seed should give other images";
+  // --distractors 0 is the dataset without the flag; with distractors the
+  // same seed still gives the same bytes on any thread count.
+  ToolResult r = run_tool(t.args("z", "--seed 7 --distractors 0"));
+  EXPECT_EQ(r.out.find("distractor"), std::string::npos) << r.err << r.out;
+  EXPECT_TRUE(all_files(t.out("z")) == a) << "--distractors 0 should change nothing";
+  r = run_tool(t.args("d", "--seed 7 --distractors 2"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* line : {"  household      -> distractor    2 |", "  symbols        skipped", "  distractors: "})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << " not in\n" << r.out;
+  o.out_dir = t.out("e").string();
+  o.seed = 7;
+  o.distractors = 2;
+  build(o);
+  const auto d = all_files(t.out("d"));
+  EXPECT_TRUE(d == all_files(t.out("e"))) << "the same seed and --distractors should give the same bytes";
+  differ = 0;
+  for (const auto& [name, bytes] : a) differ += name.rfind("images/", 0) == 0 && d.at(name) != bytes;
+  EXPECT_GE(differ, 10) << "distractors should change the images";
   // A rerun over an existing folder with fewer images leaves no stale files.
   o.out_dir = t.out("a").string();
-  o.seed = 7;
   o.count = 10;
   build(o);
   EXPECT_EQ(all_files(t.out("a")).size(), 2u * 10 + 4);
@@ -300,18 +328,74 @@ TEST(ToolMakeDataset, MasksMatchTheRecordedPastesExactly) {
   EXPECT_GT(checked_last, 1000);
 }
 
-TEST(ToolMakeDataset, ValidationUsesOnlyValidationCutoutsAndBackgrounds) {
+// Distractors are pasted like cutouts, labelled background, interleaved with the class pastes:
+// replaying the records over the background crop gives the image and the mask exactly.
+TEST(ToolMakeDataset, DistractorsArePastedAsBackgroundAndOcclude) {
   const SourceTree t;
-  const json ds = build(options(t, "v"));
-  std::map<std::string, std::set<std::string>> cutouts, backgrounds;
+  auto o = options(t, "x");
+  o.distractors = 2;
+  const i2sbseg::DatasetSummary s = i2sbseg::build_dataset(o);
+  const fs::path out = t.out("x");
+  const json ds = read_json(out / "dataset.json");
+  const auto idx = class_indices(out);
+  EXPECT_EQ(ds["categories"]["household"]["distractors"], true);
+  EXPECT_EQ(s.train.distractors + s.val.distractors, 2);  // h0, h1
+  std::set<long> per_image;  // how many distractors images got
+  std::string orders;       // per image, 'd' for a distractor and 'c' for a class paste, in paste order
+  int on_top = 0;
+  for (const json& rec : ds["images"]) {
+    const std::string png = rec["stem"].get<std::string>() + ".png";
+    const cv::Mat mask = cv::imread((out / "masks" / png).string(), cv::IMREAD_UNCHANGED);
+    const cv::Mat image = cv::imread((out / "images" / png).string(), cv::IMREAD_UNCHANGED);
+    const cv::Mat crop = background_crop(rec["background"], 48);
+    cv::Mat expect_image = crop.clone(), expect_mask = cv::Mat::zeros(48, 48, CV_8UC1);
+    cv::Mat top = expect_mask.clone(), scratch = crop.clone();  // top: 1 where a distractor is on top
+    std::string order;
+    for (const json& p : rec["pastes"]) {
+      const bool distractor = p.value("distractor", false);
+      EXPECT_EQ(p["class"] == "background", distractor) << png;
+      const cv::Mat cut = rerender_cutout(t.cutouts(), p, ds["options"]["cutout_max_side"]);
+      i2sbseg::paste_cutout(expect_image, expect_mask, cut, idx.at(p["class"].get<std::string>()), p["x"], p["y"]);
+      i2sbseg::paste_cutout(scratch, top, cut, distractor ? 1 : 0, p["x"], p["y"]);
+      order += distractor ? 'd' : 'c';
+    }
+    orders += order + " ";
+    per_image.insert(std::count(order.begin(), order.end(), 'd'));
+    EXPECT_EQ(cv::countNonZero(expect_mask != mask), 0) << png;
+    EXPECT_EQ(cv::norm(expect_image, image, cv::NORM_INF), 0) << png;
+    // Where a distractor is on top: background in the mask, its pixels in the image.
+    for (int y = 0; y < 48; ++y)
+      for (int x = 0; x < 48; ++x) {
+        if (!top.at<uchar>(y, x)) continue;
+        ASSERT_EQ(mask.at<uchar>(y, x), 0) << png << " at " << x << "," << y;
+        on_top += image.at<cv::Vec3b>(y, x) != crop.at<cv::Vec3b>(y, x);
+      }
+  }
+  EXPECT_EQ(per_image, (std::set<long>{0, 1, 2}));
+  EXPECT_NE(orders.find("dc"), std::string::npos) << "some class pastes should go over distractors: " << orders;
+  EXPECT_NE(orders.find("cd"), std::string::npos) << "some distractors should go over class pastes: " << orders;
+  EXPECT_GT(on_top, 1000);
+}
+
+TEST(ToolMakeDataset, ValidationUsesOnlyValidationCutoutsDistractorsAndBackgrounds) {
+  const SourceTree t;
+  auto o = options(t, "v");
+  o.distractors = 2;
+  const json ds = build(o);
+  std::map<std::string, std::set<std::string>> cutouts, distractors, backgrounds;
   for (const char* split : {"train", "val"}) {
     for (const json& c : ds[split]["cutouts"]) cutouts[split].insert(c["file"].get<std::string>());
+    for (const json& c : ds[split]["distractors"]) distractors[split].insert(c.get<std::string>());
     for (const json& b : ds[split]["backgrounds"]) backgrounds[split].insert(b.get<std::string>());
     EXPECT_FALSE(cutouts[split].empty()) << split;
+    EXPECT_EQ(distractors[split].size(), 1u) << split;
     EXPECT_FALSE(backgrounds[split].empty()) << split;
   }
   for (const auto& c : cutouts["val"]) EXPECT_FALSE(cutouts["train"].count(c)) << c;
+  for (const auto& c : distractors["val"]) EXPECT_FALSE(distractors["train"].count(c)) << c;
   for (const auto& b : backgrounds["val"]) EXPECT_FALSE(backgrounds["train"].count(b)) << b;
+  for (const auto& [split, files] : distractors)  // h0 and h1: symbols/ never gives distractors
+    for (const auto& f : files) EXPECT_EQ(f.rfind("household/h", 0), 0u) << f;
   // Every class with 2+ cutouts has some in val (animal 4, vehicle 2).
   for (const char* cls : {"animal", "vehicle"})
     EXPECT_GE(ds["val"]["cutouts_per_class"][cls].get<int>(), 1) << cls;
@@ -331,7 +415,9 @@ TEST(ToolMakeDataset, ValidationUsesOnlyValidationCutoutsAndBackgrounds) {
     const std::string split = std::set<std::string>(val.begin(), val.end()).count(stem) ? "val" : "train";
     EXPECT_EQ(stem.rfind(split + "_", 0), 0u) << stem;
     EXPECT_TRUE(backgrounds[split].count(rec["background"]["file"].get<std::string>())) << stem;
-    for (const json& p : rec["pastes"]) EXPECT_TRUE(cutouts[split].count(p["cutout"].get<std::string>())) << stem;
+    for (const json& p : rec["pastes"])
+      EXPECT_TRUE((p.value("distractor", false) ? distractors : cutouts)[split].count(p["cutout"].get<std::string>()))
+          << stem;
   }
 }
 
@@ -421,6 +507,15 @@ TEST(ToolMakeDataset, ToolErrorsNameTheFlag) {
   r = run_tool(good + " --min-cutouts 3 --max-cutouts 2");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("--max-cutouts: "), std::string::npos) << r.err;
+  r = run_tool(good + " --distractors 17");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--distractors: distractors per image 17: must be 0..16"), std::string::npos) << r.err;
+  const fs::path only_symbols = t.out("only-symbols-skipped.json");  // and symbols/ never gives distractors
+  std::ofstream(only_symbols) << R"({"classes": [{"name": "x", "color": [1, 2, 3]}], "folders": {"symbols": null},
+                                     "other": "x"})";
+  r = run_tool(good + " --distractors 1 --classes " + only_symbols.string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--distractors: cutouts folder " + t.cutouts().string()), std::string::npos) << r.err;
 }
 
 TEST(ToolMakeDataset, ErrorsNameTheFieldFolderOrFile) {

@@ -9,6 +9,10 @@
 //   classes.json       {"classes": [{"name", "color"}...]}, background first
 //   train.txt, val.txt one stem per line (train_00000, val_00000, ...)
 //   dataset.json       provenance: options, pools, every paste in paste order
+//
+// Distractors (DatasetOptions::distractors > 0): cutouts of the folders the
+// class mapping skips, pasted like the class cutouts but labelled
+// background, so that "pasted" does not mean "object" to a model.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +60,7 @@ struct DatasetOptions {
   int min_cutouts = 1;
   int max_cutouts = 4;
   int min_colours = 1500;       // a photo has more distinct opaque colours than this
+  int distractors = 0;          // most distractor pastes per image (0..16); 0: none, as before
   int threads = 2;              // output does not depend on it
   std::ostream* log = nullptr;  // progress and warnings; nullptr: quiet
 };
@@ -63,6 +68,7 @@ struct DatasetOptions {
 // How the cutouts of one top-level folder fared.
 struct CategoryCount {
   std::string class_name;  // "" when the folder is skipped
+  bool distractors = false;  // skipped, but its photographs are pasted as distractors
   int kept = 0;
   int drawings = 0;    // too few colours
   int mirrored = 0;    // _mirror / _flip variants
@@ -78,6 +84,8 @@ struct SplitSummary {
   int backgrounds = 0;
   std::vector<std::int64_t> pixels;     // per class, background included
   std::vector<std::int64_t> instances;  // pastes per class
+  int distractors = 0;                  // distractor cutouts in the split's pool
+  std::int64_t distractor_pastes = 0;
 };
 
 struct DatasetSummary {

@@ -102,18 +102,22 @@ void render_all(const DatasetOptions& o, const Splits& s, const std::vector<Cuto
   });
 }
 
-// Pixels and pastes per class over images [first, first + n).
+// Pixels and pastes per class (distractors apart) over images [first, first + n).
 SplitSummary tally_split(const Pool& pool, const std::vector<ImageRecord>& records, int first, int n,
                          const std::vector<Cutout>& cutouts, int num_classes) {
   SplitSummary split;
   split.images = n;
   split.cutouts = static_cast<int>(pool.cutouts.size());
   split.backgrounds = static_cast<int>(pool.backgrounds.size());
+  split.distractors = static_cast<int>(pool.distractors.size());
   split.pixels.assign(num_classes, 0);
   split.instances.assign(num_classes, 0);
   for (int i = first; i < first + n; ++i) {
     for (int k = 0; k < num_classes; ++k) split.pixels[k] += records[i].pixels[k];
-    for (const builder::Paste& p : records[i].pastes) ++split.instances[cutouts[p.cutout].class_index];
+    for (const builder::Paste& p : records[i].pastes) {
+      const Cutout& c = cutouts[p.cutout];
+      ++(builder::is_distractor(c) ? split.distractor_pastes : split.instances[c.class_index]);
+    }
   }
   return split;
 }

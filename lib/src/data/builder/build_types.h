@@ -16,10 +16,12 @@ namespace i2sbseg::builder {
 inline int cutout_max_side(int size) { return 2 * size; }
 
 struct Cutout {
-  std::string file;  // relative to the cutouts folder, '/'-separated
-  int class_index = 0;
+  std::string file;     // relative to the cutouts folder, '/'-separated
+  int class_index = 0;  // 0 (background) for a distractor
   cv::Mat rgba;
 };
+
+inline bool is_distractor(const Cutout& c) { return c.class_index == 0; }
 
 struct Background {
   std::string file;  // the backgrounds folder joined with the relative path
@@ -32,6 +34,7 @@ struct Pool {
   std::vector<std::vector<int>> by_class;  // class index -> cutout indices
   std::vector<int> classes;                // classes with cutouts, ascending
   std::vector<int> backgrounds;            // indices into the background list
+  std::vector<int> distractors;            // indices into the cutout list
 };
 
 struct Paste {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "data/builder/cutout_filter.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
@@ -33,7 +35,7 @@ struct LoadedCutout {
 struct CutoutJob {
   fs::path path;
   std::string rel, category;
-  int class_index;
+  int class_index;  // 0: a distractor
 };
 
 LoadedCutout load_cutout(const fs::path& path, int min_colours, int max_side) {
@@ -88,8 +90,15 @@ bool in_cartoon_folder(const fs::path& rel) {
   return false;
 }
 
-// The PNGs inside category folders whose class is mapped, less the
-// mirrored and cartoon variants (counted in `summary`).
+// A skipped folder's cutouts become distractors when asked for, but never
+// symbols/: Tux Paint's letters and signs, drawings kept out by name rather
+// than left to the photo test.
+bool distractor_folder(const std::string& category, const DatasetOptions& o) {
+  return o.distractors > 0 && lower(category) != "symbols";
+}
+
+// The PNGs inside category folders whose class is mapped (or that give
+// distractors), less the mirrored and cartoon variants (counted in `summary`).
 std::vector<CutoutJob> list_cutouts(const DatasetOptions& o, const ClassMapping& mapping, DatasetSummary& summary) {
   std::vector<CutoutJob> jobs;
   const fs::path root = clean_dir(o.cutouts_dir);
@@ -99,7 +108,8 @@ std::vector<CutoutJob> list_cutouts(const DatasetOptions& o, const ClassMapping&
     const std::string category = rel.begin()->string();
     CategoryCount& count = summary.categories[category];
     count.class_name = mapping.class_for(category);
-    if (count.class_name.empty()) continue;
+    count.distractors = count.class_name.empty() && distractor_folder(category, o);
+    if (count.class_name.empty() && !count.distractors) continue;
     const std::string name = lower(p.filename().string());
     if (contains(name, "_mirror") || contains(name, "_flip")) {
       ++count.mirrored;
@@ -109,22 +119,27 @@ std::vector<CutoutJob> list_cutouts(const DatasetOptions& o, const ClassMapping&
       ++count.cartoons;
       continue;
     }
-    jobs.push_back({p, rel.generic_string(), category, mapping.class_index(count.class_name)});
+    jobs.push_back({p, rel.generic_string(), category, count.distractors ? 0 : mapping.class_index(count.class_name)});
   }
   return jobs;
 }
 
-// Per kept picture (by pixel hash), the job that keeps it: the same picture
-// filed in two folders keeps the class its folder names explicitly
-// (people/ over military/ -> "other").
+// Which of two copies of a picture keeps it: a class over a distractor (a
+// class's picture must never be labelled background), then the class its
+// folder names explicitly (people/ over military/ -> "other").
+int owner_rank(const CutoutJob& job, const ClassMapping& mapping) {
+  return (job.class_index > 0 ? 2 : 0) + (mapping.folders.count(job.category) ? 1 : 0);
+}
+
+// Per kept picture (by pixel hash), the job that keeps it; the first of
+// equal rank.
 std::map<std::uint64_t, size_t> pick_owners(const std::vector<CutoutJob>& jobs, const std::vector<LoadedCutout>& loaded,
                                             const std::vector<std::uint64_t>& hashes, const ClassMapping& mapping) {
   std::map<std::uint64_t, size_t> owner;
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (loaded[i].verdict != Verdict::kKept) continue;
     const auto [it, fresh] = owner.emplace(hashes[i], i);
-    if (!fresh && mapping.folders.count(jobs[i].category) && !mapping.folders.count(jobs[it->second].category))
-      it->second = i;
+    if (!fresh && owner_rank(jobs[i], mapping) > owner_rank(jobs[it->second], mapping)) it->second = i;
   }
   return owner;
 }
@@ -133,6 +148,23 @@ void count_rejected(Verdict v, CategoryCount& count) {
   if (v == Verdict::kDrawing) ++count.drawings;
   if (v == Verdict::kTooSmall) ++count.too_small;
   if (v == Verdict::kUnusable) ++count.unusable;
+}
+
+// Some class cutouts, and some distractors when they are asked for.
+void require_cutouts(const DatasetOptions& o, const std::vector<Cutout>& cutouts) {
+  const auto n_distractors = std::count_if(cutouts.begin(), cutouts.end(), is_distractor);
+  if (n_distractors == static_cast<std::ptrdiff_t>(cutouts.size()))
+    throw Error(ErrorKind::kInvalidOption,
+                "cutouts folder " + o.cutouts_dir +
+                    ": no photographic RGBA PNG cutouts in its class folders (need more than " +
+                    std::to_string(o.min_colours) + " distinct colours)",
+                "cutouts_dir");
+  if (o.distractors > 0 && n_distractors == 0)
+    throw Error(ErrorKind::kInvalidOption,
+                "cutouts folder " + o.cutouts_dir +
+                    ": no photographic RGBA PNG cutouts in the folders the class mapping skips (symbols/ "
+                    "excepted), so there is nothing to paste as distractors",
+                "distractors");
 }
 
 }  // namespace
@@ -160,12 +192,7 @@ std::vector<Cutout> load_cutouts(const DatasetOptions& o, const ClassMapping& ma
       out.push_back({jobs[i].rel, jobs[i].class_index, loaded[i].rgba});
     }
   }
-  if (out.empty())
-    throw Error(ErrorKind::kInvalidOption,
-                "cutouts folder " + o.cutouts_dir +
-                    ": no photographic RGBA PNG cutouts in its class folders (need more than " +
-                    std::to_string(o.min_colours) + " distinct colours)",
-                "cutouts_dir");
+  require_cutouts(o, out);
   return out;
 }
 

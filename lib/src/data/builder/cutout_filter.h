@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Which cutouts the builder keeps: photographs (the test is in
-// <i2sbseg/dataset_builder.h>) of a mapped class, not mirrored or cartoon
-// variants, each picture once.
+// <i2sbseg/dataset_builder.h>) of a mapped class or, as distractors, of a
+// skipped folder; not mirrored or cartoon variants, each picture once.
 #pragma once
 
 #include <vector>
@@ -14,8 +14,10 @@
 namespace i2sbseg::builder {
 
 // Reads every cutout under cutouts_dir/<category>/..., filters, counts per
-// category in `summary`. Throws Error (kInvalidOption, "cutouts_dir") when
-// none is left.
+// category in `summary`; with options.distractors > 0 the skipped folders'
+// too, as distractors (class index 0). Throws Error (kInvalidOption,
+// "cutouts_dir") when no class cutout is left, ("distractors") when
+// distractors are asked for and none is left.
 std::vector<Cutout> load_cutouts(const DatasetOptions& options, const ClassMapping& mapping, DatasetSummary& summary,
                                  Log& log);
 

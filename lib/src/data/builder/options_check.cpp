@@ -43,6 +43,8 @@ void validate(const DatasetOptions& o) {
           "most cutouts per image " + std::to_string(o.max_cutouts) + ": must be the fewest (" +
               std::to_string(o.min_cutouts) + ") to 64",
           "max_cutouts");
+  require(o.distractors >= 0 && o.distractors <= 16,
+          "distractors per image " + std::to_string(o.distractors) + ": must be 0..16", "distractors");
   require(o.min_colours >= 0, "minimum colour count " + std::to_string(o.min_colours) + ": must be >= 0",
           "min_colours");
   require(!o.out_dir.empty(), "no output folder given", "out_dir");

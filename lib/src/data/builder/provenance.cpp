@@ -10,6 +10,10 @@ namespace {
 
 using nlohmann::json;
 
+// Distractor entries appear only when distractors were asked for: without
+// them dataset.json keeps the bytes it had before the option existed.
+bool with_distractors(const BuildRecord& b) { return b.options.distractors > 0; }
+
 json per_class(const std::vector<ClassInfo>& classes, const std::vector<std::int64_t>& v) {
   json j = json::object();
   for (size_t k = 0; k < classes.size(); ++k) j[classes[k].name] = v[k];
@@ -23,19 +27,29 @@ json pool_json(const Pool& pool, const BuildRecord& b) {
   for (int i : pool.cutouts)
     files.push_back({{"file", b.cutouts[i].file}, {"class", classes[b.cutouts[i].class_index].name}});
   for (int i : pool.backgrounds) bgs.push_back(b.backgrounds[i].file);
-  return {{"cutouts_per_class", counts}, {"cutouts", files}, {"backgrounds", bgs}};
+  json j = {{"cutouts_per_class", counts}, {"cutouts", files}, {"backgrounds", bgs}};
+  if (with_distractors(b)) {
+    json distractors = json::array();
+    for (int i : pool.distractors) distractors.push_back(b.cutouts[i].file);
+    j["distractors"] = distractors;
+  }
+  return j;
 }
 
 json image_json(const std::string& stem, const ImageRecord& r, const BuildRecord& b) {
   json pastes = json::array();
-  for (const Paste& p : r.pastes)
-    pastes.push_back({{"cutout", b.cutouts[p.cutout].file},
-                      {"class", b.summary.classes[b.cutouts[p.cutout].class_index].name},
-                      {"x", p.x},
-                      {"y", p.y},
-                      {"width", p.width},
-                      {"height", p.height},
-                      {"flipped", p.flipped}});
+  for (const Paste& p : r.pastes) {
+    const Cutout& c = b.cutouts[p.cutout];
+    json paste = {{"cutout", c.file},
+                  {"class", b.summary.classes[c.class_index].name},
+                  {"x", p.x},
+                  {"y", p.y},
+                  {"width", p.width},
+                  {"height", p.height},
+                  {"flipped", p.flipped}};
+    if (is_distractor(c)) paste["distractor"] = true;  // class "background"
+    pastes.push_back(paste);
+  }
   return {{"stem", stem},
           {"background",
            {{"file", b.backgrounds[r.background].file},
@@ -61,20 +75,28 @@ json options_json(const DatasetOptions& o) {
           {"cutout_max_side", cutout_max_side(o.size)}};
 }
 
-json summary_json(const SplitSummary& s, const std::vector<ClassInfo>& classes) {
-  return {{"images", s.images},
-          {"cutouts", s.cutouts},
-          {"backgrounds", s.backgrounds},
-          {"pixels", per_class(classes, s.pixels)},
-          {"instances", per_class(classes, s.instances)}};
+json summary_json(const SplitSummary& s, const BuildRecord& b) {
+  const std::vector<ClassInfo>& classes = b.summary.classes;
+  json j = {{"images", s.images},
+            {"cutouts", s.cutouts},
+            {"backgrounds", s.backgrounds},
+            {"pixels", per_class(classes, s.pixels)},
+            {"instances", per_class(classes, s.instances)}};
+  if (with_distractors(b)) {
+    j["distractors"] = s.distractors;
+    j["distractor_pastes"] = s.distractor_pastes;
+  }
+  return j;
 }
 
 json categories_json(const DatasetSummary& s) {
   json categories = json::object();
-  for (const auto& [name, c] : s.categories)
+  for (const auto& [name, c] : s.categories) {
     categories[name] = {{"class", c.class_name},    {"kept", c.kept},         {"drawings", c.drawings},
                         {"mirrored", c.mirrored},   {"cartoons", c.cartoons}, {"duplicates", c.duplicates},
                         {"too_small", c.too_small}, {"unusable", c.unusable}};
+    if (c.distractors) categories[name]["distractors"] = true;  // only set when they were asked for
+  }
   return categories;
 }
 
@@ -87,9 +109,11 @@ json mapping_json(const ClassMapping& m) {
 // Everything but the images.
 json head_json(const BuildRecord& b) {
   const std::vector<ClassInfo>& classes = b.summary.classes;
+  json options = options_json(b.options);
+  if (with_distractors(b)) options["distractors"] = b.options.distractors;
   return {
       {"generator", "i2sbseg make-dataset"},
-      {"options", options_json(b.options)},
+      {"options", options},
       {"seed", b.options.seed},
       {"classes", class_list_json_array(classes)},
       {"class_mapping", mapping_json(b.mapping)},
@@ -97,7 +121,7 @@ json head_json(const BuildRecord& b) {
       {"skipped_backgrounds", b.summary.skipped_backgrounds},
       {"train", pool_json(b.train, b)},
       {"val", pool_json(b.val, b)},
-      {"summary", {{"train", summary_json(b.summary.train, classes)}, {"val", summary_json(b.summary.val, classes)}}},
+      {"summary", {{"train", summary_json(b.summary.train, b)}, {"val", summary_json(b.summary.val, b)}}},
   };
 }
 

@@ -3,8 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include <opencv2/imgproc.hpp>
+
+#include "data/builder/random_draws.h"
 
 namespace i2sbseg::builder {
 namespace {
@@ -23,13 +26,16 @@ cv::Mat crop_background(const Background& bg, int size, std::mt19937_64& rng, Im
   return out;
 }
 
-// Picks class (uniformly among the pool's classes, so rare classes keep
-// their share), cutout, scale, flip and position for one paste.
-Paste draw_paste(const Pool& pool, const std::vector<Cutout>& cutouts, int size, std::mt19937_64& rng) {
-  const int k = pool.classes[uniform_int(rng, 0, static_cast<int>(pool.classes.size()) - 1)];
-  const std::vector<int>& members = pool.by_class[k];
+// One element, uniformly.
+int pick(const std::vector<int>& v, std::mt19937_64& rng) {
+  return v[uniform_int(rng, 0, static_cast<int>(v.size()) - 1)];
+}
+
+// Scale, flip and position of a paste of `cutout`: the same draws for
+// classes and distractors, so size or place never tells them apart.
+Paste place(int cutout, const std::vector<Cutout>& cutouts, int size, std::mt19937_64& rng) {
   Paste p;
-  p.cutout = members[uniform_int(rng, 0, static_cast<int>(members.size()) - 1)];
+  p.cutout = cutout;
   const cv::Mat& c = cutouts[p.cutout].rgba;
   const double longest = size * (0.25 + 0.65 * uniform01(rng));
   const double scale = longest / std::max(c.cols, c.rows);
@@ -42,6 +48,26 @@ Paste draw_paste(const Pool& pool, const std::vector<Cutout>& cutouts, int size,
   return p;
 }
 
+// A class paste: the class uniformly among the pool's classes (rare classes
+// keep their share), then a cutout of it.
+Paste draw_paste(const Pool& pool, const std::vector<Cutout>& cutouts, int size, std::mt19937_64& rng) {
+  const int k = pick(pool.classes, rng);
+  const int cutout = pick(pool.by_class[k], rng);
+  return place(cutout, cutouts, size, rng);
+}
+
+// Which pastes are distractors, in paste order: `n` class pastes and
+// 0..options.distractors distractors shuffled together, so either may
+// occlude the other. Without distractors nothing more is drawn: such
+// images stay as they were before distractors existed.
+std::vector<std::uint8_t> paste_order(const DatasetOptions& o, const Pool& pool, int n, std::mt19937_64& rng) {
+  const int d = pool.distractors.empty() ? 0 : uniform_int(rng, 0, o.distractors);
+  std::vector<std::uint8_t> order(n, 0);
+  order.insert(order.end(), d, 1);
+  if (d > 0) shuffle(order, rng);
+  return order;
+}
+
 }  // namespace
 
 ImageRecord render_image(const DatasetOptions& o, const Pool& pool, const std::vector<Cutout>& cutouts,
@@ -52,8 +78,9 @@ ImageRecord render_image(const DatasetOptions& o, const Pool& pool, const std::v
   image = crop_background(backgrounds[rec.background], o.size, rng, rec);
   mask = cv::Mat::zeros(o.size, o.size, CV_8UC1);
   const int n = uniform_int(rng, o.min_cutouts, o.max_cutouts);
-  for (int j = 0; j < n; ++j) {
-    const Paste p = draw_paste(pool, cutouts, o.size, rng);
+  for (const std::uint8_t distractor : paste_order(o, pool, n, rng)) {
+    const Paste p = distractor ? place(pick(pool.distractors, rng), cutouts, o.size, rng)
+                               : draw_paste(pool, cutouts, o.size, rng);
     const Cutout& c = cutouts[p.cutout];
     paste_cutout(image, mask, scale_cutout(c.rgba, p.width, p.height, p.flipped), c.class_index, p.x, p.y);
     rec.pastes.push_back(p);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// One dataset image: a random background crop with random pastes on it,
-// every draw from the image's own RNG.
+// One dataset image: a random background crop with random pastes on it
+// (class cutouts and distractors), every draw from the image's own RNG.
 #pragma once
 
 #include <random>

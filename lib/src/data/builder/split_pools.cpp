@@ -26,6 +26,7 @@ void deal(std::vector<int> v, double fraction, std::mt19937_64 rng, std::vector<
 void index_by_class(Pool& p, const std::vector<Cutout>& cutouts, int num_classes) {
   std::sort(p.cutouts.begin(), p.cutouts.end());
   std::sort(p.backgrounds.begin(), p.backgrounds.end());
+  std::sort(p.distractors.begin(), p.distractors.end());
   for (int i : p.cutouts) p.by_class[cutouts[i].class_index].push_back(i);
   for (int k = 1; k < num_classes; ++k)
     if (!p.by_class[k].empty()) p.classes.push_back(k);
@@ -63,11 +64,17 @@ void split_pools(const DatasetOptions& o, const std::vector<Cutout>& cutouts, si
   std::vector<int> bg(num_backgrounds);
   for (size_t i = 0; i < num_backgrounds; ++i) bg[i] = static_cast<int>(i);
   deal(bg, o.val_fraction, make_rng(o.seed, 2, 0), train.backgrounds, val.backgrounds);
+  std::vector<int> distractors;
+  for (size_t i = 0; i < cutouts.size(); ++i)
+    if (is_distractor(cutouts[i])) distractors.push_back(static_cast<int>(i));
+  deal(distractors, o.val_fraction, make_rng(o.seed, 5, 0), train.distractors, val.distractors);
   for (Pool* p : {&train, &val}) index_by_class(*p, cutouts, num_classes);
   if (o.val_fraction > 0 && val.backgrounds.empty()) {
     log.warn("only one background image: validation images reuse it");
     val.backgrounds = train.backgrounds;
   }
+  if (o.val_fraction > 0 && val.distractors.empty() && !train.distractors.empty())
+    log.warn("only one distractor cutout: validation images get no distractors");
 }
 
 }  // namespace i2sbseg::builder

@@ -18,8 +18,8 @@ namespace i2sbseg::builder {
 // them); indices are renumbered densely, background stays 0.
 std::vector<ClassInfo> drop_empty_classes(const ClassMapping& mapping, std::vector<Cutout>& cutouts, Log& log);
 
-// Splits cutouts per class and backgrounds into train/val pools, the
-// validation share drawn at random from the seed.
+// Splits cutouts per class, distractors and backgrounds into train/val
+// pools, the validation share drawn at random from the seed.
 void split_pools(const DatasetOptions& options, const std::vector<Cutout>& cutouts, size_t num_backgrounds,
                  int num_classes, Pool& train, Pool& val, Log& log);
 
