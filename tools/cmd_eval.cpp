@@ -15,14 +15,18 @@
 
 #include "commands.h"
 #include "field_flags.h"
+#ifdef I2SBSEG_HAVE_OPENCV
+#include "eval_report.h"
+#endif
 
 namespace i2sbseg::tools {
 namespace {
 
 struct EvalCliOptions {
-  std::string model, data, split = "val", baseline, device = "cpu", json_out;
+  std::string model, data, split = "val", baseline, device = "cpu", json_out, report;
   EvalOptions eval;
   int threads = 0;
+  int samples = 1;  // EvalOptions::mean_samples when above 1
   bool json = false;
 };
 
@@ -31,7 +35,8 @@ struct EvalCliOptions {
 const FieldFlags& option_flags() {
   static const FieldFlags flags{
       {"split", "--split"}, {"data", "--data"}, {"baseline", "--baseline"}, {"nfes", "--nfe"},
-      {"max_images", "--max-images"}, {"seed", "--seed"}, {"device", "--device"}, {"threads", "--threads"}};
+      {"max_images", "--max-images"}, {"seed", "--seed"}, {"device", "--device"}, {"threads", "--threads"},
+      {"boundary_tolerance", "--boundary-tolerance"}, {"mean_samples", "--samples"}};
   return flags;
 }
 
@@ -49,6 +54,10 @@ Dataset load_data(const std::string& path, std::string& split) {
 }
 
 int evaluate_and_print(const EvalCliOptions& o) {
+#ifndef I2SBSEG_HAVE_OPENCV
+  if (!o.report.empty())
+    throw Error(ErrorKind::kUnsupported, "--report: this build has no OpenCV to draw the pictures with");
+#endif
   if (o.threads > 0) torch::set_num_threads(o.threads);
   const torch::Device device = parse_device(o.device);
   Model model = load_model(o.model, device);
@@ -57,6 +66,7 @@ int evaluate_and_print(const EvalCliOptions& o) {
   std::string split = o.split;
   Dataset data = load_data(o.data, split);
   EvalOptions eo = o.eval;
+  eo.mean_samples = o.samples > 1 ? o.samples : 0;  // one sample is the plain bridge row
   const bool tty = ::isatty(2);
   eo.progress = [tty](int done, int total) {
     if (tty)
@@ -66,6 +76,9 @@ int evaluate_and_print(const EvalCliOptions& o) {
   };
   const EvalReport r = evaluate(model, data, eo, baseline.get());
   if (!o.json_out.empty()) r.save_json(o.json_out);
+#ifdef I2SBSEG_HAVE_OPENCV
+  if (!o.report.empty()) write_eval_report(o.report, r, {&model, &data, baseline.get(), &eo});
+#endif
   if (o.json)
     std::cout << r.to_json() << "\n";
   else
@@ -95,11 +108,25 @@ Command add_eval_command(CLI::App& app) {
   sub->add_option("--nfe", o->eval.nfes, "NFE values for the bridge rows")->capture_default_str();
   sub->add_flag("--ot-ode", o->eval.ot_ode, "Deterministic (ODE) sampling");
   sub->add_option("--seed", o->eval.seed, "Sampling seed")->capture_default_str();
+  sub->add_option("--samples", o->samples,
+                  "K > 1: also a row 'bridge NFE n ×K' per NFE (JSON bridge_mean), the argmax of the class "
+                  "probabilities averaged over K bridge samples (the plain row's and K-1 more)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  sub->add_option("--boundary-tolerance", o->eval.boundary_tolerance,
+                  "Boundary F (column bndF, JSON boundary_f): F-score of class-edge pixels (a 4-neighbour has "
+                  "another label) in prediction and truth at HR resolution, matched within this many pixels "
+                  "(Euclidean), counted over all images")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 64.0));
   sub->add_option("--max-images", o->eval.max_images, "Evaluate at most this many images (0: all)")->capture_default_str();
   sub->add_option("--device", o->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   sub->add_option("--threads", o->threads, "CPU threads (0: LibTorch default)")->capture_default_str();
-  sub->add_flag("--json", o->json, "Print JSON (rows classifier_hr, classifier_lr, oracle, bridge{NFE}, baseline)");
+  sub->add_flag("--json", o->json, "Print JSON (rows classifier_hr, classifier_lr, oracle, bridge{NFE}, bridge_mean{NFE}, baseline)");
   sub->add_option("--json-out", o->json_out, "Also write the JSON report to this file");
+  sub->add_option("--report", o->report,
+                  "Write pictures to this folder (created if missing): examples.png (8 images: LR input, truth, "
+                  "classifier on HR, baseline, bridge), class_iou.png, nfe.png");
   return {sub, [o] { return run_eval(*o); }};
 }
 

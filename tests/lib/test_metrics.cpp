@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
-// Metrics against confusion matrices worked out by hand.
+// Metrics against confusion matrices worked out by hand, and the boundary
+// F-score against hand counts and a brute-force float64 reference.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <random>
 
 #include <i2sbseg/error.h>
 #include <i2sbseg/metrics.h>
@@ -58,4 +62,212 @@ TEST(Metrics, MergeAddsCountsAndPerfectPredictionScoresOne) {
   const std::vector<std::uint8_t> bad{3};
   EXPECT_THROW(m.add(bad.data(), a.data(), 1), i2sbseg::Error);
   EXPECT_THROW(m.merge(ConfusionMatrix(2)), i2sbseg::Error);
+}
+
+// ---- Boundary F-score ------------------------------------------------------
+
+namespace {
+
+using Map = std::vector<std::uint8_t>;
+
+// A w x h map of class 0 with a side x side square of class `c` at (x0, y0).
+Map square(int w, int h, int x0, int y0, int side, std::uint8_t c = 1) {
+  Map m(static_cast<size_t>(w) * h, 0);
+  for (int y = y0; y < y0 + side; ++y)
+    for (int x = x0; x < x0 + side; ++x)
+      if (x >= 0 && x < w && y >= 0 && y < h) m[static_cast<size_t>(y) * w + x] = c;
+  return m;
+}
+
+// The reference, written independently of the library: edge pixels by
+// definition, every pair's Euclidean distance in float64.
+struct BruteCounts {
+  std::int64_t pred_edges = 0, pred_matched = 0, truth_edges = 0, truth_matched = 0;
+};
+
+std::vector<std::pair<int, int>> brute_edges(const Map& m, int w, int h) {
+  std::vector<std::pair<int, int>> out;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const int dirs[4][2] = {{0, 1}, {0, -1}, {1, 0}, {-1, 0}};
+      bool edge = false;
+      for (const auto& d : dirs) {
+        const int yy = y + d[0], xx = x + d[1];
+        if (yy >= 0 && yy < h && xx >= 0 && xx < w && m[yy * w + xx] != m[y * w + x]) edge = true;
+      }
+      if (edge) out.emplace_back(y, x);
+    }
+  return out;
+}
+
+std::int64_t brute_matched(const std::vector<std::pair<int, int>>& from, const std::vector<std::pair<int, int>>& to,
+                           double d) {
+  std::int64_t n = 0;
+  for (const auto& [y, x] : from) {
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& [v, u] : to) best = std::min(best, std::sqrt(double(y - v) * (y - v) + double(x - u) * (x - u)));
+    n += best <= d;
+  }
+  return n;
+}
+
+void brute_add(BruteCounts& c, const Map& pred, const Map& truth, int w, int h, double d) {
+  const auto pe = brute_edges(pred, w, h), te = brute_edges(truth, w, h);
+  c.pred_edges += static_cast<std::int64_t>(pe.size());
+  c.truth_edges += static_cast<std::int64_t>(te.size());
+  c.pred_matched += brute_matched(pe, te, d);
+  c.truth_matched += brute_matched(te, pe, d);
+}
+
+double brute_f(const BruteCounts& c) {
+  const double p = c.pred_edges ? double(c.pred_matched) / c.pred_edges : 1.0;
+  const double r = c.truth_edges ? double(c.truth_matched) / c.truth_edges : 1.0;
+  return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+}
+
+}  // namespace
+
+TEST(BoundaryF, EdgesArePixelsWithADifferentFourNeighbour) {
+  // 0 0 0 0
+  // 0 1 1 0      both sides of every class change are edges; the
+  // 0 0 0 0      diagonal corners (0,0), (3,0), ... are not
+  const Map m{0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0};
+  const Map want{0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 0};
+  EXPECT_EQ(i2sbseg::class_edges(m.data(), 3, 4), want);
+  // The image border is not an edge.
+  const Map flat(12, 2);
+  EXPECT_EQ(i2sbseg::class_edges(flat.data(), 3, 4), Map(12, 0));
+}
+
+// A 6 x 6 square (x, y in 0..5 relative) has 20 inner edge pixels (its
+// ring) and 24 outer ones (the background pixels 4-adjacent to a side;
+// corners' diagonals are not): 44.
+//
+// Shifted right by 1, d = 2: every predicted edge pixel is its truth
+// counterpart moved 1 px, so P = R = F = 1.
+//
+// Shifted right by 3 (square at x 3..8), d = 2. Truth edge pixels T lie in
+// columns x = -1, 0, 5, 6 (rows y 0..5) and in rows y = -1, 0, 5, 6 (x 0..5).
+// Predicted edge pixels, column by column:
+//   x = 2 (outer left, y 0..5):  (0, y) in T at 2 px        6 of 6 matched
+//   x = 3 (inner left, y 0..5):  (5, y) in T at 2 px        6 of 6
+//   x = 8 (inner right, y 0..5): (6, y) in T at 2 px        6 of 6
+//   x = 9 (outer right, y 0..5): nearest (6, y) at 3 px     0 of 6
+//   rows y = 0 and 5, x 4..7:    (4,0),(5,0),(6,0) in T; (7,0) 1 px from (6,0)   8 of 8
+//   rows y = -1 and 6, x 3..8:   x 3..5 in T; (6,-1) 1 px from (6,0); (7,-1)
+//                                sqrt(2) from (6,0); (8,-1) sqrt(5) > 2       10 of 12
+// P = 36 / 44 = 9/11. The mirror x -> 8 - x swaps the two maps, so R = 9/11
+// too and F = 9/11.
+TEST(BoundaryF, SquareShiftedByOneAndByThreePixels) {
+  const int w = 20, h = 16;
+  const Map truth = square(w, h, 4, 5, 6);
+  i2sbseg::BoundaryScore one(2.0);
+  one.add(square(w, h, 5, 5, 6).data(), truth.data(), h, w);
+  EXPECT_EQ(one.predicted_edges(), 44);
+  EXPECT_EQ(one.truth_edges(), 44);
+  EXPECT_DOUBLE_EQ(one.precision(), 1.0);
+  EXPECT_DOUBLE_EQ(one.recall(), 1.0);
+  EXPECT_DOUBLE_EQ(one.f_score(), 1.0);
+
+  i2sbseg::BoundaryScore three(2.0);
+  three.add(square(w, h, 7, 5, 6).data(), truth.data(), h, w);
+  EXPECT_EQ(three.predicted_edges(), 44);
+  EXPECT_EQ(three.matched_predicted(), 36);
+  EXPECT_EQ(three.truth_edges(), 44);
+  EXPECT_EQ(three.matched_truth(), 36);
+  EXPECT_DOUBLE_EQ(three.precision(), 9.0 / 11.0);
+  EXPECT_DOUBLE_EQ(three.recall(), 9.0 / 11.0);
+  EXPECT_DOUBLE_EQ(three.f_score(), 9.0 / 11.0);
+
+  // With d = 3 every pixel of the 3-px shift finds its counterpart.
+  i2sbseg::BoundaryScore wide(3.0);
+  wide.add(square(w, h, 7, 5, 6).data(), truth.data(), h, w);
+  EXPECT_DOUBLE_EQ(wide.f_score(), 1.0);
+}
+
+// No edges anywhere: P = R = F = 1. Edges in only one map: F = 0.
+TEST(BoundaryF, MapsWithoutEdges) {
+  const int w = 8, h = 8;
+  const Map flat(64, 0), other_flat(64, 2), sq = square(w, h, 2, 2, 3);
+  i2sbseg::BoundaryScore none;
+  none.add(flat.data(), other_flat.data(), h, w);  // wrong class, but no edges in either
+  EXPECT_EQ(none.predicted_edges() + none.truth_edges(), 0);
+  EXPECT_DOUBLE_EQ(none.precision(), 1.0);
+  EXPECT_DOUBLE_EQ(none.recall(), 1.0);
+  EXPECT_DOUBLE_EQ(none.f_score(), 1.0);
+
+  i2sbseg::BoundaryScore missed;  // the prediction has no edge, the truth has
+  missed.add(flat.data(), sq.data(), h, w);
+  EXPECT_DOUBLE_EQ(missed.precision(), 1.0);
+  EXPECT_DOUBLE_EQ(missed.recall(), 0.0);
+  EXPECT_DOUBLE_EQ(missed.f_score(), 0.0);
+
+  i2sbseg::BoundaryScore invented;  // edges predicted where the truth has none
+  invented.add(sq.data(), flat.data(), h, w);
+  EXPECT_DOUBLE_EQ(invented.precision(), 0.0);
+  EXPECT_DOUBLE_EQ(invented.recall(), 1.0);
+  EXPECT_DOUBLE_EQ(invented.f_score(), 0.0);
+}
+
+// Counts add up over images: the score of the totals, not the mean of each
+// image's F. An image without edges (F = 1 on its own) adds nothing.
+TEST(BoundaryF, TotalsOverImagesNotAMeanOfScores) {
+  const int w = 20, h = 16;
+  const Map truth = square(w, h, 4, 5, 6), flat(static_cast<size_t>(w) * h, 0);
+  i2sbseg::BoundaryScore s(2.0), a(2.0), b(2.0);
+  s.add(flat.data(), flat.data(), h, w);
+  s.add(square(w, h, 7, 5, 6).data(), truth.data(), h, w);
+  EXPECT_DOUBLE_EQ(s.f_score(), 9.0 / 11.0);  // the mean of 1 and 9/11 would be 10/11
+  a.add(square(w, h, 5, 5, 6).data(), truth.data(), h, w);
+  b.add(square(w, h, 7, 5, 6).data(), truth.data(), h, w);
+  a.merge(b);
+  EXPECT_EQ(a.predicted_edges(), 88);
+  EXPECT_EQ(a.matched_predicted(), 44 + 36);
+  EXPECT_DOUBLE_EQ(a.precision(), 80.0 / 88.0);
+  EXPECT_THROW(a.merge(i2sbseg::BoundaryScore(1.0)), i2sbseg::Error);
+}
+
+TEST(BoundaryF, MatchesABruteForceReferenceOnRandomMaps) {
+  std::mt19937 rng(11);
+  for (double d : {0.0, 1.0, 1.5, 2.0, 3.0}) {
+    i2sbseg::BoundaryScore s(d);
+    BruteCounts ref;
+    for (int image = 0; image < 6; ++image) {
+      const int w = 9 + image, h = 7 + 2 * image;
+      // Blocky maps (a few rectangles of 3 classes) so that edges are lines,
+      // plus some single-pixel speckle.
+      Map truth(static_cast<size_t>(w) * h, 0), pred;
+      for (int k = 0; k < 3; ++k) {
+        const int x0 = rng() % w, y0 = rng() % h, x1 = x0 + 1 + rng() % 5, y1 = y0 + 1 + rng() % 5;
+        for (int y = y0; y < std::min(h, y1); ++y)
+          for (int x = x0; x < std::min(w, x1); ++x) truth[y * w + x] = static_cast<std::uint8_t>(1 + k % 2);
+      }
+      pred = truth;
+      for (auto& v : pred)
+        if (rng() % 9 == 0) v = static_cast<std::uint8_t>(rng() % 3);
+      s.add(pred.data(), truth.data(), h, w);
+      brute_add(ref, pred, truth, w, h, d);
+    }
+    EXPECT_EQ(s.predicted_edges(), ref.pred_edges) << "d " << d;
+    EXPECT_EQ(s.matched_predicted(), ref.pred_matched) << "d " << d;
+    EXPECT_EQ(s.truth_edges(), ref.truth_edges) << "d " << d;
+    EXPECT_EQ(s.matched_truth(), ref.truth_matched) << "d " << d;
+    EXPECT_NEAR(s.f_score(), brute_f(ref), 1e-12) << "d " << d;
+    EXPECT_GT(ref.pred_edges, 0);
+    if (d > 0) {
+      EXPECT_LT(ref.pred_matched, ref.pred_edges) << "a test that matches everything shows nothing";
+    }
+  }
+}
+
+TEST(BoundaryF, ToleranceOutOfRangeIsAnOptionError) {
+  for (double d : {-1.0, 65.0, std::nan("")}) {
+    try {
+      i2sbseg::BoundaryScore s(d);
+      ADD_FAILURE() << d;
+    } catch (const i2sbseg::Error& e) {
+      EXPECT_EQ(e.kind(), i2sbseg::ErrorKind::kInvalidOption);
+      EXPECT_EQ(e.field(), "boundary_tolerance");
+    }
+  }
 }

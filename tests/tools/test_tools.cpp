@@ -23,6 +23,7 @@
 #include "../common/run_tool.h"
 #include "../common/temp_dir.h"
 #include "../common/tiny_dataset.h"
+#include "../../tools/eval_report_layout.h"
 
 using i2sbseg::testing::TempDir;
 
@@ -237,5 +238,94 @@ TEST(ToolEval, AFolderWithoutTheSplitIsReadWhole) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("(split all)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("2 images"), std::string::npos) << r.out;
+}
+#endif
+
+// The boundary F column and the rows averaged over K samples, in the table
+// and the JSON; their flags' ranges.
+TEST(ToolEval, BoundaryScoreAndAveragedRows) {
+  TempDir dir;
+  const std::string model = dir.file("m.i2sb");
+  save_tiny_model(model);
+  i2sbseg::testing::make_dataset(dir.file("d.pt"), 4);
+  const std::string args = " --data " + dir.file("d.pt") + " --split all --nfe 1 2 --max-images 2";
+  Result r = run_tool("eval " + model + args + " --samples 3 --boundary-tolerance 1.5");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* s : {"bndF@1.5px", "within 1.5 px", "bridge NFE 1 ×3", "bridge NFE 2 ×3"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+  r = run_tool("eval " + model + args + " --samples 3 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["samples"], 3);
+  EXPECT_EQ(j["boundary_tolerance_px"], 2.0);
+  EXPECT_EQ(j["bridge_mean"].size(), 2u);
+  for (const char* row : {"classifier_hr", "classifier_lr", "oracle"}) EXPECT_TRUE(j[row].contains("boundary_f")) << row;
+  EXPECT_TRUE(j["bridge_mean"]["2"].contains("boundary_f"));
+  // One sample (the default) adds no rows.
+  r = run_tool("eval " + model + args + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(nlohmann::json::parse(r.out).contains("bridge_mean"));
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {" --samples 0", "--samples"}, {" --boundary-tolerance=-1", "--boundary-tolerance"},
+      {" --boundary-tolerance 65", "--boundary-tolerance"}};
+  for (const auto& [flag, name] : bad) {
+    r = run_tool("eval " + model + args + flag);
+    EXPECT_NE(r.status, 0) << flag;
+    EXPECT_NE(r.err.find(name), std::string::npos) << flag << ": " << r.err;
+  }
+}
+
+#ifdef I2SBSEG_HAVE_OPENCV
+// `eval --report` writes three pictures; the sheet's ground-truth column
+// (eval_report_layout.h) shows the masks in the class colours.
+TEST(ToolEval, ReportWritesThreePictures) {
+  TempDir dir;
+  const std::string model = dir.file("m.i2sb"), base = dir.file("base.i2sb");
+  save_tiny_model(model);
+  i2sbseg::ModelConfig c = i2sbseg::load_model(model).config();
+  c.bridge.reset();  // a direct baseline: no bridge
+  i2sbseg::save_model(i2sbseg::Model(c), base);
+  i2sbseg::testing::make_dataset(dir.file("d.pt"), 4);
+  const std::string report = dir.file("report/nested");
+  const Result r = run_tool("eval " + model + " --data " + dir.file("d.pt") + " --split all --nfe 1 2 --samples 2 " +
+                            "--baseline " + base + " --report " + report);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const cv::Mat examples = cv::imread(report + "/examples.png"), iou = cv::imread(report + "/class_iou.png"),
+                nfe = cv::imread(report + "/nfe.png");
+  ASSERT_FALSE(examples.empty());
+  ASSERT_FALSE(iou.empty());
+  ASSERT_FALSE(nfe.empty());
+  // 4 images of 32 px: 4 rows, 5 columns (LR, truth, HR, baseline, bridge) of 128-px cells.
+  const i2sbseg::tools::SheetLayout l = i2sbseg::tools::sheet_layout(4, 5, 32);
+  EXPECT_EQ(l.cell, 128);
+  EXPECT_EQ(examples.cols, l.width());
+  EXPECT_GT(examples.rows, l.row_y(3) + l.cell);
+  EXPECT_GE(iou.cols, 400);
+  EXPECT_GE(iou.rows, 300);
+  EXPECT_GE(nfe.cols, 800);
+  EXPECT_GE(nfe.rows, 300);
+  const cv::Mat truth = examples(cv::Rect(l.picture_x(1), l.row_y(0), l.cell, l.row_y(3) + l.cell - l.row_y(0)));
+  int red = 0, green = 0;
+  for (int y = 0; y < truth.rows; ++y)
+    for (int x = 0; x < truth.cols; ++x) {
+      const cv::Vec3b p = truth.at<cv::Vec3b>(y, x);  // BGR
+      red += p == cv::Vec3b(0, 0, 255);
+      green += p == cv::Vec3b(0, 255, 0);
+    }
+  EXPECT_GT(red, 16 * 36) << "the red squares (at least 6 x 6 px, x4) of the masks";
+  EXPECT_GT(green, 16 * 36);
+
+  // A report folder that cannot be made is an error naming it.
+  std::ofstream(dir.file("plain-file")) << "x";
+  const Result bad = run_tool("eval " + model + " --data " + dir.file("d.pt") + " --split all --nfe 1 --max-images 1 " +
+                              "--report " + dir.file("plain-file"));
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find(dir.file("plain-file")), std::string::npos) << bad.err;
+  // So is a picture that cannot be written (here a folder is in its way).
+  std::filesystem::create_directories(dir.path() / "blocked" / "examples.png");
+  const Result blocked = run_tool("eval " + model + " --data " + dir.file("d.pt") +
+                                  " --split all --nfe 1 --max-images 1 --report " + dir.file("blocked"));
+  EXPECT_EQ(blocked.status, 1);
+  EXPECT_NE(blocked.err.find(dir.file("blocked/examples.png")), std::string::npos) << blocked.err;
 }
 #endif

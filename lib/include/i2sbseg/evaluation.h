@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Evaluation on whole images (docs/design.md §4): the classifier on HR input (upper
 // bound), on LR-up input (baseline), the oracle (decoder on the true HR
-// latent), the bridge at several NFE, and optionally a second model.
+// latent), the bridge at several NFE (and, with mean_samples, at several NFE
+// averaged over K samples), and optionally a second model.
 #pragma once
 
 #include <functional>
@@ -17,6 +18,7 @@ namespace i2sbseg {
 
 struct EvalRow {
   ConfusionMatrix confusion{2};
+  BoundaryScore boundary{2.0};  // class edges at HR resolution, EvalOptions::boundary_tolerance
   double ms_per_image = 0;
   // mIoU of this row's prediction against the classifier's HR prediction
   // (how well the bridge alone reproduces HR; -1 when not measured).
@@ -27,6 +29,15 @@ struct EvalOptions {
   std::vector<int> nfes{1, 2, 4, 10};
   bool ot_ode = false;
   std::uint64_t seed = 1;
+  // Pixel tolerance of the boundary F-score (BoundaryScore), 0 to 64.
+  double boundary_tolerance = 2.0;
+  // K >= 1: also a row per NFE whose prediction is the argmax of the class
+  // probabilities (softmax of the logits) averaged over K bridge samples:
+  // the plain row's own sample and K - 1 more, drawn from a generator of
+  // their own seeded with mean_samples_seed(seed) (so K = 1 is the plain
+  // row, and the plain rows do not depend on K; its ms/image counts all K).
+  // 0: no such rows. At most 1000.
+  int mean_samples = 0;
   int max_images = 0;  // 0: all
   // Called after each image with (done, total); may be empty.
   std::function<void(int, int)> progress;
@@ -37,10 +48,18 @@ struct EvalReport {
   int images = 0;
   EvalRow classifier_hr, classifier_lr, oracle;
   std::map<int, EvalRow> bridge;  // keyed by NFE; empty for a model without a bridge
+  int mean_samples = 0;               // EvalOptions::mean_samples
+  std::map<int, EvalRow> bridge_mean;  // keyed by NFE; empty when mean_samples is 0 or there is no bridge
+  double boundary_tolerance = 2.0;
   bool has_baseline = false;
   EvalRow baseline;
 
+  // Rows classifier_hr, classifier_lr, oracle, bridge {NFE: row},
+  // bridge_mean {NFE: row} with samples (when mean_samples > 0), baseline;
+  // each row: miou, pixel_acc, boundary_f, boundary_precision,
+  // boundary_recall, per_class_iou, ms_per_image (agreement_with_hr).
   std::string to_json() const;
+  // The table, its header naming the boundary F's definition and tolerance.
   std::string to_table() const;
   // Writes to_json() to `path` atomically (a reader never sees half a
   // report); throws Error (kWriteFailed) naming the path.
@@ -52,5 +71,16 @@ struct EvalReport {
 // the baseline's) must be the model's, by name and in order: otherwise
 // Error kInvalidOption with field "data" (or "baseline") naming both lists.
 EvalReport evaluate(Model& model, const Dataset& data, const EvalOptions& options, Model* baseline = nullptr);
+
+// The seed of the generator that draws the averaged rows' extra samples.
+std::uint64_t mean_samples_seed(std::uint64_t seed);
+
+// Class probabilities (N, K, s*h, s*w) of an LR image averaged over
+// `samples` bridge samples (softmax of each sample's logits), drawn one
+// after another with `options` (its generator advances); the argmax is the
+// averaged rows' prediction. A model without a bridge: the softmax of
+// classify_lr.
+torch::Tensor mean_bridge_probabilities(Model& model, const torch::Tensor& lr01, int samples,
+                                        const SampleOptions& options);
 
 }  // namespace i2sbseg

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Segmentation metrics from a confusion matrix. Torch-free.
+// Segmentation metrics: a confusion matrix (mIoU, pixel accuracy) and the
+// boundary F-score of class edges. Torch-free.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace i2sbseg {
@@ -30,6 +32,45 @@ class ConfusionMatrix {
  private:
   int k_;
   std::vector<std::int64_t> counts_;
+};
+
+// 1 for a class-edge pixel: one with a 4-neighbour (inside the map) of
+// another label; 0 elsewhere. `labels` is height x width, row-major.
+std::vector<std::uint8_t> class_edges(const std::uint8_t* labels, int height, int width);
+
+// Boundary F-score at a pixel tolerance d (docs/design.md §4). Edge pixels
+// as class_edges(), in the prediction and in the truth. Precision: the share
+// of predicted edge pixels within Euclidean distance d of a truth edge
+// pixel; recall: the share of truth edge pixels within d of a predicted
+// one; F = 2PR / (P + R). Counts add up over every image added (the scores
+// of the totals, not a mean of per-image scores). No predicted edge at all:
+// P = 1; no truth edge: R = 1; so F = 1 when neither has an edge and 0 when
+// only one has.
+class BoundaryScore {
+ public:
+  BoundaryScore() : BoundaryScore(2.0) {}
+  // 0 <= tolerance_px <= 64, else Error kInvalidOption, field
+  // "boundary_tolerance".
+  explicit BoundaryScore(double tolerance_px);
+
+  double tolerance() const { return tolerance_; }
+  // One image's maps (height x width, row-major).
+  void add(const std::uint8_t* predicted, const std::uint8_t* truth, int height, int width);
+  // Throws Error when the tolerances differ.
+  void merge(const BoundaryScore& other);
+
+  std::int64_t predicted_edges() const { return predicted_edges_; }
+  std::int64_t matched_predicted() const { return matched_predicted_; }
+  std::int64_t truth_edges() const { return truth_edges_; }
+  std::int64_t matched_truth() const { return matched_truth_; }
+  double precision() const;
+  double recall() const;
+  double f_score() const;
+
+ private:
+  double tolerance_;
+  std::vector<std::pair<int, int>> disc_;  // (dy, dx) within the tolerance, nearest first
+  std::int64_t predicted_edges_ = 0, matched_predicted_ = 0, truth_edges_ = 0, matched_truth_ = 0;
 };
 
 }  // namespace i2sbseg

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -22,23 +23,84 @@ torch::Tensor argmax_u8(const torch::Tensor& logits) {
   return logits.argmax(1).squeeze(0).to(torch::kCPU, torch::kUInt8).contiguous();
 }
 
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+// Counts a prediction against the truth, both (h, w) uint8 on the CPU.
+void score(EvalRow& row, const torch::Tensor& pred, const torch::Tensor& truth) {
+  row.confusion.add(pred.data_ptr<std::uint8_t>(), truth.data_ptr<std::uint8_t>(), static_cast<size_t>(truth.numel()));
+  row.boundary.add(pred.data_ptr<std::uint8_t>(), truth.data_ptr<std::uint8_t>(), static_cast<int>(truth.size(0)),
+                   static_cast<int>(truth.size(1)));
+}
+
 void count(ConfusionMatrix& m, const torch::Tensor& pred, const torch::Tensor& truth) {
   m.add(pred.data_ptr<std::uint8_t>(), truth.data_ptr<std::uint8_t>(), static_cast<size_t>(truth.numel()));
 }
 
-// Runs `f`, adds its prediction to the row and its time to `ms`.
+// Runs `f`, scores its prediction in the row and adds its time.
 template <typename Fn>
 torch::Tensor timed(EvalRow& row, const torch::Tensor& truth, Fn&& f) {
   const auto t0 = Clock::now();
   const torch::Tensor pred = argmax_u8(f());
-  row.ms_per_image += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  count(row.confusion, pred, truth);
+  row.ms_per_image += ms_since(t0);
+  score(row, pred, truth);
   return pred;
+}
+
+// The sum of the class probabilities of `samples` bridge samples from the
+// LR latent z1.
+torch::Tensor sum_probabilities(Model& model, const torch::Tensor& z1, int64_t h, int64_t w, int samples,
+                                const SampleOptions& options) {
+  torch::Tensor sum;
+  for (int k = 0; k < samples; ++k) {
+    const torch::Tensor p = torch::softmax(model.decode(model.run_bridge(z1, options), h, w), 1);
+    sum = sum.defined() ? sum + p : p;
+  }
+  return sum;
+}
+
+// One image, cropped to a multiple of the scale factor: HR and LR inputs on
+// the model's device, the truth (h, w) on the CPU.
+struct ImagePair {
+  torch::Tensor hr, lr, truth;
+};
+
+// Agreement with the classifier's HR prediction, per NFE.
+struct Agreement {
+  std::map<int, ConfusionMatrix> plain, mean;
+};
+
+// The bridge rows (and their averaged rows) of one image.
+void bridge_rows(Model& model, const ImagePair& im, const EvalOptions& o, at::Generator* gens, EvalReport& r,
+                 Agreement& agree, const torch::Tensor& hr_pred) {
+  const int64_t h = im.truth.size(0), w = im.truth.size(1);
+  for (auto& [nfe, row] : r.bridge) {
+    const auto t0 = Clock::now();
+    const torch::Tensor logits = model.segment_lr(im.lr, {nfe, o.ot_ode, &gens[0]});
+    const torch::Tensor pred = argmax_u8(logits);
+    const double ms = ms_since(t0);
+    row.ms_per_image += ms;
+    score(row, pred, im.truth);
+    count(agree.plain.at(nfe), pred, hr_pred);
+    if (o.mean_samples < 1) continue;
+    // The plain sample is the first of the K; the others come from gens[1].
+    const auto t1 = Clock::now();
+    torch::Tensor probs = torch::softmax(logits, 1);
+    if (o.mean_samples > 1)
+      probs += sum_probabilities(model, model.encode_lr(im.lr), h, w, o.mean_samples - 1, {nfe, o.ot_ode, &gens[1]});
+    const torch::Tensor mean_pred = argmax_u8(probs / o.mean_samples);
+    EvalRow& mean_row = r.bridge_mean.at(nfe);
+    mean_row.ms_per_image += ms + ms_since(t1);
+    score(mean_row, mean_pred, im.truth);
+    count(agree.mean.at(nfe), mean_pred, hr_pred);
+  }
 }
 
 nlohmann::json row_json(const EvalRow& r, const std::vector<ClassInfo>& classes) {
   nlohmann::json j{{"miou", r.confusion.mean_iou()},
                    {"pixel_acc", r.confusion.pixel_accuracy()},
+                   {"boundary_f", r.boundary.f_score()},
+                   {"boundary_precision", r.boundary.precision()},
+                   {"boundary_recall", r.boundary.recall()},
                    {"ms_per_image", r.ms_per_image}};
   const auto iou = r.confusion.iou();
   for (size_t c = 0; c < classes.size(); ++c)
@@ -78,57 +140,98 @@ void check_compatible(const Model& model, const Dataset& data, const Model* base
                 "baseline");
 }
 
+// The report with every row present and empty; throws Error for options out
+// of range.
+EvalReport empty_report(const Model& model, const Dataset& data, const EvalOptions& o, bool has_baseline) {
+  if (o.mean_samples < 0 || o.mean_samples > 1000)
+    throw Error(ErrorKind::kInvalidOption,
+                "samples to average " + std::to_string(o.mean_samples) + " is not between 0 and 1000", "mean_samples");
+  const EvalRow empty{ConfusionMatrix(model.config().num_classes()), BoundaryScore(o.boundary_tolerance)};
+  EvalReport r;
+  r.classes = data.classes();
+  r.boundary_tolerance = o.boundary_tolerance;
+  r.classifier_hr = r.classifier_lr = r.oracle = r.baseline = empty;
+  r.has_baseline = has_baseline;
+  if (model.has_bridge())
+    for (int n : o.nfes) {
+      r.bridge[n] = empty;
+      if (o.mean_samples > 0) r.bridge_mean[n] = empty;
+    }
+  if (!r.bridge_mean.empty()) r.mean_samples = o.mean_samples;
+  return r;
+}
+
+// Image i cropped to a multiple of the scale factor `s`; nothing when it is
+// smaller than s.
+std::optional<ImagePair> image_pair(const Dataset& data, int64_t i, int s, torch::Device device) {
+  const torch::Tensor& img = data.image(i);
+  const int64_t h = img.size(0) / s * s, w = img.size(1) / s * s;
+  if (h == 0 || w == 0) return std::nullopt;
+  ImagePair p;
+  p.hr = image_to_float(img.slice(0, 0, h).slice(1, 0, w)).to(device);
+  p.truth = data.mask(i).slice(0, 0, h).slice(1, 0, w).contiguous();
+  p.lr = degrade(p.hr, s);
+  return p;
+}
+
+// Times per image and agreement scores, once every image is counted.
+void finish(EvalReport& r, const Agreement& agree) {
+  for (EvalRow* row : {&r.classifier_hr, &r.classifier_lr, &r.oracle, &r.baseline}) row->ms_per_image /= r.images;
+  for (auto& [nfe, row] : r.bridge) {
+    row.ms_per_image /= r.images;
+    row.agreement_with_hr = agree.plain.at(nfe).mean_iou();
+  }
+  for (auto& [nfe, row] : r.bridge_mean) {
+    row.ms_per_image /= r.images;
+    row.agreement_with_hr = agree.mean.at(nfe).mean_iou();
+  }
+}
+
 }  // namespace
+
+std::uint64_t mean_samples_seed(std::uint64_t seed) { return seed + 0x9E3779B97F4A7C15ULL; }
+
+torch::Tensor mean_bridge_probabilities(Model& model, const torch::Tensor& lr01, int samples,
+                                        const SampleOptions& options) {
+  if (samples < 1)
+    throw Error(ErrorKind::kInvalidOption, "need at least one sample to average", "mean_samples");
+  if (!model.has_bridge()) return torch::softmax(model.classify_lr(lr01), 1);
+  const int64_t s = model.config().scale_factor;
+  const torch::Tensor z1 = model.encode_lr(lr01);
+  return sum_probabilities(model, z1, lr01.size(2) * s, lr01.size(3) * s, samples, options) / samples;
+}
 
 EvalReport evaluate(Model& model, const Dataset& data, const EvalOptions& o, Model* baseline) {
   check_compatible(model, data, baseline);
-  const int k = model.config().num_classes();
   const int s = model.config().scale_factor;
-  EvalReport r;
-  r.classes = data.classes();
-  const EvalRow empty{ConfusionMatrix(k)};
-  r.classifier_hr = r.classifier_lr = r.oracle = empty;
-  if (model.has_bridge())
-    for (int n : o.nfes) r.bridge[n] = empty;
-  std::map<int, ConfusionMatrix> agree;
-  for (int n : o.nfes) agree.emplace(n, ConfusionMatrix(k));
-  if (baseline) {
-    r.has_baseline = true;
-    r.baseline = empty;
-  }
+  EvalReport r = empty_report(model, data, o, baseline != nullptr);
+  Agreement agree;
+  for (const auto& [nfe, row] : r.bridge) agree.plain.emplace(nfe, row.confusion);
+  for (const auto& [nfe, row] : r.bridge_mean) agree.mean.emplace(nfe, row.confusion);
   torch::NoGradGuard no_grad;
   model.eval();
   if (baseline) baseline->eval();
-  at::Generator gen = make_generator(o.seed);
+  at::Generator gens[2] = {make_generator(o.seed), make_generator(mean_samples_seed(o.seed))};
   const int64_t n_images = o.max_images > 0 ? std::min<int64_t>(o.max_images, data.size()) : data.size();
   for (int64_t i = 0; i < n_images; ++i) {
-    const torch::Tensor& img = data.image(i);
-    const int64_t h = img.size(0) / s * s, w = img.size(1) / s * s;
-    if (h == 0 || w == 0) continue;
-    const torch::Tensor hr = image_to_float(img.slice(0, 0, h).slice(1, 0, w)).to(model.device());
-    const torch::Tensor truth = data.mask(i).slice(0, 0, h).slice(1, 0, w).contiguous();
-    const torch::Tensor lr = degrade(hr, s);
-    const torch::Tensor hr_pred = timed(r.classifier_hr, truth, [&] { return model.classify(hr); });
-    timed(r.classifier_lr, truth, [&] { return model.classify_lr(lr); });  // v1: on LR-up; v2: the LR encoder
+    const std::optional<ImagePair> im = image_pair(data, i, s, model.device());
+    if (!im) continue;
+    const torch::Tensor hr_pred = timed(r.classifier_hr, im->truth, [&] { return model.classify(im->hr); });
+    // v1: on LR-up; v2: the LR encoder.
+    timed(r.classifier_lr, im->truth, [&] { return model.classify_lr(im->lr); });
     // The oracle: the decoder on E(HR). The default decoder reads nothing
     // else, so it equals classifier_hr; it differs once the decoder reads more.
-    timed(r.oracle, truth, [&] { return model.decode(model.encode(hr), h, w); });
-    for (auto& [nfe, row] : r.bridge) {
-      const torch::Tensor pred = timed(row, truth, [&] { return model.segment_lr(lr, {nfe, o.ot_ode, &gen}); });
-      count(agree.at(nfe), pred, hr_pred);
-    }
-    if (baseline) timed(r.baseline, truth, [&] { return baseline->segment_lr(lr.to(baseline->device())); });
+    timed(r.oracle, im->truth, [&] { return model.decode(model.encode(im->hr), im->truth.size(0), im->truth.size(1)); });
+    bridge_rows(model, *im, o, gens, r, agree, hr_pred);
+    if (baseline)
+      timed(r.baseline, im->truth, [&] { return baseline->segment_lr(im->lr.to(baseline->device())); });
     ++r.images;
     if (o.progress) o.progress(static_cast<int>(i + 1), static_cast<int>(n_images));
   }
   if (r.images == 0)
     throw Error(ErrorKind::kInvalidOption,
                 data.source() + ": no image is at least " + std::to_string(s) + " pixels on a side", "data");
-  for (EvalRow* row : {&r.classifier_hr, &r.classifier_lr, &r.oracle, &r.baseline}) row->ms_per_image /= r.images;
-  for (auto& [nfe, row] : r.bridge) {
-    row.ms_per_image /= r.images;
-    row.agreement_with_hr = agree.at(nfe).mean_iou();
-  }
+  finish(r, agree);
   return r;
 }
 
@@ -142,29 +245,52 @@ std::string EvalReport::to_json() const {
   j["images"] = images;
   j["classes"] = nlohmann::json::array();
   for (const ClassInfo& c : classes) j["classes"].push_back(c.name);
+  j["boundary_tolerance_px"] = boundary_tolerance;
   j["classifier_hr"] = row_json(classifier_hr, classes);
   j["classifier_lr"] = row_json(classifier_lr, classes);
   j["oracle"] = row_json(oracle, classes);
   j["bridge"] = nlohmann::json::object();
   for (const auto& [nfe, row] : bridge) j["bridge"][std::to_string(nfe)] = row_json(row, classes);
+  if (!bridge_mean.empty()) {
+    j["samples"] = mean_samples;
+    for (const auto& [nfe, row] : bridge_mean) j["bridge_mean"][std::to_string(nfe)] = row_json(row, classes);
+  }
   if (has_baseline) j["baseline"] = row_json(baseline, classes);
   return j.dump(2);
 }
 
+namespace {
+
+// `s` padded with spaces to `width` characters (UTF-8: "×" is one).
+std::string pad(const std::string& s, size_t width) {
+  size_t chars = 0;
+  for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
+  return s + std::string(width > chars ? width - chars : 0, ' ');
+}
+
+std::string short_number(double v) { return std::isnan(v) ? "-" : std::to_string(v).substr(0, 6); }
+
+}  // namespace
+
 std::string EvalReport::to_table() const {
-  std::string out;
-  char line[512];
-  std::snprintf(line, sizeof line, "%d images\n%-22s %7s %9s %9s %10s", images, "row", "mIoU", "pixacc", "ms/img", "agree-HR");
+  char line[512], tol[32];
+  std::snprintf(tol, sizeof tol, "%g", boundary_tolerance);
+  std::string out = std::to_string(images) + " images; bndF@" + tol +
+                    "px: boundary F-score, class-edge pixels (a 4-neighbour has another label) of prediction and "
+                    "truth matched within " + tol + " px, totals over all images\n";
+  const std::string bnd = std::string("bndF@") + tol + "px";
+  std::snprintf(line, sizeof line, "%s %7s %9s %9s %9s %10s", pad("row", 22).c_str(), "mIoU", "pixacc", bnd.c_str(),
+                "ms/img", "agree-HR");
   out += line;
   for (const ClassInfo& c : classes) out += " " + std::string(c.name).substr(0, 9);
   out += "\n";
   auto add = [&](const std::string& name, const EvalRow& r) {
-    std::snprintf(line, sizeof line, "%-22s %7.4f %9.4f %9.1f %10s", name.c_str(), r.confusion.mean_iou(),
-                  r.confusion.pixel_accuracy(), r.ms_per_image,
-                  r.agreement_with_hr >= 0 ? std::to_string(r.agreement_with_hr).substr(0, 6).c_str() : "-");
+    std::snprintf(line, sizeof line, "%s %7.4f %9.4f %9.4f %9.1f %10s", pad(name, 22).c_str(), r.confusion.mean_iou(),
+                  r.confusion.pixel_accuracy(), r.boundary.f_score(), r.ms_per_image,
+                  r.agreement_with_hr >= 0 ? short_number(r.agreement_with_hr).c_str() : "-");
     out += line;
     for (double v : r.confusion.iou()) {
-      std::snprintf(line, sizeof line, " %9s", std::isnan(v) ? "-" : std::to_string(v).substr(0, 6).c_str());
+      std::snprintf(line, sizeof line, " %9s", short_number(v).c_str());
       out += line;
     }
     out += "\n";
@@ -173,6 +299,8 @@ std::string EvalReport::to_table() const {
   add("classifier on LR-up", classifier_lr);
   add("oracle (D on E(HR))", oracle);
   for (const auto& [nfe, row] : bridge) add("bridge NFE " + std::to_string(nfe), row);
+  for (const auto& [nfe, row] : bridge_mean)
+    add("bridge NFE " + std::to_string(nfe) + " ×" + std::to_string(mean_samples), row);
   if (has_baseline) add("baseline model", baseline);
   return out;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <i2sbseg/metrics.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -64,6 +65,90 @@ double ConfusionMatrix::mean_iou() const {
       ++n;
     }
   return n ? sum / n : 0.0;
+}
+
+std::vector<std::uint8_t> class_edges(const std::uint8_t* l, int height, int width) {
+  if (height < 0 || width < 0) throw Error("class edges: negative size");
+  std::vector<std::uint8_t> e(static_cast<std::size_t>(height) * width, 0);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const std::size_t i = static_cast<std::size_t>(y) * width + x;
+      const std::uint8_t v = l[i];
+      e[i] = (x > 0 && l[i - 1] != v) || (x + 1 < width && l[i + 1] != v) || (y > 0 && l[i - width] != v) ||
+             (y + 1 < height && l[i + width] != v);
+    }
+  return e;
+}
+
+namespace {
+
+// The edge pixels of `from`, and how many of them have an edge pixel of `to`
+// at one of the disc's offsets.
+std::pair<std::int64_t, std::int64_t> match_edges(const std::vector<std::uint8_t>& from,
+                                                  const std::vector<std::uint8_t>& to, int height, int width,
+                                                  const std::vector<std::pair<int, int>>& disc) {
+  std::int64_t edges = 0, matched = 0;
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      if (!from[static_cast<std::size_t>(y) * width + x]) continue;
+      ++edges;
+      for (const auto& [dy, dx] : disc) {
+        const int yy = y + dy, xx = x + dx;
+        if (yy >= 0 && yy < height && xx >= 0 && xx < width && to[static_cast<std::size_t>(yy) * width + xx]) {
+          ++matched;
+          break;
+        }
+      }
+    }
+  return {edges, matched};
+}
+
+}  // namespace
+
+BoundaryScore::BoundaryScore(double tolerance_px) : tolerance_(tolerance_px) {
+  if (!(tolerance_px >= 0 && tolerance_px <= 64))
+    throw Error(ErrorKind::kInvalidOption,
+                "boundary tolerance " + std::to_string(tolerance_px) + " px is not between 0 and 64",
+                "boundary_tolerance");
+  const int r = static_cast<int>(std::floor(tolerance_px));
+  const double limit = tolerance_px * tolerance_px + 1e-9;  // 2.0 px includes (0, 2), not (1, 2)
+  for (int dy = -r; dy <= r; ++dy)
+    for (int dx = -r; dx <= r; ++dx)
+      if (dy * dy + dx * dx <= limit) disc_.emplace_back(dy, dx);
+  std::stable_sort(disc_.begin(), disc_.end(), [](const auto& a, const auto& b) {
+    return a.first * a.first + a.second * a.second < b.first * b.first + b.second * b.second;
+  });
+}
+
+void BoundaryScore::add(const std::uint8_t* predicted, const std::uint8_t* truth, int height, int width) {
+  const std::vector<std::uint8_t> p = class_edges(predicted, height, width), t = class_edges(truth, height, width);
+  const auto [pe, pm] = match_edges(p, t, height, width, disc_);
+  const auto [te, tm] = match_edges(t, p, height, width, disc_);
+  predicted_edges_ += pe;
+  matched_predicted_ += pm;
+  truth_edges_ += te;
+  matched_truth_ += tm;
+}
+
+void BoundaryScore::merge(const BoundaryScore& o) {
+  if (o.tolerance_ != tolerance_) throw Error("boundary score: cannot merge different tolerances");
+  predicted_edges_ += o.predicted_edges_;
+  matched_predicted_ += o.matched_predicted_;
+  truth_edges_ += o.truth_edges_;
+  matched_truth_ += o.matched_truth_;
+}
+
+double BoundaryScore::precision() const {
+  return predicted_edges_ ? static_cast<double>(matched_predicted_) / predicted_edges_ : 1.0;
+}
+
+double BoundaryScore::recall() const {
+  return truth_edges_ ? static_cast<double>(matched_truth_) / truth_edges_ : 1.0;
+}
+
+double BoundaryScore::f_score() const {
+  const double p = precision(), r = recall();
+  return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
 }
 
 }  // namespace i2sbseg
