@@ -5,7 +5,8 @@
 # the opencv-doc package), shrinks it to a low resolution, and runs the
 # default model over it with the i2sbseg GStreamer element. Writes
 #   out/demo/overlay.avi        the x4 overlay video (MJPEG in AVI)
-#   out/demo/contact_sheet.png  sampled frames: LR input (enlarged) | overlay
+#   out/demo/contact_sheet.png  sampled frames: LR input (enlarged) | overlay,
+#                               with a legend of the model's class colours
 #   out/demo/frames/            every input / overlay frame as PNG
 # and prints the frames per second it achieved.
 set -euo pipefail
@@ -129,7 +130,7 @@ model_fps=$(awk -v ms="$infer_ms" 'BEGIN {if (ms > 0) printf "%.2f", 1000/ms; el
 out_size=$(file -b "$out/frames/overlay_00000.png" 2>/dev/null | grep -o '[0-9]* x [0-9]*' | tr -d ' ' || true)
 
 "$sheet_tool" --input-pattern "$out/frames/input_%05d.png" --overlay-pattern "$out/frames/overlay_%05d.png" \
-  --count "$count" --samples 5 --out "$out/contact_sheet.png" \
+  --count "$count" --samples 5 --out "$out/contact_sheet.png" --model "$model" \
   --title "i2sbseg $(basename "$model"): vtest.avi at ${width}x${height} -> overlay, $fps fps end to end" >/dev/null
 
 cat <<REPORT

@@ -1,9 +1,19 @@
 // SPDX-License-Identifier: MIT
 // `i2sbseg train`: the training stages (or the direct baseline).
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <i2sbseg/error.h>
 #include <i2sbseg/trainer.h>
@@ -11,6 +21,9 @@
 #include "commands.h"
 #include "field_flags.h"
 #include "stop_signals.h"
+#ifdef I2SBSEG_HAVE_OPENCV
+#include "charts.h"
+#endif
 
 namespace i2sbseg::tools {
 namespace {
@@ -37,6 +50,9 @@ const FieldFlags& option_flags() {
       {"classifier_iters", "--classifier-iters"},
       {"bridge_iters", "--bridge-iters"},
       {"finetune_iters", "--finetune-iters"},
+      {"e2e_iters", "--e2e-iters"},
+      {"weight_decay", "--weight-decay"},
+      {"e2e_bridge_weight", "--e2e-bridge-weight"},
       {"direct_iters", "--direct-iters"},
       {"lr", "--lr"},
       {"bridge_lr", "--bridge-lr"},
@@ -73,16 +89,91 @@ std::string message_for(const Error& e, int signal) {
   return m;
 }
 
-int run_train(const TrainOptions& parsed, const CLI::App& sub) {
-  StopSignals signals;
+// Each stage's (iteration, loss) points from the JSON-lines log, stages in
+// the order they first appear. A resumed run retraces the iterations after
+// its checkpoint: where a stage's iteration goes back, its points from there
+// on are dropped, so each curve is the history of the final model (the
+// first run up to the checkpoint, then the resumed run).
+using Curves = std::vector<std::pair<std::string, std::vector<std::pair<double, double>>>>;
+Curves read_loss_curves(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  Curves curves;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);  // a line cut short by a kill: skipped
+    if (j.is_discarded() || j.contains("event") || !j.contains("stage") || !j.contains("iter") || !j.contains("loss"))
+      continue;
+    const std::string stage = j["stage"].get<std::string>();
+    const double iter = j["iter"].get<double>(), loss = j["loss"].get<double>();
+    auto c = std::find_if(curves.begin(), curves.end(), [&](const auto& e) { return e.first == stage; });
+    if (c == curves.end()) {
+      curves.emplace_back(stage, std::vector<std::pair<double, double>>{});
+      c = std::prev(curves.end());
+    }
+    auto& pts = c->second;
+    while (!pts.empty() && pts.back().first >= iter) pts.pop_back();
+    pts.emplace_back(iter, loss);
+  }
+  return curves;
+}
+
+#ifdef I2SBSEG_HAVE_OPENCV
+// One panel per stage, stacked; y on a log scale when the loss spans more
+// than a factor of ten.
+void write_loss_plot(const Curves& curves, const std::string& png) {
+  std::vector<cv::Mat> panels;
+  for (const auto& [stage, pts] : curves) {
+    charts::Series s;
+    double lo = HUGE_VAL, hi = -HUGE_VAL;
+    for (const auto& [x, y] : pts) {
+      s.points.emplace_back(x, y);
+      lo = std::min(lo, y), hi = std::max(hi, y);
+    }
+    charts::ChartOptions o;
+    o.title = stage, o.x_label = "iteration", o.y_label = "loss";
+    o.size = {720, 240};
+    o.log_y = lo > 0 && hi > 10 * lo;
+    panels.push_back(charts::draw_line_chart({s}, o));
+  }
+  charts::write_png(charts::stack_vertically(panels), png);
+}
+#endif
+
+// The loss curves beside the log (LOG without .jsonl, + .png), by the
+// process that wrote the log. The model is saved by now: a failure here is
+// a warning.
+void plot_losses(const TrainOptions& o) {
   try {
-    TrainOptions o = inherit_init_settings(parsed, fields_given(sub));
+    const std::string log = o.log.empty() ? o.out + ".log.jsonl" : o.log;
+    if (resolve_dist_options(o.dist).rank != 0 || !std::filesystem::exists(log)) return;
+    const Curves curves = read_loss_curves(log);
+    if (curves.empty()) return;
+    const std::string suffix = ".jsonl";
+    const bool jsonl = log.size() > suffix.size() && log.compare(log.size() - suffix.size(), suffix.size(), suffix) == 0;
+    const std::string png = (jsonl ? log.substr(0, log.size() - suffix.size()) : log) + ".png";
+#ifdef I2SBSEG_HAVE_OPENCV
+    write_loss_plot(curves, png);
+    if (!o.quiet) std::fprintf(stderr, "wrote %s (loss curves)\n", png.c_str());
+#else
+    throw std::runtime_error("this build has no OpenCV to draw " + png);
+#endif
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "i2sbseg train: warning: no loss curves: %s\n", e.what());
+  }
+}
+
+int run_train(const TrainOptions& parsed, const CLI::App& sub, bool plot) {
+  StopSignals signals;
+  TrainOptions o;
+  try {
+    o = inherit_init_settings(parsed, fields_given(sub));
     o.stop_request = &StopSignals::request();
     train(o);
   } catch (const Error& e) {
     std::fprintf(stderr, "i2sbseg train: %s\n", message_for(e, StopSignals::request().load()).c_str());
     return 1;
   }
+  if (plot) plot_losses(o);
   return 0;
 }
 
@@ -104,11 +195,23 @@ void add_model_options(CLI::App* sub, TrainOptions& o) {
   sub->add_option("--classifier-iters", o.classifier_iters, "Classifier stage iterations")->capture_default_str();
   sub->add_option("--bridge-iters", o.bridge_iters, "Bridge stage iterations")->capture_default_str();
   sub->add_option("--finetune-iters", o.finetune_iters, "Decoder fine-tune iterations (0: skip)")->capture_default_str();
+  sub->add_option("--e2e-iters", o.e2e_iters,
+                  "End-to-end iterations: bridge + decoder on the segmentation loss through the sampler (0: skip)")
+      ->capture_default_str();
+  sub->add_option("--e2e-bridge-weight", o.e2e_bridge_weight, "Weight of the I2SB loss in the end-to-end stage")
+      ->capture_default_str();
   sub->add_option("--direct-iters", o.direct_iters,
                   "v2: LR-encoder stage iterations (with or without --direct); v1: --direct fine-tune iterations")
       ->capture_default_str();
+  sub->add_flag("--blur-augment", o.blur_augment,
+                "Blur half the training crops (Gaussian, sigma 0.3-1.5 px): less reliance on fine textures");
+  sub->add_option("--class-weights", o.weight_classes,
+                  "Cross-entropy class weights: inverse-sqrt (1/sqrt of each class's pixel share) or none")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"inverse-sqrt", true}, {"none", false}}))
+      ->default_str("inverse-sqrt");
   sub->add_option("--lr", o.lr, "Learning rate of the classifier and LR-encoder stages")->capture_default_str();
   sub->add_option("--bridge-lr", o.bridge_lr, "Bridge learning rate")->capture_default_str();
+  sub->add_option("--weight-decay", o.weight_decay, "AdamW weight decay (every stage)")->capture_default_str();
   sub->add_option("--nfe", o.default_nfe, "Default NFE stored in the bundle")->capture_default_str();
   sub->add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   sub->add_option("--threads", o.threads, "CPU threads (0: LibTorch default)" + inherited)->capture_default_str();
@@ -166,8 +269,10 @@ Command add_train_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--log-every", o->log_every, "Iterations between log lines")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_flag("--quiet", o->quiet, "No progress output");
+  auto no_plot = std::make_shared<bool>(false);
+  sub->add_flag("--no-plot", *no_plot, "Skip the picture of the loss curves (LOG without .jsonl, + .png)");
   add_dist_options(sub, o->dist);
-  return {sub, [o, sub] { return run_train(*o, *sub); }};
+  return {sub, [o, sub, no_plot] { return run_train(*o, *sub, !*no_plot); }};
 }
 
 }  // namespace i2sbseg::tools

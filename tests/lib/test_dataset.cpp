@@ -9,11 +9,13 @@
 #include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 
+#include <i2sbseg/batches.h>
 #include <i2sbseg/class_list.h>
 #include <i2sbseg/dataset.h>
 #include <i2sbseg/error.h>
 
 #include "../common/temp_dir.h"
+#include "../common/tiny_dataset.h"
 
 using namespace i2sbseg;
 using i2sbseg::testing::TempDir;
@@ -222,4 +224,37 @@ TEST(ClassList, WriterAndReaderRoundTrip) {
   EXPECT_EQ(class_names(classes), "[background, animal, big car]");
   // The writer refuses nothing, the reader does: a duplicate written is caught on reading.
   EXPECT_THROW(parse_class_list(class_list_to_json({classes[0], classes[1], classes[1]}), "x"), Error);
+}
+
+// BatchOptions::blur: about half the crops come out smoothed, the others
+// exactly as without it; masks never change. Off, it draws nothing.
+TEST(Batches, BlurSmoothsAboutHalfTheCropsAndLeavesMasksAlone) {
+  TempDir dir;
+  const std::string path = dir.file("d.pt");
+  i2sbseg::testing::make_dataset(path, 4);
+  const Dataset data = Dataset::load(path, "train");
+  // Total variation: the sum of absolute neighbour differences.
+  auto tv = [](const torch::Tensor& x) {
+    return (x.slice(3, 1) - x.slice(3, 0, -1)).abs().sum().item<double>() +
+           (x.slice(2, 1) - x.slice(2, 0, -1)).abs().sum().item<double>();
+  };
+  BatchOptions plain{1, 32, 4, true, false}, blurred = plain;
+  blurred.blur = true;
+  int smooth = 0, same = 0;
+  for (uint64_t seed = 1; seed <= 24; ++seed) {
+    // One slot: the blur draw comes after the slot's other draws, so the
+    // crop, flip and jitter are the same with and without it.
+    at::Generator g1 = at::make_generator<at::CPUGeneratorImpl>(seed), g2 = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const Batch a = make_batch(data, plain, g1, {0}), b = make_batch(data, blurred, g2, {0});
+    EXPECT_TRUE(torch::equal(a.mask, b.mask)) << seed;
+    if (torch::equal(a.hr, b.hr)) {
+      ++same;
+    } else {
+      EXPECT_LT(tv(b.hr), 0.8 * tv(a.hr)) << seed;
+      EXPECT_NEAR(b.hr.mean().item<double>(), a.hr.mean().item<double>(), 0.02) << seed;
+      ++smooth;
+    }
+  }
+  EXPECT_GE(smooth, 5);
+  EXPECT_GE(same, 5);
 }

@@ -14,10 +14,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#ifdef I2SBSEG_HAVE_OPENCV
+#include <opencv2/imgcodecs.hpp>
+#endif
 
 #include <i2sbseg/bundle.h>
 #include <i2sbseg/dataset.h>
@@ -465,4 +469,103 @@ TEST(Train, DirectOutIsRefusedWhereItCannotBeWritten) {
     EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
     EXPECT_FALSE(std::filesystem::exists(dir.file("d.i2sb")));
   }
+}
+
+// The loss curves beside the log (LOG without .jsonl, + .png): one panel per
+// stage, stacked, also after a resume; --no-plot skips them, and a picture
+// that cannot be written is a warning, not a failed training.
+TEST(Train, TheLossCurvesAreDrawnBesideTheLog) {
+#ifndef I2SBSEG_HAVE_OPENCV
+  GTEST_SKIP() << "built without OpenCV";
+#else
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 8);
+  std::string loud = kTiny;
+  loud.erase(loud.find(" --quiet"), 8);
+  const std::string common = " --data " + dir.file("d.pt") + loud + kShort + " --classifier-iters 5";
+  auto stages = [](const std::string& log) {
+    std::set<std::string> s;
+    for (const auto& l : read_log(log))
+      if (!l.contains("event")) s.insert(l["stage"].get<std::string>());
+    return s.size();
+  };
+  // --direct: the classifier and the LR encoder.
+  auto r = run_tool("train --direct --out " + dir.file("a.i2sb") + common);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string a_png = dir.file("a.i2sb.log.png");
+  EXPECT_NE(r.err.find("wrote " + a_png + " (loss curves)"), std::string::npos) << r.err;
+  ASSERT_EQ(stages(dir.file("a.i2sb.log.jsonl")), 2u);
+  // With the bridge: three stages; --log elsewhere moves the picture along.
+  const std::string b = "train --out " + dir.file("b.i2sb") + common + " --bridge-iters 5 --log " +
+                        dir.file("logs/b.jsonl") + " --checkpoint-every 2 --keep-checkpoint";
+  r = run_tool(b);
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run_tool(b + " --resume");  // from bridge iteration 4: the log repeats iteration 5
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(stages(dir.file("logs/b.jsonl")), 3u);
+  const cv::Mat pa = cv::imread(a_png), pb = cv::imread(dir.file("logs/b.png"));
+  ASSERT_FALSE(pa.empty());
+  ASSERT_FALSE(pb.empty());
+  EXPECT_GT(pb.rows, pa.rows);
+  EXPECT_EQ(pa.rows / 2, pb.rows / 3) << "panels of one height";
+  EXPECT_EQ(pa.cols, pb.cols);
+
+  r = run_tool("train --direct --no-plot --out " + dir.file("c.i2sb") + common);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("c.i2sb.log.png")));
+  std::filesystem::create_directory(dir.file("d.i2sb.log.png"));  // in the way of the picture
+  r = run_tool("train --direct --quiet --out " + dir.file("d.i2sb") + common);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: no loss curves: cannot write " + dir.file("d.i2sb.log.png")), std::string::npos)
+      << r.err;
+  EXPECT_NO_THROW(load_model(dir.file("d.i2sb")));
+#endif
+}
+
+// --e2e-iters: a fifth stage trains exactly the bridge and the decoder (the
+// encoders stay as the same run without it left them) on the segmentation
+// loss through the sampler; the same seed otherwise gives the same model.
+TEST(Train, TheEndToEndStageTrainsTheBridgeAndDecoderOnly) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 8);
+  const std::string common = "train --data " + dir.file("d.pt") + kTiny +
+                             " --classifier-iters 3 --direct-iters 3 --bridge-iters 3 --finetune-iters 2";
+  ASSERT_EQ(run_tool(common + " --out " + dir.file("a.i2sb")).status, 0);
+  const auto r = run_tool(common + " --e2e-iters 3 --out " + dir.file("b.i2sb"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  int e2e_lines = 0;
+  for (const auto& l : read_log(dir.file("b.i2sb.log.jsonl")))
+    if (l.value("stage", "") == "end_to_end") {
+      ++e2e_lines;
+      EXPECT_TRUE(std::isfinite(l["loss"].get<double>()));
+    }
+  EXPECT_GE(e2e_lines, 1);
+  EXPECT_EQ(nlohmann::json::parse(load_model(dir.file("b.i2sb")).config().metadata_json)["iterations"]["end_to_end"], 3);
+
+  const BundleContents a = read_bundle_file(dir.file("a.i2sb")), b = read_bundle_file(dir.file("b.i2sb"));
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  std::map<std::string, int> changed, same;
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    const std::string part = a.tensors[i].name.substr(0, a.tensors[i].name.find('.'));
+    ++(a.tensors[i].data == b.tensors[i].data ? same : changed)[part];
+  }
+  EXPECT_EQ(changed.count("encoder"), 0u);
+  EXPECT_EQ(changed.count("encoder_hr"), 0u);
+  EXPECT_GT(changed["bridge"], 0);
+  EXPECT_GT(changed["decoder"], 0);
+}
+
+TEST(Train, ClassWeightsCanBeTurnedOff) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 8);
+  const std::string common = "train --data " + dir.file("d.pt") + kTiny + " --direct --classifier-iters 2 --direct-iters 1";
+  ASSERT_EQ(run_tool(common + " --out " + dir.file("w.i2sb")).status, 0);
+  ASSERT_EQ(run_tool(common + " --class-weights none --out " + dir.file("n.i2sb")).status, 0);
+  // Same seed and data: only the loss's weights differ, so the first loss does.
+  const double w = read_log(dir.file("w.i2sb.log.jsonl")).front()["loss"].get<double>();
+  const double n = read_log(dir.file("n.i2sb.log.jsonl")).front()["loss"].get<double>();
+  EXPECT_NE(w, n);
+  const auto r = run_tool(common + " --class-weights sqrt --out " + dir.file("x.i2sb"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("--class-weights"), std::string::npos) << r.err;
 }

@@ -6,6 +6,8 @@
 //   2. lr_encoder: the LR encoder against the frozen decoder: the direct model
 //   3. bridge: I2SB loss on (E_HR(HR), E_LR(LR)), encoders frozen; EMA of weights
 //   4. decoder fine-tune on bridged latents (optional)
+//   5. end to end (optional): bridge and decoder on the segmentation loss
+//      through the sampler (default NFE steps), the I2SB loss kept beside it
 // `direct` stops after stage 2 and writes a bundle without a bridge: the
 // baseline the bridge must beat (`direct_out` writes it on the way).
 // Family v1 (`--arch v1`) has one encoder, at HR, for both inputs: the
@@ -53,8 +55,15 @@ struct TrainOptions {
   int classifier_iters = 12000;
   int bridge_iters = 5000;
   int finetune_iters = 1000;  // 0: skip the decoder fine-tune
+  int e2e_iters = 0;          // 0: skip the end-to-end stage
+  double e2e_bridge_weight = 1.0;  // the I2SB loss's weight in the end-to-end stage
   int direct_iters = 4000;    // v2: the LR encoder's; v1 direct: fine-tune iterations on LR-up input
+  // Cross-entropy weights: 1/sqrt(class pixel share), normalised (rare
+  // classes count more), or none (every pixel alike).
+  bool weight_classes = true;
+  bool blur_augment = false;  // BatchOptions::blur for every training batch
   double lr = 2e-3;
+  double weight_decay = 1e-4;  // AdamW's, every stage
   double bridge_lr = 1e-3;
   double ema = 0.999;
   int default_nfe = 1;  // measured best on the validation split

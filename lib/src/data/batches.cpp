@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include <torch/nn/functional/conv.h>
 #include <torch/nn/functional/padding.h>
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/functional/upsampling.h>
@@ -34,6 +35,23 @@ torch::Tensor degrade(const torch::Tensor& hr, int scale) {
     throw Error(ErrorKind::kInvalidOption, "degrade: image size must be a multiple of the scale factor " + std::to_string(scale));
   return F::avg_pool2d(hr, F::AvgPool2dFuncOptions(scale));
 }
+
+namespace {
+// Separable Gaussian blur of a (1, C, H, W) image, edges replicated.
+torch::Tensor gaussian_blur(const torch::Tensor& img, double sigma) {
+  const int r = std::max(1, static_cast<int>(std::ceil(2.5 * sigma)));
+  std::vector<float> k;
+  for (int x = -r; x <= r; ++x) k.push_back(static_cast<float>(std::exp(-0.5 * x * x / (sigma * sigma))));
+  torch::Tensor w = torch::tensor(k);
+  w = w / w.sum();
+  const int64_t c = img.size(1);
+  const torch::Tensor wx = w.view({1, 1, 1, 2 * r + 1}).repeat({c, 1, 1, 1});
+  const torch::Tensor wy = w.view({1, 1, 2 * r + 1, 1}).repeat({c, 1, 1, 1});
+  torch::Tensor out = F::pad(img, F::PadFuncOptions({r, r, r, r}).mode(torch::kReplicate));
+  out = F::conv2d(out, wx, F::Conv2dFuncOptions().groups(c));
+  return F::conv2d(out, wy, F::Conv2dFuncOptions().groups(c));
+}
+}  // namespace
 
 torch::Tensor class_weights(const Dataset& data) {
   const std::vector<int64_t> counts = data.class_pixel_counts();
@@ -89,6 +107,7 @@ Batch make_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen,
       contrast = uniform(gen, 0.8, 1.2);
       sat = uniform(gen, 0.7, 1.3);
     }
+    const double sigma = o.augment && o.blur && uniform(gen, 0, 1) < 0.5 ? uniform(gen, 0.3, 1.5) : 0.0;
     if (!build) continue;
     torch::Tensor img = image_to_float(data.image(i));
     torch::Tensor mask = data.mask(i).to(torch::kLong).unsqueeze(0).unsqueeze(0).to(torch::kFloat32);
@@ -108,6 +127,7 @@ Batch make_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen,
         img = img.flip({3});
         mask = mask.flip({3});
       }
+      if (sigma > 0) img = gaussian_blur(img, sigma);
       const torch::Tensor grey = img.mean(1, true);
       img = (grey + (img - grey) * sat);
       img = ((img - img.mean()) * contrast + img.mean() + bright).clamp(0, 1);

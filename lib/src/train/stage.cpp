@@ -10,6 +10,7 @@ const char* stage_name(Stage stage) {
     case Stage::kFinetune: return "finetune";
     case Stage::kDirect: return "direct";
     case Stage::kLrEncoder: return "lr_encoder";
+    case Stage::kEndToEnd: return "end_to_end";
   }
   return "unknown";
 }
@@ -25,6 +26,7 @@ std::vector<PlannedStage> plan_stages(const TrainOptions& o) {
   } else {
     stages.push_back({Stage::kBridge, o.bridge_iters});
     if (o.finetune_iters > 0) stages.push_back({Stage::kFinetune, o.finetune_iters});
+    if (o.e2e_iters > 0) stages.push_back({Stage::kEndToEnd, o.e2e_iters});
   }
   return stages;
 }
@@ -35,7 +37,8 @@ double stage_learning_rate(Stage stage, const TrainOptions& o) {
     case Stage::kLrEncoder: return o.lr;
     case Stage::kBridge: return o.bridge_lr;
     case Stage::kFinetune:
-    case Stage::kDirect: return o.lr * 0.25;  // fine-tuning trained weights: gentler steps
+    case Stage::kDirect: return o.lr * 0.25;
+    case Stage::kEndToEnd: return o.bridge_lr * 0.25;  // fine-tuning trained weights: gentler steps
   }
   return o.lr;
 }

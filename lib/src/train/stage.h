@@ -17,10 +17,11 @@ enum class Stage {
   kFinetune,    // the decoder on bridged latents
   kDirect,      // encoder + decoder on LR-up input: the baseline
   kLrEncoder,   // v2: the LR encoder against the frozen decoder (the direct model)
+  kEndToEnd,    // bridge + decoder on the segmentation loss through the sampler
 };
 
 // The name logs, progress lines and messages use ("classifier", "bridge",
-// "finetune", "direct", "lr_encoder"); logs of earlier versions carry the
+// "finetune", "direct", "lr_encoder", "end_to_end"); logs of earlier versions carry the
 // same names.
 const char* stage_name(Stage stage);
 
@@ -40,6 +41,8 @@ double stage_learning_rate(Stage stage, const TrainOptions& o);
 // the EMA); it exists from the bridge stage on, so checkpoints of these
 // stages carry it.
 inline bool updates_bridge_ema(Stage stage) { return stage == Stage::kBridge; }
+// The end-to-end stage starts from the EMA weights and trains them as
+// they are (its few iterations would barely move an EMA).
 inline bool has_bridge_ema(Stage stage) { return stage == Stage::kBridge || stage == Stage::kFinetune; }
 
 }  // namespace i2sbseg

@@ -68,6 +68,18 @@ torch::nn::Module& decoder_of(Model& m) {
   return *m.decoder();
 }
 
+// The sampler's noise for this rank's slots of the whole job's batch (the
+// same draws on every rank, and as one process with the combined batch).
+std::vector<torch::Tensor> sampler_noise(StepContext& c, const torch::Tensor& hr) {
+  Model& m = c.model;
+  const int64_t n = hr.size(0), first = n * c.rank;
+  const std::vector<int64_t> shape = m.latent_shape(n * c.world, hr.size(2), hr.size(3));
+  std::vector<torch::Tensor> noise;
+  for (const torch::Tensor& all : m.bridge().draw_noise(torch::empty(shape), m.resolve_nfe(0), &c.gen))
+    noise.push_back(all.slice(0, first, first + n).to(c.device));
+  return noise;
+}
+
 // The decoder learns to read bridged latents, and keeps reading E_HR's
 // (half the loss each): on bridged latents alone it drifts away from E_HR
 // and the HR classifier and oracle rows lost 0.01-0.1 mIoU.
@@ -78,12 +90,7 @@ torch::Tensor finetune_loss(StepContext& c, const torch::Tensor& hr, const torch
   torch::Tensor z, z_hr;
   {
     torch::NoGradGuard no_grad;
-    // The sampler's noise for the whole job's batch; this rank's slots.
-    const int64_t n = hr.size(0), first = n * c.rank;
-    const std::vector<int64_t> shape = m.latent_shape(n * c.world, hr.size(2), hr.size(3));
-    std::vector<torch::Tensor> noise;
-    for (const torch::Tensor& all : m.bridge().draw_noise(torch::empty(shape), m.resolve_nfe(0), &c.gen))
-      noise.push_back(all.slice(0, first, first + n).to(c.device));
+    const std::vector<torch::Tensor> noise = sampler_noise(c, hr);
     SampleOptions so;
     so.noise = &noise;
     z = m.run_bridge(m.encode_lr(lr), so);
@@ -91,6 +98,30 @@ torch::Tensor finetune_loss(StepContext& c, const torch::Tensor& hr, const torch
   }
   const int64_t h = hr.size(2), w = hr.size(3);
   return 0.5 * (weighted_ce(c, m.decode(z, h, w), mask) + weighted_ce(c, m.decode(z_hr, h, w), mask));
+}
+
+// The bridge and decoder on what the element runs: the segmentation loss of
+// decode(sampler(E_LR(LR))), with the gradient through every sampler step
+// (default NFE), plus the decoder on E_HR's latents as in the fine-tune and
+// the I2SB loss, weighted, so the network stays a bridge (a predictor of
+// x0 from x_t at every t) rather than a one-step regressor.
+torch::Tensor end_to_end_loss(StepContext& c, const torch::Tensor& hr, const torch::Tensor& lr, const torch::Tensor& mask) {
+  Model& m = c.model;
+  const torch::Tensor i2sb = bridge_loss(c, hr, lr);  // leaves the bridge in train mode
+  decoder_of(m).train();
+  torch::Tensor z1, z_hr;
+  {
+    torch::NoGradGuard no_grad;
+    z1 = m.encode_lr(lr);
+    z_hr = m.encode_hr(hr);
+  }
+  const std::vector<torch::Tensor> noise = sampler_noise(c, hr);
+  SampleOptions so;
+  so.noise = &noise;
+  const torch::Tensor z = m.run_bridge(z1, so);
+  const int64_t h = hr.size(2), w = hr.size(3);
+  const torch::Tensor seg = 0.5 * (weighted_ce(c, m.decode(z, h, w), mask) + weighted_ce(c, m.decode(z_hr, h, w), mask));
+  return seg + c.e2e_bridge_weight * i2sb;
 }
 
 }  // namespace
@@ -114,6 +145,10 @@ std::vector<torch::Tensor> stage_parameters(Stage stage, Model& model) {
     case Stage::kLrEncoder: add(*model.lr_encoder()); break;
     case Stage::kBridge: add(*model.bridge_net()); break;
     case Stage::kFinetune: add(decoder_of(model)); break;
+    case Stage::kEndToEnd:
+      add(*model.bridge_net());
+      add(decoder_of(model));
+      break;
   }
   return p;
 }
@@ -126,6 +161,7 @@ torch::Tensor stage_loss(Stage stage, StepContext& c, const Batch& b) {
     case Stage::kBridge: return bridge_loss(c, hr, lr);
     case Stage::kFinetune: return finetune_loss(c, hr, lr, mask);
     case Stage::kLrEncoder: return lr_encoder_loss(c, lr, mask);
+    case Stage::kEndToEnd: return end_to_end_loss(c, hr, lr, mask);
   }
   throw Error("unknown training stage");
 }

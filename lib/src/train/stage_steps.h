@@ -25,6 +25,7 @@ struct StepContext {
   Communicator* comm = nullptr;   // null: a single process
   int rank = 0;
   int world = 1;
+  double e2e_bridge_weight = 1.0;  // the I2SB loss's weight in the end-to-end stage
 };
 
 // The parameters the stage trains (the others stay frozen).

@@ -70,9 +70,13 @@ void check_train_options(const TrainOptions& o) {
   for (const auto& [iters, field] : {std::pair{o.classifier_iters, "classifier_iters"},
                                      {o.bridge_iters, "bridge_iters"},
                                      {o.finetune_iters, "finetune_iters"},
+                                     {o.e2e_iters, "e2e_iters"},
                                      {o.direct_iters, "direct_iters"}})
     require(iters >= 0, field, std::string("the iteration count ") + field + " must not be negative");
   require(o.threads >= 0, "threads", "the thread count must not be negative, got " + std::to_string(o.threads));
+  require(o.weight_decay >= 0, "weight_decay", "the weight decay must not be negative, got " + std::to_string(o.weight_decay));
+  require(o.e2e_bridge_weight >= 0, "e2e_bridge_weight",
+          "the end-to-end stage's I2SB loss weight must not be negative, got " + std::to_string(o.e2e_bridge_weight));
   require(o.ema >= 0 && o.ema < 1, "ema", "the EMA decay must be in [0, 1), got " + std::to_string(o.ema));
   check_direct_out(o);
   if (o.init.empty()) {  // a bundle to start from brings its own encoder

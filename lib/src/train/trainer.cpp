@@ -121,7 +121,8 @@ class Trainer {
                       " classes but the bundle " + o_.init + " has " + std::to_string(model_->config().num_classes()),
                   "init");
     model_->to(device_);
-    weights_ = class_weights(data_).to(device_);
+    weights_ = o_.weight_classes ? class_weights(data_).to(device_)
+                                 : torch::ones({static_cast<int64_t>(data_.classes().size())}).to(device_);
     for (size_t k = 0; k < stages_.size(); ++k) progress_[k].iters = stages_[k].iters;
     if (o_.dist.distributed()) {
       comm_ = std::make_unique<Communicator>(o_.dist, device_);
@@ -254,8 +255,9 @@ class Trainer {
     if (s.stage == Stage::kClassifier || s.stage == Stage::kLrEncoder) check_batch_statistics(o_, model_->config());
     base_lr_ = stage_learning_rate(s.stage, o_);
     optimizer_ = std::make_unique<torch::optim::AdamW>(stage_parameters(s.stage, *model_),
-                                                       torch::optim::AdamWOptions(base_lr_).weight_decay(1e-4));
+                                                       torch::optim::AdamWOptions(base_lr_).weight_decay(o_.weight_decay));
     if (s.stage == Stage::kLrEncoder && !restoring) init_lr_encoder_from_hr(*model_);
+    if (s.stage == Stage::kEndToEnd && !restoring) start_from_ema();
     if (s.stage == Stage::kBridge && !restoring) {
       measure_latent_stats();
       ema_.clear();
@@ -292,7 +294,7 @@ class Trainer {
   }
 
   float step(const Batch& batch) {
-    StepContext ctx{*model_, device_, gen_, weights_, comm_.get(), rank(), world()};
+    StepContext ctx{*model_, device_, gen_, weights_, comm_.get(), rank(), world(), o_.e2e_bridge_weight};
     const torch::Tensor loss = stage_loss(stage(), ctx, batch);
     optimizer_->zero_grad();
     loss.backward();
@@ -325,7 +327,7 @@ class Trainer {
 
   void run_stage() {
     const int iters = stages_[pos_.stage].iters;
-    const BatchOptions bo{o_.batch, o_.crop, o_.scale, true};
+    const BatchOptions bo{o_.batch, o_.crop, o_.scale, true, o_.blur_augment};
     const auto start = std::chrono::steady_clock::now();
     const int first = pos_.iter;
     double avg = 0;
@@ -497,12 +499,16 @@ class Trainer {
              "write it again (a direct run with the same settings and seed makes the same model)");
   }
 
+  // The bridge takes its EMA weights (what the bundle would get).
+  void start_from_ema() {
+    torch::NoGradGuard no_grad;
+    auto params = model_->bridge_net()->parameters();
+    for (size_t i = 0; i < ema_.size(); ++i) params[i].copy_(ema_[i]);
+    ema_.clear();
+  }
+
   void finish() {
-    if (!ema_.empty()) {
-      torch::NoGradGuard no_grad;
-      auto params = model_->bridge_net()->parameters();
-      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(ema_[i]);
-    }
+    if (!ema_.empty()) start_from_ema();
     write_bundle(o_.out, o_.direct, stages_.size());
     say("wrote " + o_.out);
     // The bundle holds all the run made; its checkpoint only matters to a
