@@ -3,7 +3,7 @@
 # Makes the shipped v2 models: models/default.i2sb (LR encoder -> bridge ->
 # sub-pixel decoder; what the element and demo load) and models/direct.i2sb
 # (the direct baseline: the same classifier and LR encoder, no bridge), then
-# evaluates both on the validation split. About 30 minutes on a 2-core CPU.
+# evaluates both on the validation split. About 40 minutes on a 2-core CPU.
 # OUT=DIR writes the models there instead of models/ (to compare before
 # replacing); checkpoints and logs go to data/train-default/; RESUME=1
 # continues an interrupted run; THREADS=N sets the CPU threads (2).
@@ -22,10 +22,11 @@ resume=()
 # The flags spell out the defaults of `i2sbseg train`, so the recipe reads
 # here. --direct-out writes the direct baseline (the classifier and LR
 # encoder, no bridge) when the LR-encoder stage ends: the baseline differs
-# from the bridge model only by the bridge and the decoder fine-tune.
-"$tool" train --arch v2 --data data/default --scale 4 --crop 96 --batch 8 --threads ${THREADS:-2} --seed 1 \
-  --checkpoint-every 500 --classifier-iters 12000 --direct-iters 4000 \
-  --bridge-channels 32 --bridge-blocks 2 --nfe 1 --bridge-iters 5000 --finetune-iters 1000 \
+# from the bridge model only by the bridge, the decoder fine-tune and the
+# end-to-end stage. Settings chosen on the validation split (models/README.md).
+"$tool" train --arch v2 --data data/default --scale 4 --crop 128 --batch 8 --threads ${THREADS:-2} --seed 1 \
+  --class-weights none --checkpoint-every 500 --classifier-iters 6000 --direct-iters 4000 \
+  --bridge-channels 32 --bridge-blocks 2 --nfe 1 --bridge-iters 5000 --finetune-iters 1000 --e2e-iters 2000 \
   "${resume[@]}" --out "$out/default.i2sb" --direct-out "$out/direct.i2sb" \
   --checkpoint "$work/default.ckpt" --log "$work/default.log.jsonl"
 

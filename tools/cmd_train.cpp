@@ -208,7 +208,7 @@ void add_model_options(CLI::App* sub, TrainOptions& o) {
   sub->add_option("--class-weights", o.weight_classes,
                   "Cross-entropy class weights: inverse-sqrt (1/sqrt of each class's pixel share) or none")
       ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"inverse-sqrt", true}, {"none", false}}))
-      ->default_str("inverse-sqrt");
+      ->default_str("none");
   sub->add_option("--lr", o.lr, "Learning rate of the classifier and LR-encoder stages")->capture_default_str();
   sub->add_option("--bridge-lr", o.bridge_lr, "Bridge learning rate")->capture_default_str();
   sub->add_option("--weight-decay", o.weight_decay, "AdamW weight decay (every stage)")->capture_default_str();

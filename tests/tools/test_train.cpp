@@ -559,8 +559,8 @@ TEST(Train, ClassWeightsCanBeTurnedOff) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 8);
   const std::string common = "train --data " + dir.file("d.pt") + kTiny + " --direct --classifier-iters 2 --direct-iters 1";
-  ASSERT_EQ(run_tool(common + " --out " + dir.file("w.i2sb")).status, 0);
-  ASSERT_EQ(run_tool(common + " --class-weights none --out " + dir.file("n.i2sb")).status, 0);
+  ASSERT_EQ(run_tool(common + " --class-weights inverse-sqrt --out " + dir.file("w.i2sb")).status, 0);
+  ASSERT_EQ(run_tool(common + " --out " + dir.file("n.i2sb")).status, 0);  // none, the default
   // Same seed and data: only the loss's weights differ, so the first loss does.
   const double w = read_log(dir.file("w.i2sb.log.jsonl")).front()["loss"].get<double>();
   const double n = read_log(dir.file("n.i2sb.log.jsonl")).front()["loss"].get<double>();
