@@ -182,10 +182,10 @@ void add_model_options(CLI::App* sub, TrainOptions& o) {
   sub->add_option("--scale", o.scale, "LR -> HR scale factor" + inherited)->capture_default_str()->check(CLI::Range(1, 16));
   sub->add_option("--crop", o.crop, "HR crop side in pixels" + inherited)->capture_default_str()->check(CLI::Range(8, 4096));
   sub->add_option("--batch", o.batch, "Batch size" + inherited)->capture_default_str()->check(CLI::Range(1, 4096));
-  sub->add_option("--arch", o.family,
-                  "Model family: v2 (LR encoder, sub-pixel decoder) or v1 (GroupNorm encoder at HR)" + inherited)
-      ->transform(CLI::CheckedTransformer(std::map<std::string, ModelFamily>{{"v1", ModelFamily::kV1},
-                                                                             {"v2", ModelFamily::kV2}}))
+  sub->add_option_function<std::string>(
+         "--arch", [&o](const std::string& v) { o.family = v == "v1" ? ModelFamily::kV1 : ModelFamily::kV2; },
+         "Model family: v2 (LR encoder, sub-pixel decoder) or v1 (GroupNorm encoder at HR)" + inherited)
+      ->check(CLI::IsMember({"v1", "v2"}))
       ->default_str(to_string(o.family));
   sub->add_option("--widths", o.widths, "Encoder/decoder widths per level (v1 only)")->capture_default_str();
   sub->add_option("--blocks", o.blocks_per_level, "Residual blocks per level (v1 only)")->capture_default_str();
@@ -205,9 +205,10 @@ void add_model_options(CLI::App* sub, TrainOptions& o) {
       ->capture_default_str();
   sub->add_flag("--blur-augment", o.blur_augment,
                 "Blur half the training crops (Gaussian, sigma 0.3-1.5 px): less reliance on fine textures");
-  sub->add_option("--class-weights", o.weight_classes,
-                  "Cross-entropy class weights: inverse-sqrt (1/sqrt of each class's pixel share) or none")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"inverse-sqrt", true}, {"none", false}}))
+  sub->add_option_function<std::string>(
+         "--class-weights", [&o](const std::string& v) { o.weight_classes = v == "inverse-sqrt"; },
+         "Cross-entropy class weights: inverse-sqrt (1/sqrt of each class's pixel share) or none")
+      ->check(CLI::IsMember({"inverse-sqrt", "none"}))
       ->default_str("none");
   sub->add_option("--lr", o.lr, "Learning rate of the classifier and LR-encoder stages")->capture_default_str();
   sub->add_option("--bridge-lr", o.bridge_lr, "Bridge learning rate")->capture_default_str();
