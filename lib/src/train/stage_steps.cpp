@@ -30,28 +30,38 @@ torch::Tensor classify_loss(StepContext& c, const torch::Tensor& input, const to
   return weighted_ce(c, c.model.classify(input), mask);
 }
 
-torch::Tensor bridge_loss(StepContext& c, const torch::Tensor& hr, const torch::Tensor& lr) {
-  Model& m = c.model;
-  m.eval();
-  m.bridge_net()->train();
+// The frozen encoders' latents of a batch: z0 = E_HR(HR), z1 = E_LR(LR)
+// (v1: E(LR-up)).
+struct LatentPair {
   torch::Tensor z0, z1;
-  {
-    torch::NoGradGuard no_grad;
-    z0 = m.encode_hr(hr);
-    z1 = m.encode_lr(lr);  // v1: E(LR-up)
-  }
+};
+LatentPair encode_pair(Model& m, const torch::Tensor& hr, const torch::Tensor& lr) {
+  torch::NoGradGuard no_grad;
+  return {m.encode_hr(hr), m.encode_lr(lr)};
+}
+
+// The I2SB loss on a latent pair; the bridge must be in train mode.
+torch::Tensor i2sb_loss(StepContext& c, const LatentPair& p) {
+  Model& m = c.model;
   const Bridge& bridge = m.bridge();
   // Time steps and noise for the whole job's batch (the same draws on
   // every rank); this rank takes its slots.
-  const int64_t n = hr.size(0), first = n * c.rank;
-  std::vector<int64_t> shape = z0.sizes().vec();
+  const int64_t n = p.z0.size(0), first = n * c.rank;
+  std::vector<int64_t> shape = p.z0.sizes().vec();
   shape[0] = n * c.world;
   const torch::Tensor t_all = torch::randint(bridge.steps(), {shape[0]}, c.gen, torch::kLong);
   const torch::Tensor eps_all = at::randn(shape, c.gen, torch::dtype(torch::kFloat32));
   const torch::Tensor t = t_all.slice(0, first, first + n).to(c.device);
-  const torch::Tensor xt = bridge.q_sample(t, z0, z1, eps_all.slice(0, first, first + n));
-  const torch::Tensor out = m.bridge_net()->forward(xt, z1, bridge.noise_level(t));
-  return F::mse_loss(out, bridge.label(t, xt, z0));
+  const torch::Tensor xt = bridge.q_sample(t, p.z0, p.z1, eps_all.slice(0, first, first + n));
+  const torch::Tensor out = m.bridge_net()->forward(xt, p.z1, bridge.noise_level(t));
+  return F::mse_loss(out, bridge.label(t, xt, p.z0));
+}
+
+torch::Tensor bridge_loss(StepContext& c, const torch::Tensor& hr, const torch::Tensor& lr) {
+  Model& m = c.model;
+  m.eval();
+  m.bridge_net()->train();
+  return i2sb_loss(c, encode_pair(m, hr, lr));
 }
 
 // v2: the LR encoder learns to give latents the frozen decoder reads as it
@@ -80,48 +90,50 @@ std::vector<torch::Tensor> sampler_noise(StepContext& c, const torch::Tensor& hr
   return noise;
 }
 
-// The decoder learns to read bridged latents, and keeps reading E_HR's
-// (half the loss each): on bridged latents alone it drifts away from E_HR
-// and the HR classifier and oracle rows lost 0.01-0.1 mIoU.
+// z1 through the sampler with the job's noise (default NFE); with the
+// gradient unless the caller holds a NoGradGuard.
+torch::Tensor bridged(StepContext& c, const torch::Tensor& z1, const torch::Tensor& hr) {
+  const std::vector<torch::Tensor> noise = sampler_noise(c, hr);
+  SampleOptions so;
+  so.noise = &noise;
+  return c.model.run_bridge(z1, so);
+}
+
+// The decoder reads bridged latents and keeps reading E_HR's (half the loss
+// each): on bridged latents alone it drifts away from E_HR and the HR
+// classifier and oracle rows lost 0.01-0.1 mIoU.
+torch::Tensor decoder_loss(StepContext& c, const torch::Tensor& z, const torch::Tensor& z_hr, const torch::Tensor& hr,
+                           const torch::Tensor& mask) {
+  const int64_t h = hr.size(2), w = hr.size(3);
+  return 0.5 * (weighted_ce(c, c.model.decode(z, h, w), mask) + weighted_ce(c, c.model.decode(z_hr, h, w), mask));
+}
+
+// The decoder alone, on latents bridged without a gradient.
 torch::Tensor finetune_loss(StepContext& c, const torch::Tensor& hr, const torch::Tensor& lr, const torch::Tensor& mask) {
   Model& m = c.model;
   m.eval();
   decoder_of(m).train();
-  torch::Tensor z, z_hr;
+  const LatentPair p = encode_pair(m, hr, lr);
+  torch::Tensor z;
   {
     torch::NoGradGuard no_grad;
-    const std::vector<torch::Tensor> noise = sampler_noise(c, hr);
-    SampleOptions so;
-    so.noise = &noise;
-    z = m.run_bridge(m.encode_lr(lr), so);
-    z_hr = m.encode_hr(hr);
+    z = bridged(c, p.z1, hr);
   }
-  const int64_t h = hr.size(2), w = hr.size(3);
-  return 0.5 * (weighted_ce(c, m.decode(z, h, w), mask) + weighted_ce(c, m.decode(z_hr, h, w), mask));
+  return decoder_loss(c, z, p.z0, hr, mask);
 }
 
-// The bridge and decoder on what the element runs: the segmentation loss of
-// decode(sampler(E_LR(LR))), with the gradient through every sampler step
-// (default NFE), plus the decoder on E_HR's latents as in the fine-tune and
-// the I2SB loss, weighted, so the network stays a bridge (a predictor of
-// x0 from x_t at every t) rather than a one-step regressor.
+// The bridge and decoder on what the element runs: the loss of the
+// fine-tune with the gradient through every sampler step, plus the I2SB
+// loss, weighted, so the network stays a bridge (a predictor of x0 from x_t
+// at every t) rather than a one-step regressor.
 torch::Tensor end_to_end_loss(StepContext& c, const torch::Tensor& hr, const torch::Tensor& lr, const torch::Tensor& mask) {
   Model& m = c.model;
-  const torch::Tensor i2sb = bridge_loss(c, hr, lr);  // leaves the bridge in train mode
+  m.eval();
+  m.bridge_net()->train();
   decoder_of(m).train();
-  torch::Tensor z1, z_hr;
-  {
-    torch::NoGradGuard no_grad;
-    z1 = m.encode_lr(lr);
-    z_hr = m.encode_hr(hr);
-  }
-  const std::vector<torch::Tensor> noise = sampler_noise(c, hr);
-  SampleOptions so;
-  so.noise = &noise;
-  const torch::Tensor z = m.run_bridge(z1, so);
-  const int64_t h = hr.size(2), w = hr.size(3);
-  const torch::Tensor seg = 0.5 * (weighted_ce(c, m.decode(z, h, w), mask) + weighted_ce(c, m.decode(z_hr, h, w), mask));
-  return seg + c.e2e_bridge_weight * i2sb;
+  const LatentPair p = encode_pair(m, hr, lr);
+  const torch::Tensor i2sb = i2sb_loss(c, p);  // its draws come before the sampler's
+  return decoder_loss(c, bridged(c, p.z1, hr), p.z0, hr, mask) + c.e2e_bridge_weight * i2sb;
 }
 
 }  // namespace
