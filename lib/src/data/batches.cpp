@@ -23,20 +23,6 @@ int64_t randint(at::Generator& gen, int64_t hi) {  // [0, hi)
   return hi <= 1 ? 0 : torch::randint(hi, {1}, gen).item<int64_t>();
 }
 
-}  // namespace
-
-torch::Tensor image_to_float(const torch::Tensor& hwc) {
-  return hwc.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).div(255.0);
-}
-
-torch::Tensor degrade(const torch::Tensor& hr, int scale) {
-  if (scale == 1) return hr;
-  if (hr.size(2) % scale || hr.size(3) % scale)
-    throw Error(ErrorKind::kInvalidOption, "degrade: image size must be a multiple of the scale factor " + std::to_string(scale));
-  return F::avg_pool2d(hr, F::AvgPool2dFuncOptions(scale));
-}
-
-namespace {
 // Separable Gaussian blur of a (1, C, H, W) image, edges replicated.
 torch::Tensor gaussian_blur(const torch::Tensor& img, double sigma) {
   const int r = std::max(1, static_cast<int>(std::ceil(2.5 * sigma)));
@@ -51,7 +37,19 @@ torch::Tensor gaussian_blur(const torch::Tensor& img, double sigma) {
   out = F::conv2d(out, wx, F::Conv2dFuncOptions().groups(c));
   return F::conv2d(out, wy, F::Conv2dFuncOptions().groups(c));
 }
+
 }  // namespace
+
+torch::Tensor image_to_float(const torch::Tensor& hwc) {
+  return hwc.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).div(255.0);
+}
+
+torch::Tensor degrade(const torch::Tensor& hr, int scale) {
+  if (scale == 1) return hr;
+  if (hr.size(2) % scale || hr.size(3) % scale)
+    throw Error(ErrorKind::kInvalidOption, "degrade: image size must be a multiple of the scale factor " + std::to_string(scale));
+  return F::avg_pool2d(hr, F::AvgPool2dFuncOptions(scale));
+}
 
 torch::Tensor class_weights(const Dataset& data) {
   const std::vector<int64_t> counts = data.class_pixel_counts();
