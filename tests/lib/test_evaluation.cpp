@@ -12,29 +12,13 @@
 #include <i2sbseg/evaluation.h>
 #include <i2sbseg/model.h>
 
+#include "../common/small_model.h"
+
 using namespace i2sbseg;
+using i2sbseg::testing::randomise;
+using i2sbseg::testing::small_config;
 
 namespace {
-
-ModelConfig small_config() {
-  ModelConfig c = ModelConfig::make_default(4);
-  c.classifier.widths = {8, 16};
-  c.classifier.latent_channels = 4;
-  c.latent_mean.assign(4, 0.1f);
-  c.latent_std.assign(4, 2.0f);
-  c.bridge = BridgeArch{8, 2, 8};
-  c.default_nfe = 3;
-  return c;
-}
-
-// Random weights everywhere (the bridge's output convolution starts at
-// zero: every sample would then be the same).
-void randomise(Model& m, int seed) {
-  torch::manual_seed(seed);
-  torch::NoGradGuard g;
-  for (auto& [name, t] : m.named_tensors())
-    if (t.is_floating_point() && name.find("running") == std::string::npos) t.copy_(torch::randn_like(t) * 0.3);
-}
 
 // Three images (one not square) with blocky masks of the model's classes.
 Dataset small_dataset(const Model& m) {

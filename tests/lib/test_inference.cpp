@@ -15,34 +15,13 @@
 #include <i2sbseg/networks.h>
 #include <i2sbseg/segmenter.h>
 
+#include "../common/small_model.h"
 #include "../common/temp_dir.h"
 
 using namespace i2sbseg;
+using i2sbseg::testing::randomise;
+using i2sbseg::testing::small_config;
 using i2sbseg::testing::TempDir;
-
-namespace {
-
-ModelConfig small_config() {
-  ModelConfig c = ModelConfig::make_default(4);
-  c.classifier.widths = {8, 16};
-  c.classifier.latent_channels = 4;
-  c.latent_mean.assign(4, 0.1f);
-  c.latent_std.assign(4, 2.0f);
-  c.bridge = BridgeArch{8, 2, 8};
-  c.default_nfe = 3;
-  return c;
-}
-
-// Random weights everywhere (the bridge's output conv starts at zero, which
-// would make any comparison of bridge paths trivially equal).
-void randomise(Model& m, int seed) {
-  torch::manual_seed(seed);
-  torch::NoGradGuard g;
-  for (auto& [name, t] : m.named_tensors())
-    if (t.is_floating_point() && name.find("running") == std::string::npos) t.copy_(torch::randn_like(t) * 0.3);
-}
-
-}  // namespace
 
 TEST(Inference, ConditionedBridgeEqualsTheFullInputConvolution) {
   BridgeNet net(4, BridgeArch{8, 2, 8});
