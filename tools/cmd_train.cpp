@@ -44,6 +44,9 @@ const FieldFlags& option_flags() {
       {"batch", "--batch"},
       {"widths", "--widths"},
       {"blocks_per_level", "--blocks"},
+      {"stem_channels", "--stem-channels"},
+      {"context_widths", "--context-widths"},
+      {"fpn_channels", "--fpn-channels"},
       {"latent_channels", "--latent-channels"},
       {"bridge_channels", "--bridge-channels"},
       {"bridge_blocks", "--bridge-blocks"},
@@ -52,6 +55,7 @@ const FieldFlags& option_flags() {
       {"finetune_iters", "--finetune-iters"},
       {"e2e_iters", "--e2e-iters"},
       {"weight_decay", "--weight-decay"},
+      {"classifier_ema", "--classifier-ema"},
       {"e2e_bridge_weight", "--e2e-bridge-weight"},
       {"direct_iters", "--direct-iters"},
       {"lr", "--lr"},
@@ -189,6 +193,10 @@ void add_model_options(CLI::App* sub, TrainOptions& o) {
       ->default_str(to_string(o.family));
   sub->add_option("--widths", o.widths, "Encoder/decoder widths per level (v1 only)")->capture_default_str();
   sub->add_option("--blocks", o.blocks_per_level, "Residual blocks per level (v1 only)")->capture_default_str();
+  sub->add_option("--stem-channels", o.stem_channels, "Encoder stem width at the LR grid (v2 only)")->capture_default_str();
+  sub->add_option("--context-widths", o.context_widths, "Encoder widths at 1/2, 1/4, ... of the LR grid (v2 only)")
+      ->capture_default_str();
+  sub->add_option("--fpn-channels", o.fpn_channels, "Encoder top-down (FPN) width (v2 only)")->capture_default_str();
   sub->add_option("--latent-channels", o.latent_channels, "Latent channels")->capture_default_str();
   sub->add_option("--bridge-channels", o.bridge_channels, "Bridge network width")->capture_default_str();
   sub->add_option("--bridge-blocks", o.bridge_blocks, "Bridge network residual blocks")->capture_default_str();
@@ -205,6 +213,12 @@ void add_model_options(CLI::App* sub, TrainOptions& o) {
       ->capture_default_str();
   sub->add_flag("--blur-augment", o.blur_augment,
                 "Blur half the training crops (Gaussian, sigma 0.3-1.5 px): less reliance on fine textures");
+  sub->add_flag("--strong-augment", o.strong_augment,
+                "Wider zoom (0.6x-1.5x), rotations up to 20 degrees, 15 % of crops in grey");
+  sub->add_option("--classifier-ema", o.classifier_ema,
+                  "EMA decay of the classifier, LR-encoder and direct stages' weights, which those stages end on "
+                  "(0: off, the last iterate)")
+      ->capture_default_str();
   sub->add_option_function<std::string>(
          "--class-weights", [&o](const std::string& v) { o.weight_classes = v == "inverse-sqrt"; },
          "Cross-entropy class weights: inverse-sqrt (1/sqrt of each class's pixel share) or none")

@@ -258,3 +258,62 @@ TEST(Batches, BlurSmoothsAboutHalfTheCropsAndLeavesMasksAlone) {
   EXPECT_GE(smooth, 5);
   EXPECT_GE(same, 5);
 }
+
+// BatchOptions::strong: rotated, zoomed and greyed crops keep their masks
+// in register (the red class's pixels stay red, the green's green), some
+// green squares come out rotated (they no longer fill their bounding box, which
+// an unrotated crop's always do), about 15 % of crops are grey, and a rank's
+// slots are those of the whole batch.
+TEST(Batches, StrongAugmentRotatesAndGreysInRegisterWithTheMasks) {
+  TempDir dir;
+  const std::string path = dir.file("d.pt");
+  i2sbseg::testing::make_dataset(path, 4);
+  const Dataset data = Dataset::load(path, "train");
+  const std::vector<int64_t> idx{0, 1, 2, 0, 1, 2, 0, 1};
+  // Fraction of class 2's bounding box that class 2 fills (1 when absent or
+  // tiny): its squares are drawn last, so they are whole.
+  auto fill = [](const torch::Tensor& m) {
+    const torch::Tensor on = m == 2;
+    if (on.sum().item<int64_t>() < 16) return 1.0;
+    const torch::Tensor rows = on.any(1).nonzero(), cols = on.any(0).nonzero();
+    const int64_t h = rows.max().item<int64_t>() - rows.min().item<int64_t>() + 1;
+    const int64_t w = cols.max().item<int64_t>() - cols.min().item<int64_t>() + 1;
+    return on.sum().item<double>() / static_cast<double>(h * w);
+  };
+  for (const bool strong : {false, true}) {
+    BatchOptions o{8, 32, 4, true, false, strong};
+    int grey = 0, rotated = 0;
+    double agree = 0, labelled = 0;
+    for (uint64_t seed = 1; seed <= 10; ++seed) {
+      at::Generator g = at::make_generator<at::CPUGeneratorImpl>(seed);
+      const Batch b = make_batch(data, o, g, idx);
+      for (int64_t i = 0; i < b.hr.size(0); ++i) {
+        const torch::Tensor img = b.hr[i], m = b.mask[i];
+        EXPECT_LE(m.max().item<int64_t>(), 2);
+        if (fill(m) < 0.9) ++rotated;
+        if ((img.amax(0) - img.amin(0)).max().item<double>() < 1e-5) {
+          ++grey;
+          continue;
+        }
+        const torch::Tensor r = img[0], gr = img[1];
+        agree += (((m == 1) & (r > gr + 0.1)) | ((m == 2) & (gr > r + 0.1))).sum().item<double>();
+        labelled += (m > 0).sum().item<double>();
+      }
+    }
+    ASSERT_GT(labelled, 0);
+    EXPECT_GT(agree / labelled, 0.9) << "strong " << strong;
+    if (strong) {
+      EXPECT_GE(rotated, 5);
+      EXPECT_GE(grey, 3);  // 12 expected of 80
+      EXPECT_LE(grey, 25);
+    } else {
+      EXPECT_EQ(rotated, 0);
+      EXPECT_EQ(grey, 0);
+    }
+  }
+  BatchOptions o{8, 32, 4, true, false, true};
+  at::Generator g1 = at::make_generator<at::CPUGeneratorImpl>(5), g2 = at::make_generator<at::CPUGeneratorImpl>(5);
+  const Batch full = make_batch(data, o, g1, idx), part = make_batch(data, o, g2, idx, 4, 4);
+  EXPECT_TRUE(torch::equal(full.hr.slice(0, 4, 8), part.hr));
+  EXPECT_TRUE(torch::equal(full.mask.slice(0, 4, 8), part.mask));
+}

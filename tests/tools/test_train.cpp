@@ -159,6 +159,41 @@ TEST(Train, ResumeContinuesExactlyWhereTheCheckpointWas) {
   EXPECT_EQ(log[1]["iter"], 15);
 }
 
+// --classifier-ema: the classifier and LR-encoder stages end on their
+// weights' EMA (another model than the last iterate), and a checkpoint in
+// the classifier stage carries that EMA: resuming retraces the same bundle.
+TEST(Train, ClassifierEmaIsCheckpointedAndChangesTheModel) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 8);
+  const std::string args =
+      " --data " + dir.file("d.pt") + kTiny + " --direct --direct-iters 2 --classifier-iters 20 --checkpoint-every 10";
+  auto r = run_tool("train --out " + dir.file("plain.i2sb") + args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run_tool("train --keep-checkpoint --out " + dir.file("a.i2sb") + args + " --classifier-ema 0.9");
+  ASSERT_EQ(r.status, 0) << r.err;
+  // Its last checkpoint is at classifier iteration 10 (the 2-iteration stage saves none).
+  std::filesystem::copy_file(dir.file("a.i2sb.ckpt"), dir.file("b.i2sb.ckpt"));
+  r = run_tool("train --resume --out " + dir.file("b.i2sb") + args + " --classifier-ema 0.9");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto log = read_log(dir.file("b.i2sb.log.jsonl"));
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log[0]["stage"], "classifier");
+  EXPECT_EQ(log[0]["iter"], 10);
+  const BundleContents plain = read_bundle_file(dir.file("plain.i2sb")), a = read_bundle_file(dir.file("a.i2sb")),
+                       b = read_bundle_file(dir.file("b.i2sb"));
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  ASSERT_EQ(a.tensors.size(), plain.tensors.size());
+  int differ = 0;
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    EXPECT_EQ(a.tensors[i].data, b.tensors[i].data) << a.tensors[i].name;
+    differ += a.tensors[i].data != plain.tensors[i].data;
+  }
+  EXPECT_GT(differ, static_cast<int>(a.tensors.size()) / 2) << "the EMA is not the last iterate";
+  r = run_tool("train --out " + dir.file("c.i2sb") + args + " --classifier-ema 1");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--classifier-ema: "), std::string::npos) << r.err;
+}
+
 TEST(Train, SigintOrSigtermSavesACheckpoint) {
   for (const int sig : {SIGINT, SIGTERM}) {
     const std::string name = sig == SIGINT ? "SIGINT" : "SIGTERM";
@@ -301,6 +336,27 @@ TEST(Train, ErrorsNameTheFlagAtFault) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("i2sbseg train: --dist-timeout: "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("-5"), std::string::npos) << r.err;
+}
+
+// v2's encoder widths reach the bundle (and change the crop rule: two
+// context levels make the trunk stride 4, so crop 16 = 4 x 4 is enough).
+TEST(Train, V2EncoderWidthsAreSetByFlags) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 4);
+  std::string tiny = kTiny;
+  tiny.replace(tiny.find("--crop 32"), 9, "--crop 16");
+  const std::string widths = " --stem-channels 8 --context-widths 12 20 --fpn-channels 10";
+  auto r = run_tool("train --data " + dir.file("d.pt") + " --out " + dir.file("m.i2sb") + tiny + kShort + widths +
+                    " --classifier-iters 2 --bridge-iters 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Model m = load_model(dir.file("m.i2sb"));
+  const V2Arch& a = m.config().v2;
+  EXPECT_EQ(a.stem_channels, 8);
+  EXPECT_EQ(a.context_widths, (std::vector<int>{12, 20}));
+  EXPECT_EQ(a.fpn_channels, 10);
+  r = run_tool("train --data " + dir.file("d.pt") + " --out " + dir.file("m.i2sb") + " --context-widths 12 0");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--context-widths: "), std::string::npos) << r.err;
 }
 
 TEST(Train, TheOutputFolderIsCreated) {

@@ -48,6 +48,10 @@ struct TrainOptions {
   int crop = 128;
   int batch = 8;
   std::vector<int> widths{24, 48, 96};  // v1 only
+  // v2 only: V2Arch's stem, context levels and FPN widths.
+  int stem_channels = 16;
+  std::vector<int> context_widths{48, 96, 128};
+  int fpn_channels = 64;
   int blocks_per_level = 1;             // v1 only
   int latent_channels = 64;
   int bridge_channels = 32;
@@ -66,10 +70,15 @@ struct TrainOptions {
   // the validation split, where weights made unseen backgrounds objects).
   bool weight_classes = false;
   bool blur_augment = false;  // BatchOptions::blur for every training batch
+  bool strong_augment = false;  // BatchOptions::strong for every training batch
   double lr = 2e-3;
   double weight_decay = 1e-4;  // AdamW's, every stage
   double bridge_lr = 1e-3;
   double ema = 0.999;
+  // > 0: the classifier, LR-encoder and direct stages keep an EMA of their
+  // networks' weights and BatchNorm statistics with this decay, and end on
+  // it (0: they end on the last iterate).
+  double classifier_ema = 0;
   int default_nfe = 1;  // measured best on the validation split
   std::string device = "cpu";
   std::uint64_t seed = 1;

@@ -8,6 +8,7 @@
 #include <torch/nn/functional/padding.h>
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/functional/upsampling.h>
+#include <torch/nn/functional/vision.h>
 
 #include <i2sbseg/error.h>
 
@@ -36,6 +37,17 @@ torch::Tensor gaussian_blur(const torch::Tensor& img, double sigma) {
   torch::Tensor out = F::pad(img, F::PadFuncOptions({r, r, r, r}).mode(torch::kReplicate));
   out = F::conv2d(out, wx, F::Conv2dFuncOptions().groups(c));
   return F::conv2d(out, wy, F::Conv2dFuncOptions().groups(c));
+}
+
+// Rotates a crop and its mask about the centre; the corners that turn in
+// are black and background.
+void rotate(torch::Tensor& img, torch::Tensor& mask, double degrees) {
+  const double a = degrees * M_PI / 180, c = std::cos(a), s = std::sin(a);
+  const torch::Tensor theta = torch::tensor({c, -s, 0.0, s, c, 0.0}, torch::kFloat32).view({1, 2, 3});
+  const torch::Tensor grid = F::affine_grid(theta, img.sizes(), false);
+  auto options = [](auto mode) { return F::GridSampleFuncOptions().mode(mode).padding_mode(torch::kZeros).align_corners(false); };
+  img = F::grid_sample(img, grid, options(torch::kBilinear));
+  mask = F::grid_sample(mask, grid, options(torch::kNearest));
 }
 
 }  // namespace
@@ -89,7 +101,8 @@ Batch make_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen,
     // Every slot draws the same numbers whether it is built or not, so that
     // the generator leaves in the same state on every rank.
     int64_t h = data.image(i).size(0), w = data.image(i).size(1);
-    const double z = o.augment ? uniform(gen, 0.75, 1.25) : 1.0;  // random zoom 0.75x-1.25x
+    // Random zoom 0.75x-1.25x (strong: 0.6x-1.5x).
+    const double z = !o.augment ? 1.0 : o.strong ? uniform(gen, 0.6, 1.5) : uniform(gen, 0.75, 1.25);
     if (o.augment) {
       h = std::max<int64_t>(1, std::lround(h * z));
       w = std::max<int64_t>(1, std::lround(w * z));
@@ -106,6 +119,9 @@ Batch make_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen,
       sat = uniform(gen, 0.7, 1.3);
     }
     const double sigma = o.augment && o.blur && uniform(gen, 0, 1) < 0.5 ? uniform(gen, 0.3, 1.5) : 0.0;
+    const bool strong = o.augment && o.strong;
+    const double degrees = strong ? uniform(gen, -20, 20) : 0.0;
+    if (strong && uniform(gen, 0, 1) < 0.15) sat = 0;  // grey: shape over colour
     if (!build) continue;
     torch::Tensor img = image_to_float(data.image(i));
     torch::Tensor mask = data.mask(i).to(torch::kLong).unsqueeze(0).unsqueeze(0).to(torch::kFloat32);
@@ -126,6 +142,7 @@ Batch make_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen,
         mask = mask.flip({3});
       }
       if (sigma > 0) img = gaussian_blur(img, sigma);
+      if (degrees != 0) rotate(img, mask, degrees);
       const torch::Tensor grey = img.mean(1, true);
       img = (grey + (img - grey) * sat);
       img = ((img - img.mean()) * contrast + img.mean() + bright).clamp(0, 1);

@@ -44,5 +44,10 @@ inline bool updates_bridge_ema(Stage stage) { return stage == Stage::kBridge; }
 // The end-to-end stage starts from the EMA weights and trains them as
 // they are (its few iterations would barely move an EMA).
 inline bool has_bridge_ema(Stage stage) { return stage == Stage::kBridge || stage == Stage::kFinetune; }
+// With TrainOptions::classifier_ema, the stages that train an encoder (and
+// the classifier's decoder) average those weights over the stage.
+inline bool has_network_ema(Stage stage) {
+  return stage == Stage::kClassifier || stage == Stage::kLrEncoder || stage == Stage::kDirect;
+}
 
 }  // namespace i2sbseg

@@ -138,30 +138,37 @@ torch::Tensor end_to_end_loss(StepContext& c, const torch::Tensor& hr, const tor
 
 }  // namespace
 
-std::vector<torch::Tensor> stage_parameters(Stage stage, Model& model) {
-  std::vector<torch::Tensor> p;
-  auto add = [&](torch::nn::Module& m) {
-    for (auto& t : m.parameters()) p.push_back(t);
-  };
+namespace {
+
+// The networks a stage trains.
+std::vector<torch::nn::Module*> stage_modules(Stage stage, Model& model) {
   const bool v2 = model.family() == ModelFamily::kV2;
   switch (stage) {
     case Stage::kClassifier:
     case Stage::kDirect:
-      if (v2) {
-        add(*model.hr_encoder());
-      } else {
-        add(*model.encoder());
-      }
-      add(decoder_of(model));
-      break;
-    case Stage::kLrEncoder: add(*model.lr_encoder()); break;
-    case Stage::kBridge: add(*model.bridge_net()); break;
-    case Stage::kFinetune: add(decoder_of(model)); break;
-    case Stage::kEndToEnd:
-      add(*model.bridge_net());
-      add(decoder_of(model));
-      break;
+      return {v2 ? static_cast<torch::nn::Module*>(model.hr_encoder().get()) : model.encoder().get(), &decoder_of(model)};
+    case Stage::kLrEncoder: return {model.lr_encoder().get()};
+    case Stage::kBridge: return {model.bridge_net().get()};
+    case Stage::kFinetune: return {&decoder_of(model)};
+    case Stage::kEndToEnd: return {model.bridge_net().get(), &decoder_of(model)};
   }
+  return {};
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> stage_parameters(Stage stage, Model& model) {
+  std::vector<torch::Tensor> p;
+  for (torch::nn::Module* m : stage_modules(stage, model))
+    for (auto& t : m->parameters()) p.push_back(t);
+  return p;
+}
+
+std::vector<torch::Tensor> stage_state(Stage stage, Model& model) {
+  std::vector<torch::Tensor> p = stage_parameters(stage, model);
+  for (torch::nn::Module* m : stage_modules(stage, model))
+    for (auto& t : m->buffers())
+      if (t.is_floating_point()) p.push_back(t);
   return p;
 }
 

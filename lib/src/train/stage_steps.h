@@ -30,6 +30,9 @@ struct StepContext {
 
 // The parameters the stage trains (the others stay frozen).
 std::vector<torch::Tensor> stage_parameters(Stage stage, Model& model);
+// The same with those networks' floating-point buffers (BatchNorm
+// statistics) after the parameters: what a weight EMA of the stage follows.
+std::vector<torch::Tensor> stage_state(Stage stage, Model& model);
 
 // Puts the model's parts in train/eval mode for the stage and returns this
 // rank's share of the job's loss on `batch` (its gradients, averaged over

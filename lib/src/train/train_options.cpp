@@ -67,6 +67,10 @@ void check_train_options(const TrainOptions& o) {
   require_positive(o.log_every, "log_every", "the log interval");
   require(!o.widths.empty(), "widths", "the encoder needs at least one level width");
   require_positive(o.latent_channels, "latent_channels", "the number of latent channels");
+  require_positive(o.stem_channels, "stem_channels", "the v2 stem width");
+  require_positive(o.fpn_channels, "fpn_channels", "the v2 FPN width");
+  require(!o.context_widths.empty(), "context_widths", "the v2 trunk needs at least one context level");
+  for (int w : o.context_widths) require_positive(w, "context_widths", "every v2 context width");
   for (const auto& [iters, field] : {std::pair{o.classifier_iters, "classifier_iters"},
                                      {o.bridge_iters, "bridge_iters"},
                                      {o.finetune_iters, "finetune_iters"},
@@ -78,11 +82,14 @@ void check_train_options(const TrainOptions& o) {
   require(o.e2e_bridge_weight >= 0, "e2e_bridge_weight",
           "the end-to-end stage's I2SB loss weight must not be negative, got " + std::to_string(o.e2e_bridge_weight));
   require(o.ema >= 0 && o.ema < 1, "ema", "the EMA decay must be in [0, 1), got " + std::to_string(o.ema));
+  require(o.classifier_ema >= 0 && o.classifier_ema < 1, "classifier_ema",
+          "the classifier EMA decay must be in [0, 1), got " + std::to_string(o.classifier_ema));
   check_direct_out(o);
   if (o.init.empty()) {  // a bundle to start from brings its own encoder
     ModelConfig fresh;
     fresh.family = o.family;
     fresh.classifier.widths = o.widths;
+    fresh.v2.context_widths = o.context_widths;
     fresh.scale_factor = o.scale;
     check_crop(o, fresh);
   }

@@ -47,6 +47,9 @@ ModelConfig config_for(const TrainOptions& o, const Dataset& data) {
   ModelConfig c;
   c.family = o.family;
   c.v2.latent_channels = o.latent_channels;
+  c.v2.stem_channels = o.stem_channels;
+  c.v2.context_widths = o.context_widths;
+  c.v2.fpn_channels = o.fpn_channels;
   c.v2.decoder_widths = v2_decoder_widths(o.scale);
   c.classifier.widths = o.widths;
   c.classifier.blocks_per_level = o.blocks_per_level;
@@ -150,6 +153,7 @@ class Trainer {
       if (!restored) begin_stage(false);
       restored = false;
       run_stage();
+      if (network_ema_on()) adopt_network_ema();
       if (stage() == Stage::kLrEncoder && !o_.direct_out.empty() && writer()) {
         write_bundle(o_.direct_out, true, pos_.stage + 1);
         say("wrote " + o_.direct_out + " (direct baseline)");
@@ -257,6 +261,10 @@ class Trainer {
     optimizer_ = std::make_unique<torch::optim::AdamW>(stage_parameters(s.stage, *model_),
                                                        torch::optim::AdamWOptions(base_lr_).weight_decay(o_.weight_decay));
     if (s.stage == Stage::kLrEncoder && !restoring) init_lr_encoder_from_hr(*model_);
+    if (network_ema_on() && !restoring) {
+      ema_.clear();
+      for (const torch::Tensor& t : ema_targets()) ema_.push_back(t.detach().clone());
+    }
     if (s.stage == Stage::kEndToEnd && !restoring) start_from_ema();
     if (s.stage == Stage::kBridge && !restoring) {
       measure_latent_stats();
@@ -307,15 +315,34 @@ class Trainer {
       throw Error(std::string("the ") + stage_name(stage()) + " loss became " + std::to_string(value) +
                   " at iteration " + std::to_string(pos_.iter) + "; stopped without saving (" + last_checkpoint() +
                   "); try a lower learning rate");
-    if (updates_bridge_ema(stage())) update_ema();
+    if (updates_bridge_ema(stage()) || network_ema_on()) update_ema();
     return value;
+  }
+
+  bool network_ema_on() const { return o_.classifier_ema > 0 && has_network_ema(stage()); }
+
+  // What the EMA follows in this stage: the bridge's weights, or the
+  // trained networks' weights and BatchNorm statistics (network_ema_on).
+  std::vector<torch::Tensor> ema_targets() {
+    if (has_bridge_ema(stage()) && model_->has_bridge()) return model_->bridge_net()->parameters();
+    if (network_ema_on()) return stage_state(stage(), *model_);
+    return {};
   }
 
   void update_ema() {
     torch::NoGradGuard no_grad;
-    const double d = std::min(o_.ema, (1.0 + pos_.iter) / (10.0 + pos_.iter));
-    auto params = model_->bridge_net()->parameters();
-    for (size_t i = 0; i < params.size(); ++i) ema_[i].mul_(d).add_(params[i].detach(), 1.0 - d);
+    const double decay = network_ema_on() ? o_.classifier_ema : o_.ema;
+    const double d = std::min(decay, (1.0 + pos_.iter) / (10.0 + pos_.iter));
+    const std::vector<torch::Tensor> targets = ema_targets();
+    for (size_t i = 0; i < targets.size(); ++i) ema_[i].mul_(d).add_(targets[i].detach(), 1.0 - d);
+  }
+
+  // The stage's networks take their EMA weights.
+  void adopt_network_ema() {
+    torch::NoGradGuard no_grad;
+    const std::vector<torch::Tensor> targets = ema_targets();
+    for (size_t i = 0; i < targets.size(); ++i) targets[i].copy_(ema_[i]);
+    ema_.clear();
   }
 
   void set_lr(int iters) {
@@ -327,7 +354,7 @@ class Trainer {
 
   void run_stage() {
     const int iters = stages_[pos_.stage].iters;
-    const BatchOptions bo{o_.batch, o_.crop, o_.scale, true, o_.blur_augment};
+    const BatchOptions bo{o_.batch, o_.crop, o_.scale, true, o_.blur_augment, o_.strong_augment};
     const auto start = std::chrono::steady_clock::now();
     const int first = pos_.iter;
     double avg = 0;
@@ -452,8 +479,7 @@ class Trainer {
     model_ = reader.model(device_);
     reader.restore_generator(gen_);
     ema_.clear();
-    if (has_bridge_ema(stage()) && model_->has_bridge())
-      ema_ = reader.ema(model_->bridge_net()->parameters().size(), device_);
+    if (const size_t n = ema_targets().size()) ema_ = reader.ema(n, device_);
     begin_stage(true);
     reader.restore_optimizer(*optimizer_);
   }
