@@ -105,6 +105,9 @@ Command add_make_dataset_command(CLI::App& app) {
                   "Most distractor pastes per image (0..16; 0 to N drawn per image): cutouts of the folders "
                   "the class mapping skips (not symbols/), labelled background")
       ->capture_default_str();
+  sub->add_flag("--realism", o->realism,
+               "Blend pastes into the photo: feathered matte, colour and blur matched to what they cover, "
+               "mild noise on the whole image (masks unchanged; off: the same bytes as before)");
   sub->add_option("--min-colours", o->min_colours,
                   "A cutout is a photograph when its opaque pixels have more distinct colours")
       ->capture_default_str();

@@ -192,3 +192,47 @@ TEST(EvalOptionsCheck, OutOfRangeOptionsNameTheirField) {
   o.boundary_tolerance = 100;
   EXPECT_EQ(field_of(o), "boundary_tolerance");
 }
+
+// Every row keeps its counts image by image (they add up to its totals);
+// the leads are each bridge row over the baseline, then over the LR path,
+// their point estimates the rows' mIoU differences.
+TEST(EvalLeads, BridgeRowsOverTheBaselineAndTheLrPath) {
+  Model m(small_config()), base(small_config());
+  randomise(m, 11);
+  randomise(base, 12);
+  const Dataset d = small_dataset(m);
+  EvalOptions o;
+  o.nfes = {1, 2};
+  o.bootstrap = 100;
+  const EvalReport r = evaluate(m, d, o, &base);
+  for (const EvalRow* row : {&r.classifier_lr, &r.baseline, &r.bridge.at(1), &r.oracle}) {
+    EXPECT_EQ(row->per_image.images(), static_cast<size_t>(r.images));
+    EXPECT_DOUBLE_EQ(row->per_image.mean_iou(), row->confusion.mean_iou());
+  }
+  ASSERT_EQ(r.leads.size(), 4u);
+  const std::vector<std::pair<int, std::string>> want{{1, "baseline"}, {2, "baseline"}, {1, "classifier_lr"},
+                                                      {2, "classifier_lr"}};
+  for (size_t i = 0; i < want.size(); ++i) {
+    const EvalLead& l = r.leads[i];
+    EXPECT_EQ(l.nfe, want[i].first);
+    EXPECT_EQ(l.over, want[i].second);
+    const EvalRow& over = l.over == "baseline" ? r.baseline : r.classifier_lr;
+    EXPECT_DOUBLE_EQ(l.miou.diff, r.bridge.at(l.nfe).confusion.mean_iou() - over.confusion.mean_iou());
+    EXPECT_EQ(l.miou.resamples, 100);
+    EXPECT_LE(l.miou.lo, l.miou.hi);
+  }
+  const auto j = nlohmann::json::parse(r.to_json());
+  ASSERT_EQ(j["leads"].size(), 4u);
+  EXPECT_EQ(j["leads"][0]["row"], "bridge");
+  EXPECT_EQ(j["leads"][0]["over"], "baseline");
+  EXPECT_EQ(j["leads"][0]["ci95"].size(), 2u);
+  EXPECT_NE(r.to_table().find("bridge NFE 2 − LR path (no bridge): "), std::string::npos) << r.to_table();
+
+  o.bootstrap = 0;
+  const EvalReport none = evaluate(m, d, o, &base);
+  EXPECT_TRUE(none.leads.empty());
+  EXPECT_FALSE(nlohmann::json::parse(none.to_json()).contains("leads"));
+  EXPECT_EQ(none.to_table().find("bootstrap"), std::string::npos);
+  o.bootstrap = -1;
+  EXPECT_THROW(evaluate(m, d, o), Error);
+}

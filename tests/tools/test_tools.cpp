@@ -275,6 +275,55 @@ TEST(ToolEval, BoundaryScoreAndAveragedRows) {
   }
 }
 
+// With --baseline, each bridge row's lead over the baseline and over the
+// LR path follows the table, with its bootstrap interval; --bootstrap 0
+// leaves them out.
+TEST(ToolEval, BootstrapLeadsFollowTheTable) {
+  TempDir dir;
+  const std::string model = dir.file("m.i2sb"), base = dir.file("base.i2sb");
+  save_tiny_model(model);
+  i2sbseg::ModelConfig c = i2sbseg::load_model(model).config();
+  c.bridge.reset();  // a direct baseline: no bridge
+  i2sbseg::save_model(i2sbseg::Model(c), base);
+  i2sbseg::testing::make_dataset(dir.file("d.pt"), 4);
+  const std::string args = " --data " + dir.file("d.pt") + " --split all --nfe 1 2 --max-images 3 --baseline " + base;
+  Result r = run_tool("eval " + model + args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::regex line("bridge NFE 1 − baseline: [+-]0\\.\\d{4} mIoU \\(95 % CI [+-]0\\.\\d{4} … [+-]0\\.\\d{4}, "
+                        "1000 paired bootstrap resamples of the images\\)\n");
+  EXPECT_TRUE(std::regex_search(r.out, line)) << r.out;
+  for (const char* s : {"bridge NFE 2 − baseline: ", "bridge NFE 1 − LR path (no bridge): ",
+                        "bridge NFE 2 − LR path (no bridge): "})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+  EXPECT_LT(r.out.find("baseline model"), r.out.find("bridge NFE 1 − baseline")) << "after the table";
+
+  r = run_tool("eval " + model + args + " --bootstrap 50 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["leads"].size(), 4u);
+  EXPECT_EQ(j["leads"][0]["over"], "baseline");
+  EXPECT_EQ(j["leads"][0]["nfe"], 1);
+  EXPECT_EQ(j["leads"][0]["resamples"], 50);
+  EXPECT_EQ(j["leads"][3]["over"], "classifier_lr");
+  EXPECT_NEAR(j["leads"][0]["miou_diff"].get<double>(),
+              j["bridge"]["1"]["miou"].get<double>() - j["baseline"]["miou"].get<double>(), 1e-12);
+  const auto ci = j["leads"][0]["ci95"].get<std::vector<double>>();
+  ASSERT_EQ(ci.size(), 2u);
+  EXPECT_LE(ci[0], ci[1]);
+
+  r = run_tool("eval " + model + args + " --bootstrap 0");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("baseline model"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("bootstrap"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(" − baseline"), std::string::npos) << r.out;
+  r = run_tool("eval " + model + args + " --bootstrap 0 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(nlohmann::json::parse(r.out).contains("leads"));
+  r = run_tool("eval " + model + args + " --bootstrap=-1");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("--bootstrap"), std::string::npos) << r.err;
+}
+
 #ifdef I2SBSEG_HAVE_OPENCV
 // `eval --report` writes three pictures; the sheet's ground-truth column
 // (eval_report_layout.h) shows the masks in the class colours.

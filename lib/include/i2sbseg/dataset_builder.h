@@ -13,6 +13,11 @@
 // Distractors (DatasetOptions::distractors > 0): cutouts of the folders the
 // class mapping skips, pasted like the class cutouts but labelled
 // background, so that "pasted" does not mean "object" to a model.
+//
+// Realism (DatasetOptions::realism): each paste is feathered, colour- and
+// blur-matched to the photo under it, and the finished image gets mild
+// noise; the masks are those of the plain build with the same seed, and
+// dataset.json records each paste's look and each image's noise.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +66,7 @@ struct DatasetOptions {
   int max_cutouts = 4;
   int min_colours = 1500;       // a photo has more distinct opaque colours than this
   int distractors = 0;          // most distractor pastes per image (0..16); 0: none, as before
+  bool realism = false;         // paste_cutout_realistic + add_image_noise; false: the bytes of before
   int threads = 2;              // output does not depend on it
   std::ostream* log = nullptr;  // progress and warnings; nullptr: quiet
 };
@@ -116,6 +122,27 @@ cv::Mat scale_cutout(const cv::Mat& rgba, int width, int height, bool flip);
 // corner at (x, y), which may lie outside the image; sets `mask` to
 // `class_index` where alpha > 127. Pixels outside the image are dropped.
 void paste_cutout(cv::Mat& image, cv::Mat& mask, const cv::Mat& cutout_rgba, int class_index, int x, int y);
+
+// How paste_cutout_realistic blends one paste: the first two are chosen
+// (drawn per paste by the builder), the rest say what was applied.
+struct PasteLook {
+  double feather_sigma = 0;    // Gaussian on the matte, in pixels at the pasted size; 0: the matte as is
+  double colour_fraction = 0;  // share of the way the cutout's mean colour moves toward the covered photo's
+  bool match_blur = true;      // blur the cutout when it is much sharper than the photo around it
+  double blur_sigma = 0;       // set: the Gaussian applied to the cutout (0..1.5), 0 for none
+  cv::Vec3d gain{1, 1, 1};     // set: per-channel colour gain (0.7..1.3), image channel order
+};
+
+// paste_cutout for --realism: the same mask (class where alpha > 127), but
+// the image gets the cutout colour-matched (gain toward the alpha-weighted
+// mean of the pixels it covers), blurred when sharper than the photo there,
+// and blended through its matte softened by `look.feather_sigma`, so edges
+// may reach a few pixels past the cutout. Returns `look` with what was applied.
+PasteLook paste_cutout_realistic(cv::Mat& image, cv::Mat& mask, const cv::Mat& cutout_rgba, int class_index, int x,
+                                 int y, PasteLook look);
+// Adds Gaussian noise of standard deviation `sigma` (0..255 scale) to every
+// channel of every pixel of an 8-bit image, drawn from `rng` (portable draws).
+void add_image_noise(cv::Mat& image, double sigma, std::mt19937_64& rng);
 
 // Portable random draws (the same numbers on every standard library).
 double uniform01(std::mt19937_64& rng);

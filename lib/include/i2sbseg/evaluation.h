@@ -2,7 +2,8 @@
 // Evaluation on whole images (docs/design.md §4): the classifier on HR input (upper
 // bound), on LR-up input (baseline), the oracle (decoder on the true HR
 // latent), the bridge at several NFE (and, with mean_samples, at several NFE
-// averaged over K samples), and optionally a second model.
+// averaged over K samples), and optionally a second model; how much each
+// bridge row leads the baseline and the LR path, with a bootstrap interval.
 #pragma once
 
 #include <functional>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <i2sbseg/bootstrap.h>
 #include <i2sbseg/dataset.h>
 #include <i2sbseg/metrics.h>
 #include <i2sbseg/model.h>
@@ -23,6 +25,16 @@ struct EvalRow {
   // mIoU of this row's prediction against the classifier's HR prediction
   // (how well the bridge alone reproduces HR; -1 when not measured).
   double agreement_with_hr = -1;
+  // The same counts image by image, for the paired bootstrap (EvalLead).
+  ImageCounts per_image{2};
+};
+
+// Bridge row `nfe` minus row `over` ("baseline" or "classifier_lr", the
+// LR path without a bridge) in mIoU, on the same images.
+struct EvalLead {
+  int nfe = 0;
+  std::string over;
+  MiouDifference miou;
 };
 
 struct EvalOptions {
@@ -39,6 +51,9 @@ struct EvalOptions {
   // 0: no such rows. At most 1000.
   int mean_samples = 0;
   int max_images = 0;  // 0: all
+  // Paired bootstrap resamples of the images for EvalReport::leads (0: no
+  // leads), drawn from std::mt19937_64 seeded with `seed`; 0 to 100000.
+  int bootstrap = 1000;
   // Called after each image with (done, total); may be empty.
   std::function<void(int, int)> progress;
 };
@@ -53,13 +68,20 @@ struct EvalReport {
   double boundary_tolerance = 2.0;
   bool has_baseline = false;
   EvalRow baseline;
+  // Each bridge row over the baseline (when there is one), then each over
+  // classifier_lr; empty when EvalOptions::bootstrap is 0.
+  std::vector<EvalLead> leads;
+  std::uint64_t bootstrap_seed = 1;
 
   // Rows classifier_hr, classifier_lr, oracle, bridge {NFE: row},
   // bridge_mean {NFE: row} with samples (when mean_samples > 0), baseline;
   // each row: miou, pixel_acc, boundary_f, boundary_precision,
-  // boundary_recall, per_class_iou, ms_per_image (agreement_with_hr).
+  // boundary_recall, per_class_iou, ms_per_image (agreement_with_hr);
+  // leads [{row "bridge", nfe, over, miou_diff, ci95 [lo, hi], resamples,
+  // seed}] when there are any.
   std::string to_json() const;
-  // The table, its header naming the boundary F's definition and tolerance.
+  // The table, its header naming the boundary F's definition and tolerance,
+  // then a line per lead.
   std::string to_table() const;
   // Writes to_json() to `path` atomically (a reader never sees half a
   // report); throws Error (kWriteFailed) naming the path.

@@ -94,8 +94,11 @@ void render_all(const DatasetOptions& o, const Splits& s, const std::vector<Cuto
     const int index = is_val ? i - s.n_train : i;
     stems[i] = builder::stem_of(is_val, index);
     cv::Mat image, mask;
+    // --realism draws from streams of its own (6, 7): the others draw as without it.
+    std::mt19937_64 look_rng = builder::make_rng(o.seed, is_val ? 7 : 6, index);
     records[i] = builder::render_image(o, is_val ? s.val : s.train, cutouts, backgrounds, num_classes,
-                                       builder::make_rng(o.seed, is_val ? 4 : 3, index), image, mask);
+                                       builder::make_rng(o.seed, is_val ? 4 : 3, index),
+                                       o.realism ? &look_rng : nullptr, image, mask);
     builder::write_png(out / "images" / (stems[i] + ".png"), image);
     builder::write_png(out / "masks" / (stems[i] + ".png"), mask);
     report_progress(++done, o.count, start, log);

@@ -9,6 +9,8 @@
 
 #include <opencv2/core.hpp>
 
+#include <i2sbseg/dataset_builder.h>
+
 namespace i2sbseg::builder {
 
 // Cutouts are kept at up to twice the image size: the largest paste is
@@ -41,6 +43,7 @@ struct Paste {
   int cutout = 0;
   int x = 0, y = 0, width = 0, height = 0;
   bool flipped = false;
+  PasteLook look;  // with --realism: as drawn and applied
 };
 
 struct ImageRecord {
@@ -49,6 +52,7 @@ struct ImageRecord {
   bool background_flipped = false;
   std::vector<Paste> pastes;
   std::vector<std::int64_t> pixels;  // per class
+  double noise_sigma = 0;            // with --realism
 };
 
 }  // namespace i2sbseg::builder

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "data/builder/provenance.h"
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "bundle/class_list_json.h"
@@ -13,6 +15,17 @@ using nlohmann::json;
 // Distractor entries appear only when distractors were asked for: without
 // them dataset.json keeps the bytes it had before the option existed.
 bool with_distractors(const BuildRecord& b) { return b.options.distractors > 0; }
+
+// Draws and measures at 4 decimals: enough to rebuild, short to read.
+double rounded(double v) { return std::round(v * 1e4) / 1e4; }
+
+// A --realism paste's look; the gain in RGB order, like the images.
+json look_json(const PasteLook& l) {
+  return {{"feather_sigma", rounded(l.feather_sigma)},
+          {"colour_fraction", rounded(l.colour_fraction)},
+          {"gain_rgb", {rounded(l.gain[2]), rounded(l.gain[1]), rounded(l.gain[0])}},
+          {"blur_sigma", rounded(l.blur_sigma)}};
+}
 
 json per_class(const std::vector<ClassInfo>& classes, const std::vector<std::int64_t>& v) {
   json j = json::object();
@@ -48,16 +61,19 @@ json image_json(const std::string& stem, const ImageRecord& r, const BuildRecord
                   {"height", p.height},
                   {"flipped", p.flipped}};
     if (is_distractor(c)) paste["distractor"] = true;  // class "background"
+    if (b.options.realism) paste["look"] = look_json(p.look);
     pastes.push_back(paste);
   }
-  return {{"stem", stem},
-          {"background",
-           {{"file", b.backgrounds[r.background].file},
-            {"x", r.crop_x},
-            {"y", r.crop_y},
-            {"side", r.crop_side},
-            {"flipped", r.background_flipped}}},
-          {"pastes", pastes}};
+  json j = {{"stem", stem},
+            {"background",
+             {{"file", b.backgrounds[r.background].file},
+              {"x", r.crop_x},
+              {"y", r.crop_y},
+              {"side", r.crop_side},
+              {"flipped", r.background_flipped}}},
+            {"pastes", pastes}};
+  if (b.options.realism) j["noise_sigma"] = rounded(r.noise_sigma);
+  return j;
 }
 
 // Not out_dir or threads: the same dataset built elsewhere is the same file.
@@ -111,6 +127,7 @@ json head_json(const BuildRecord& b) {
   const std::vector<ClassInfo>& classes = b.summary.classes;
   json options = options_json(b.options);
   if (with_distractors(b)) options["distractors"] = b.options.distractors;
+  if (b.options.realism) options["realism"] = true;  // absent without it, as before the option existed
   return {
       {"generator", "i2sbseg make-dataset"},
       {"options", options},

@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "data/builder/random_draws.h"
+#include "data/builder/realism.h"
 
 namespace i2sbseg::builder {
 namespace {
@@ -72,18 +73,26 @@ std::vector<std::uint8_t> paste_order(const DatasetOptions& o, const Pool& pool,
 
 ImageRecord render_image(const DatasetOptions& o, const Pool& pool, const std::vector<Cutout>& cutouts,
                          const std::vector<Background>& backgrounds, int num_classes, std::mt19937_64 rng,
-                         cv::Mat& image, cv::Mat& mask) {
+                         std::mt19937_64* look_rng, cv::Mat& image, cv::Mat& mask) {
   ImageRecord rec;
   rec.background = pool.backgrounds[uniform_int(rng, 0, static_cast<int>(pool.backgrounds.size()) - 1)];
   image = crop_background(backgrounds[rec.background], o.size, rng, rec);
   mask = cv::Mat::zeros(o.size, o.size, CV_8UC1);
   const int n = uniform_int(rng, o.min_cutouts, o.max_cutouts);
   for (const std::uint8_t distractor : paste_order(o, pool, n, rng)) {
-    const Paste p = distractor ? place(pick(pool.distractors, rng), cutouts, o.size, rng)
-                               : draw_paste(pool, cutouts, o.size, rng);
+    Paste p = distractor ? place(pick(pool.distractors, rng), cutouts, o.size, rng)
+                         : draw_paste(pool, cutouts, o.size, rng);
     const Cutout& c = cutouts[p.cutout];
-    paste_cutout(image, mask, scale_cutout(c.rgba, p.width, p.height, p.flipped), c.class_index, p.x, p.y);
+    const cv::Mat scaled = scale_cutout(c.rgba, p.width, p.height, p.flipped);
+    if (look_rng)
+      p.look = paste_cutout_realistic(image, mask, scaled, c.class_index, p.x, p.y, draw_paste_look(*look_rng));
+    else
+      paste_cutout(image, mask, scaled, c.class_index, p.x, p.y);
     rec.pastes.push_back(p);
+  }
+  if (look_rng) {  // last: pasted and photographed pixels get the same grain
+    rec.noise_sigma = draw_noise_sigma(*look_rng);
+    add_image_noise(image, rec.noise_sigma, *look_rng);
   }
   rec.pixels.assign(num_classes, 0);
   for (int y = 0; y < mask.rows; ++y) {

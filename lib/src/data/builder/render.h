@@ -15,9 +15,12 @@
 namespace i2sbseg::builder {
 
 // Draws and renders into `image` (size x size BGR) and `mask` (class
-// indices); returns what was drawn and the pixels per class.
+// indices); returns what was drawn and the pixels per class. With
+// `look_rng` (--realism) the pastes are blended by paste_cutout_realistic
+// and the image gets noise, all drawn from it: `rng` draws the same
+// numbers either way, so the pastes and the mask do not change.
 ImageRecord render_image(const DatasetOptions& options, const Pool& pool, const std::vector<Cutout>& cutouts,
                          const std::vector<Background>& backgrounds, int num_classes, std::mt19937_64 rng,
-                         cv::Mat& image, cv::Mat& mask);
+                         std::mt19937_64* look_rng, cv::Mat& image, cv::Mat& mask);
 
 }  // namespace i2sbseg::builder
