@@ -19,6 +19,7 @@
 #include <i2sbseg/pixel_layout.h>
 #include <i2sbseg/segmenter.h>
 
+#include "frame_batcher.h"
 #include "gsti2sbseg.h"
 
 GST_DEBUG_CATEGORY_EXTERN(gst_i2sbseg_debug);
@@ -27,6 +28,9 @@ namespace i2sbseg_gst {
 
 constexpr const char* kDefaultDevice = "auto";
 constexpr double kDefaultAlpha = 0.5;
+constexpr guint kDefaultBatchTimeoutMs = 10;
+// Smaller regions of a class are noise rather than objects to report.
+constexpr guint kDefaultRoiMinArea = 16;
 
 // The property values, as set by the application (or a control binding).
 struct Properties {
@@ -41,10 +45,13 @@ struct Properties {
   GstI2sbSegOutputSize output_size = GST_I2SBSEG_OUTPUT_SIZE_SCALED;
   bool post_messages = false;
   bool roi_meta = true;
+  guint roi_min_area = kDefaultRoiMinArea;  // pixels of the class map
   bool class_map_meta = true;
   GstI2sbSegUpscale upscale = GST_I2SBSEG_UPSCALE_NEAREST;
   guint threads = 0;
   GstI2sbSegPrecision precision = GST_I2SBSEG_PRECISION_AUTO;
+  guint batch_size = 1;  // > 1: batch frames with other elements on the same model
+  guint batch_timeout = kDefaultBatchTimeoutMs;
 };
 
 // Properties are set from any thread (the application's; the streaming
@@ -76,6 +83,10 @@ class Settings {
 // thread runs.
 struct StreamState {
   std::shared_ptr<i2sbseg::Segmenter> segmenter;  // shared with other elements
+  // batch-size > 1: the model's batcher, shared with its other users. Also
+  // read (not changed) by FLUSH_START and the PAUSED->READY change, which
+  // withdraw this element's waiting frame from it.
+  std::shared_ptr<FrameBatcher> batcher;
   // Negotiated in set_caps: the sizes, format, mode and output size in force.
   GstVideoInfo in_info{};
   GstVideoInfo out_info{};

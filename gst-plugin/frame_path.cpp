@@ -4,6 +4,7 @@
 #include <gst/video/video.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <string>
 
@@ -82,6 +83,32 @@ i2sbseg::SegmentParams segment_params(const Properties& p, i2sbseg::OutputSize s
   return params;
 }
 
+// Runs the model on one frame: alone, or (batch-size > 1) in a batch with
+// other elements' frames on the same model. False when a flush or stop
+// withdrew the frame before its batch ran.
+bool run_model(GstI2sbSeg* self, StreamState& s, const Properties& p, const std::uint8_t* px, int w, int h,
+               int stride, const i2sbseg::OverlayTarget* overlay) {
+  const i2sbseg::SegmentParams params = segment_params(p, s.size);
+  if (!s.batcher) {
+    s.segmenter->segment(px, w, h, stride, s.layout, params, s.class_map, s.map_w, s.map_h, overlay);
+    return true;
+  }
+  BatchRequest r;
+  r.owner = self->state;
+  r.key = {w, h, s.layout, params.nfe, params.ot_ode, params.output_size, params.threads};
+  r.frame = {px, stride, params.seed, &s.class_map, overlay};
+  r.batch_size = p.batch_size;
+  r.timeout = std::chrono::milliseconds(p.batch_timeout);
+  std::string error;
+  unsigned ran_with = 0;
+  const BatchOutcome outcome = s.batcher->submit(r, error, &ran_with);
+  GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": batch of %u", s.frame_index, ran_with);
+  if (outcome == BatchOutcome::kFailed) throw i2sbseg::Error(error);
+  if (outcome == BatchOutcome::kCancelled) return false;
+  s.segmenter->output_size(w, h, s.size, s.map_w, s.map_h);
+  return true;
+}
+
 // Writes the output frame: runs the model when this frame is due (every
 // `interval` frames, or when the map does not fit), else draws the new frame
 // under the last class map. Sets `ran` and, when it ran, `took` (ns).
@@ -108,8 +135,10 @@ GstFlowReturn segment_frame(GstI2sbSeg* self, StreamState& s, const Properties& 
       // Overlay mode: argmax and blend in one pass inside the library.
       const i2sbseg::OverlayTarget target{out_px, out_stride, alpha, upscale};
       const GstClockTime t0 = gst_util_get_timestamp();
-      s.segmenter->segment(in_px, in_w, in_h, in_stride, s.layout, segment_params(p, s.size), s.class_map, s.map_w,
-                           s.map_h, mask ? nullptr : &target);
+      if (!run_model(self, s, p, in_px, in_w, in_h, in_stride, mask ? nullptr : &target)) {
+        GST_DEBUG_OBJECT(self, "frame withdrawn from its batch (flushing)");
+        return GST_FLOW_FLUSHING;
+      }
       took = gst_util_get_timestamp() - t0;
       s.have_map = true;
     }
@@ -165,7 +194,7 @@ GstFlowReturn transform(GstBaseTransform* trans, GstBuffer* inbuf, GstBuffer* ou
   if (ret != GST_FLOW_OK) return ret;
   if (ran) record_latency(self, took);
   if (p.class_map_meta) attach_class_map_meta(outbuf, *s.segmenter, s.class_map, s.map_w, s.map_h);
-  if (p.roi_meta) attach_roi_metas(outbuf, *s.segmenter, s.class_map, s.map_w, s.map_h);
+  if (p.roi_meta) attach_roi_metas(outbuf, s.segmenter->classes(), s.class_map, s.map_w, s.map_h, p.roi_min_area);
   if (p.post_messages) post_frame_message(GST_ELEMENT(self), inbuf, ran, took, *s.segmenter, s.class_map);
   return GST_FLOW_OK;
 }

@@ -3,10 +3,11 @@
 
 #include <gst/video/video.h>
 
-#include <algorithm>
 #include <string>
 
 #include <i2sbseg/i2sbsegmeta.h>
+
+#include "regions.h"
 
 namespace i2sbseg_gst {
 
@@ -36,35 +37,19 @@ void post_frame_message(GstElement* element, GstBuffer* inbuf, bool ran, GstCloc
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), s));
 }
 
-void attach_roi_metas(GstBuffer* outbuf, const i2sbseg::Segmenter& segmenter,
-                      const std::vector<std::uint8_t>& map, int w, int h) {
-  struct Box {
-    int x0 = G_MAXINT, y0 = G_MAXINT, x1 = -1, y1 = -1;
-    guint64 count = 0;
-  };
-  const auto& classes = segmenter.classes();
-  std::vector<Box> boxes(classes.size());
-  for (int y = 0; y < h; ++y) {
-    const std::uint8_t* row = map.data() + static_cast<std::size_t>(y) * w;
-    for (int x = 0; x < w; ++x) {
-      if (row[x] >= boxes.size()) continue;
-      Box& b = boxes[row[x]];
-      b.x0 = std::min(b.x0, x);
-      b.x1 = std::max(b.x1, x);
-      b.y0 = std::min(b.y0, y);
-      b.y1 = std::max(b.y1, y);
-      ++b.count;
-    }
-  }
-  for (std::size_t k = 1; k < boxes.size(); ++k) {
-    const Box& b = boxes[k];
-    if (b.count == 0) continue;
+void attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
+                      const std::vector<std::uint8_t>& map, int w, int h, guint min_area) {
+  for (const Region& r : label_regions(map.data(), w, h, min_area)) {
+    if (r.class_index >= classes.size()) continue;
+    const char* name = classes[r.class_index].name.c_str();
     GstVideoRegionOfInterestMeta* meta = gst_buffer_add_video_region_of_interest_meta(
-        outbuf, classes[k].name.c_str(), b.x0, b.y0, b.x1 - b.x0 + 1, b.y1 - b.y0 + 1);
+        outbuf, name, static_cast<guint>(r.x), static_cast<guint>(r.y), static_cast<guint>(r.w),
+        static_cast<guint>(r.h));
     gst_video_region_of_interest_meta_add_param(
-        meta, gst_structure_new("i2sbseg/class", "class-index", G_TYPE_UINT, static_cast<guint>(k), "class-name",
-                                G_TYPE_STRING, classes[k].name.c_str(), "pixel-share", G_TYPE_DOUBLE,
-                                static_cast<double>(b.count) / map.size(), nullptr));
+        meta, gst_structure_new("i2sbseg/class", "class-index", G_TYPE_UINT, static_cast<guint>(r.class_index),
+                                "class-name", G_TYPE_STRING, name, "pixel-share", G_TYPE_DOUBLE,
+                                static_cast<double>(r.pixels) / map.size(), "pixels", G_TYPE_UINT64,
+                                static_cast<guint64>(r.pixels), nullptr));
   }
 }
 

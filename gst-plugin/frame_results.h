@@ -12,12 +12,16 @@
 
 namespace i2sbseg_gst {
 
-// One GstVideoRegionOfInterestMeta per class present in `map` (w x h, the
-// output's size), class 0 (the background) excepted: the bounding box of
-// its pixels, typed with the class name, with an "i2sbseg/class" param
-// holding class-index (uint), class-name (string) and pixel-share (double).
-void attach_roi_metas(GstBuffer* outbuf, const i2sbseg::Segmenter& segmenter, const std::vector<std::uint8_t>& map,
-                      int w, int h);
+// One GstVideoRegionOfInterestMeta per connected region (8-connectivity,
+// regions.h) of each class but 0 (the background) in `map` (w x h: the
+// output frame's size, so the boxes are in output pixels), regions of fewer
+// than `min_area` pixels left out: the region's bounding box, typed with the
+// class name, with an "i2sbseg/class" param holding class-index (uint),
+// class-name (string), pixel-share (double: the region's share of the map)
+// and pixels (uint64: the region's pixel count). Indices beyond `classes`
+// have no name and get no meta.
+void attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
+                      const std::vector<std::uint8_t>& map, int w, int h, guint min_area);
 
 // A GstI2sbSegMeta (<i2sbseg/i2sbsegmeta.h>) with a copy of `map` (w x h), the
 // class names and colours.

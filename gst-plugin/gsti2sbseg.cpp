@@ -82,9 +82,16 @@ static gboolean gst_i2sbseg_propose_allocation(GstBaseTransform* trans, GstQuery
 }
 
 // FLUSH_STOP is serialized (under the sink pad's stream lock), like transform.
+// FLUSH_START is not: it withdraws a frame waiting for its batch (batch-size
+// > 1), whose transform then returns FLUSHING at once.
 static gboolean gst_i2sbseg_sink_event(GstBaseTransform* trans, GstEvent* event) {
-  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP)
-    GST_I2SBSEG(trans)->state->stream.reset_map();  // a seek: do not reuse a map from before it
+  i2sbseg_gst::ElementState* state = GST_I2SBSEG(trans)->state;
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START && state->stream.batcher)
+    state->stream.batcher->set_flushing(state, true);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+    if (state->stream.batcher) state->stream.batcher->set_flushing(state, false);
+    state->stream.reset_map();  // a seek: do not reuse a map from before it
+  }
   return GST_BASE_TRANSFORM_CLASS(gst_i2sbseg_parent_class)->sink_event(trans, event);
 }
 
@@ -101,6 +108,16 @@ static gboolean gst_i2sbseg_query(GstBaseTransform* trans, GstPadDirection direc
   GST_DEBUG_OBJECT(trans, "adding %" GST_TIME_FORMAT " to the latency", GST_TIME_ARGS(ours));
   gst_query_set_latency(query, live, min + ours, GST_CLOCK_TIME_IS_VALID(max) ? max + ours : max);
   return TRUE;
+}
+
+// PAUSED -> READY takes the streaming thread's lock to stop it: a frame
+// waiting for its batch is withdrawn first rather than waiting out its
+// batch-timeout. stop() clears the mark.
+static GstStateChangeReturn gst_i2sbseg_change_state(GstElement* element, GstStateChange transition) {
+  i2sbseg_gst::ElementState* state = GST_I2SBSEG(element)->state;
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && state->stream.batcher)
+    state->stream.batcher->set_flushing(state, true);
+  return GST_ELEMENT_CLASS(gst_i2sbseg_parent_class)->change_state(element, transition);
 }
 
 static void gst_i2sbseg_init(GstI2sbSeg* self) {
@@ -135,6 +152,7 @@ static void gst_i2sbseg_class_init(GstI2sbSegClass* klass) {
       "outputs the upscaled frame with the classes drawn over it, or the class map",
       "i2sbseg developers");
 
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_i2sbseg_change_state);
   trans_class->start = GST_DEBUG_FUNCPTR(i2sbseg_gst::start);
   trans_class->stop = GST_DEBUG_FUNCPTR(i2sbseg_gst::stop);
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(i2sbseg_gst::transform_caps);

@@ -28,6 +28,9 @@ enum {
   PROP_UPSCALE,
   PROP_THREADS,
   PROP_PRECISION,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT,
+  PROP_ROI_MIN_AREA,
 };
 
 // Model-shaping properties (GST_PARAM_MUTABLE_READY) change only in NULL or
@@ -66,10 +69,13 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
       case PROP_OUTPUT_SIZE: p.output_size = static_cast<GstI2sbSegOutputSize>(g_value_get_enum(value)); break;
       case PROP_POST_MESSAGES: p.post_messages = g_value_get_boolean(value); break;
       case PROP_ROI_META: p.roi_meta = g_value_get_boolean(value); break;
+      case PROP_ROI_MIN_AREA: p.roi_min_area = g_value_get_uint(value); break;
       case PROP_CLASS_MAP_META: p.class_map_meta = g_value_get_boolean(value); break;
       case PROP_UPSCALE: p.upscale = static_cast<GstI2sbSegUpscale>(g_value_get_enum(value)); break;
       case PROP_THREADS: p.threads = g_value_get_uint(value); break;
       case PROP_PRECISION: p.precision = static_cast<GstI2sbSegPrecision>(g_value_get_enum(value)); break;
+      case PROP_BATCH_SIZE: p.batch_size = g_value_get_uint(value); break;
+      case PROP_BATCH_TIMEOUT: p.batch_timeout = g_value_get_uint(value); break;
       default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
     }
   });
@@ -90,9 +96,12 @@ void get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* psp
     case PROP_OUTPUT_SIZE: g_value_set_enum(value, p.output_size); break;
     case PROP_POST_MESSAGES: g_value_set_boolean(value, p.post_messages); break;
     case PROP_ROI_META: g_value_set_boolean(value, p.roi_meta); break;
+    case PROP_ROI_MIN_AREA: g_value_set_uint(value, p.roi_min_area); break;
     case PROP_CLASS_MAP_META: g_value_set_boolean(value, p.class_map_meta); break;
     case PROP_UPSCALE: g_value_set_enum(value, p.upscale); break;
     case PROP_PRECISION: g_value_set_enum(value, p.precision); break;
+    case PROP_BATCH_SIZE: g_value_set_uint(value, p.batch_size); break;
+    case PROP_BATCH_TIMEOUT: g_value_set_uint(value, p.batch_timeout); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -163,10 +172,17 @@ void install_properties(GObjectClass* gobject_class) {
   g_object_class_install_property(
       gobject_class, PROP_ROI_META,
       g_param_spec_boolean("roi-meta", "ROI meta",
-                           "Attach a GstVideoRegionOfInterestMeta per class present (class 0, the background, "
-                           "excepted): the bounding box of its pixels, typed with the class name, with an "
-                           "'i2sbseg/class' param holding class-index, class-name and pixel-share",
+                           "Attach a GstVideoRegionOfInterestMeta per connected region (8-connected) of each "
+                           "class but 0, the background, of at least roi-min-area pixels: its bounding box in "
+                           "output pixels, typed with the class name, with an 'i2sbseg/class' param holding "
+                           "class-index, class-name, pixel-share (of the frame) and pixels (the region's count)",
                            TRUE, live));
+  g_object_class_install_property(
+      gobject_class, PROP_ROI_MIN_AREA,
+      g_param_spec_uint("roi-min-area", "ROI minimum area",
+                        "Smallest region, in pixels of the class map (the output frame's size), that roi-meta "
+                        "reports; smaller ones are noise (0 or 1: every region)",
+                        0, G_MAXUINT, kDefaultRoiMinArea, live));
   g_object_class_install_property(
       gobject_class, PROP_CLASS_MAP_META,
       g_param_spec_boolean("class-map-meta", "Class map meta",
@@ -183,6 +199,21 @@ void install_properties(GObjectClass* gobject_class) {
                         "Arithmetic of the networks (the bridge's own maths stays fp32); a precision the device "
                         "cannot run fails the change to PAUSED",
                         GST_TYPE_I2SBSEG_PRECISION, GST_I2SBSEG_PRECISION_AUTO, ready_only));
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint("batch-size", "Batch size",
+                        "1: run each frame alone. N > 1: run this element's frames in one batch with those of "
+                        "other i2sbseg elements in the process sharing the model (same file, device and "
+                        "precision) whose batch-size is also > 1, once N frames of one size and the same "
+                        "steps/ot-ode/output-size/threads have gathered or batch-timeout has passed; each frame "
+                        "keeps its own seed and gives the class map it would give alone",
+                        1, 256, 1, ready_only));
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_uint("batch-timeout", "Batch timeout",
+                        "With batch-size > 1: the longest (ms) a frame waits for others before its partial batch "
+                        "runs (added to the element's latency)",
+                        0, 60000, kDefaultBatchTimeoutMs, live));
 }
 
 }  // namespace i2sbseg_gst

@@ -108,12 +108,15 @@ gboolean start(GstBaseTransform* trans) {
   }
   state.stream = StreamState{};
   state.stream.segmenter = std::move(segmenter);
+  // Joined here, as batch-size changes only in NULL or READY.
+  if (p.batch_size > 1) state.stream.batcher = FrameBatcher::for_segmenter(state.stream.segmenter);
   state.model_scale = state.stream.segmenter->scale_factor();
   return TRUE;
 }
 
 gboolean stop(GstBaseTransform* trans) {
   ElementState& state = *GST_I2SBSEG(trans)->state;
+  if (state.stream.batcher) state.stream.batcher->set_flushing(&state, false);  // the batcher may outlive us
   state.stream = StreamState{};  // the shared model goes with its last user
   state.model_scale = 0;
   state.latency = 0;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_batch.h"
 #include "benchmark.h"
 #include <i2sbseg/bundle.h>
 #include <i2sbseg/config.h>
@@ -36,6 +37,8 @@ struct BenchCli {
   int compare_frames = 8;
   bool json = false;
   std::string json_out;
+  int batch = 0;  // > 0: only the batched-vs-unbatched comparison (bench_batch.h)
+  std::string batch_images;
 };
 
 void parse_size(const std::string& s, int& w, int& h) {
@@ -222,6 +225,14 @@ int run_bench(BenchCli& c) {
   c.o.precision = precision_from_name(c.precision);
   c.o.cuda_graphs = c.cuda_graphs == "on";
   c.o.cudnn_benchmark = c.cudnn_benchmark == "on";
+  if (c.batch > 0) {
+    BatchBenchOptions b;
+    b.model = c.o.model, b.device = c.o.device, b.images = c.batch_images;
+    b.streams = c.batch, b.rounds = c.o.frames, b.warmup = c.o.warmup, b.threads = c.o.threads;
+    b.nfe = c.element_nfe;
+    bench_input_size(scale_factor_of(c.o.model), c.o.width, c.o.height, b.lr_width, b.lr_height);
+    return run_batch_bench(b);
+  }
   std::string element_note;
   const nlohmann::json element = time_element(c, element_note);
   const BenchReport r = bench_model(c.o);
@@ -268,6 +279,11 @@ Command add_bench_command(CLI::App& app) {
                   "The i2sbseg GStreamer plugin file to load (default: GST_PLUGIN_PATH and the registry; "
                   "`meson devenv` sets them for a build tree)");
   sub->add_flag("--compare-cpu", c->compare_cpu, "Also report mask agreement of this device with the CPU in fp32");
+  sub->add_option("--batch", c->batch,
+                  "Only compare N streams' frames run one by one with one batch of N (the element's batch-size): "
+                  "frames/s of both over --frames rounds at --element-nfe, and differing class-map pixels")
+      ->check(CLI::Range(0, 256));
+  sub->add_option("--batch-images", c->batch_images, "With --batch: frames from this folder's images (resized)");
   sub->add_flag("--json", c->json, "Print JSON instead of the table");
   sub->add_option("--json-out", c->json_out, "Also write the JSON report to this file");
   return {sub, [c] { return run_bench(*c); }};

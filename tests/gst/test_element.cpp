@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The i2sbseg element through GstHarness: caps for every format, strides,
 // mask values against the library, overlay alpha (set or controlled),
-// interval reuse, property changes while PLAYING, model sharing, pipelines.
+// interval reuse, property changes while PLAYING, ROI metas per region,
+// model sharing, pipelines.
 // The registry is isolated by tests/meson.build (GST_REGISTRY, GST_PLUGIN_PATH).
 #include "element_fixture.h"
+
+#include "../common/flood_fill.h"
 
 #include <gst/controller/gstdirectcontrolbinding.h>
 #include <gst/controller/gstinterpolationcontrolsource.h>
@@ -341,55 +344,81 @@ TEST_F(Element, AttachesTheClassMapMeta) {
   gst_buffer_unref(buf);
 }
 
-TEST_F(Element, AttachesOneRoiMetaPerClassPresent) {
-  const int w = 8, h = 6;
-  GstHarness* hn = make_harness({{"mode", "mask"}}, caps_string("RGB", w, h));
-  const Bytes px = random_pixels(w, h, 3, 8);
-  EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)), GST_FLOW_OK);
-  GstBuffer* buf = gst_harness_pull(hn);
-  ASSERT_TRUE(buf != nullptr);
-  struct Roi {
-    guint k, x, y, w, h;
-    double share;
-  };
-  std::vector<Roi> rois;
+namespace {
+
+// The ROI metas of a buffer as (class, x, y, w, h, pixels), in their order,
+// each checked for its type and pixel share against `total` pixels.
+std::vector<i2sbseg::testing::RegionTuple> roi_tuples(GstBuffer* buf, std::size_t total) {
+  std::vector<i2sbseg::testing::RegionTuple> rois;
   gpointer state = nullptr;
   while (GstMeta* m = gst_buffer_iterate_meta_filtered(buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
     auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(m);
     const GstStructure* p = gst_video_region_of_interest_meta_get_param(roi, "i2sbseg/class");
-    ASSERT_TRUE(p != nullptr);
-    Roi r{0, roi->x, roi->y, roi->w, roi->h, 0.0};
-    ASSERT_TRUE(gst_structure_get_uint(p, "class-index", &r.k));
-    ASSERT_TRUE(gst_structure_get_double(p, "pixel-share", &r.share));
-    ASSERT_LT(r.k, 3u);
-    EXPECT_STREQ(g_quark_to_string(roi->roi_type), small_config().classes[r.k].name.c_str());
-    rois.push_back(r);
+    EXPECT_TRUE(p != nullptr);
+    guint k = 0;
+    guint64 n = 0;
+    double share = -1;
+    EXPECT_TRUE(p && gst_structure_get_uint(p, "class-index", &k) && gst_structure_get_uint64(p, "pixels", &n) &&
+                gst_structure_get_double(p, "pixel-share", &share));
+    EXPECT_TRUE(k > 0 && k < 3) << k;
+    if (k >= 3) continue;
+    EXPECT_STREQ(g_quark_to_string(roi->roi_type), small_config().classes[k].name.c_str());
+    EXPECT_DOUBLE_EQ(share, double(n) / total);
+    rois.emplace_back(int(k), int(roi->x), int(roi->y), int(roi->w), int(roi->h), n);
   }
-  const Output out = read_output(hn, buf);  // unrefs buf
+  return rois;
+}
 
-  // Expected: every class > 0 present in the map, with its bounding box.
-  std::vector<Roi> expected;
-  for (guint k = 1; k < 3; ++k) {
-    int x0 = w * kScale, y0 = h * kScale, x1 = -1, y1 = -1, n = 0;
-    for (int y = 0; y < out.height(); ++y)
-      for (int x = 0; x < out.width(); ++x)
-        if (out.pixels[y * out.width() + x] == k) {
-          x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y), ++n;
-        }
-    if (n)
-      expected.push_back({k, guint(x0), guint(y0), guint(x1 - x0 + 1), guint(y1 - y0 + 1),
-                          double(n) / out.pixels.size()});
+}  // namespace
+
+TEST_F(Element, AttachesOneRoiMetaPerConnectedRegion) {
+  const int w = 16, h = 12;
+  GstHarness* hn = make_harness({{"mode", "mask"}, {"seed", "4"}, {"roi-min-area", "0"}}, caps_string("RGB", w, h));
+  const Bytes px = random_pixels(w, h, 3, 8);
+  // Every region first; then, set while PLAYING, a minimum that drops some.
+  std::uint64_t min_area = 0;
+  for (int frame = 0; frame < 2; ++frame) {
+    SCOPED_TRACE("roi-min-area " + std::to_string(min_area));
+    EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)), GST_FLOW_OK);
+    GstBuffer* buf = gst_harness_pull(hn);
+    ASSERT_TRUE(buf != nullptr);
+    const Output out = read_output(hn, gst_buffer_ref(buf));  // the class map (mask mode)
+    const auto rois = roi_tuples(buf, out.pixels.size());
+    gst_buffer_unref(buf);
+    const auto all = i2sbseg::testing::flood_fill_regions(out.pixels.data(), out.width(), out.height(), 0);
+    const auto expected =
+        i2sbseg::testing::flood_fill_regions(out.pixels.data(), out.width(), out.height(), min_area);
+    EXPECT_EQ(rois, expected);
+    if (frame == 0) {
+      std::vector<int> per_class(3, 0);
+      for (const auto& r : all) ++per_class[std::get<0>(r)];
+      ASSERT_TRUE(per_class[1] > 1 || per_class[2] > 1) << "the test model should split some class";
+      // The median region's size: some regions fall under it, some do not.
+      std::vector<std::uint64_t> sizes;
+      for (const auto& r : all) sizes.push_back(std::get<5>(r));
+      std::sort(sizes.begin(), sizes.end());
+      ASSERT_LT(sizes.front(), sizes.back()) << "regions of different sizes";
+      min_area = std::max<std::uint64_t>(sizes[sizes.size() / 2], sizes.front() + 1);
+      g_object_set(hn->element, "roi-min-area", guint(min_area), nullptr);
+    } else {
+      EXPECT_LT(rois.size(), all.size()) << "some regions are dropped";
+      EXPECT_FALSE(rois.empty());
+    }
   }
-  ASSERT_FALSE(expected.empty()) << "the test model should find some non-background class";
-  ASSERT_EQ(rois.size(), expected.size());
-  for (std::size_t i = 0; i < rois.size(); ++i) {
-    EXPECT_EQ(rois[i].k, expected[i].k);
-    EXPECT_EQ(rois[i].x, expected[i].x);
-    EXPECT_EQ(rois[i].y, expected[i].y);
-    EXPECT_EQ(rois[i].w, expected[i].w);
-    EXPECT_EQ(rois[i].h, expected[i].h);
-    EXPECT_DOUBLE_EQ(rois[i].share, expected[i].share);
-  }
+  guint read_back = 0;
+  g_object_get(hn->element, "roi-min-area", &read_back, nullptr);
+  EXPECT_EQ(read_back, min_area);
+}
+
+TEST_F(Element, RoiMinAreaDefaultsTo16ClassMapPixels) {
+  GstElement* e = make_element({}, false);
+  guint area = 0;
+  g_object_get(e, "roi-min-area", &area, nullptr);
+  EXPECT_EQ(area, 16u);
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "roi-min-area");
+  ASSERT_TRUE(spec != nullptr);
+  EXPECT_TRUE(spec->flags & GST_PARAM_MUTABLE_PLAYING);
+  EXPECT_NE(std::string(g_param_spec_get_blurb(spec)).find("pixels of the class map"), std::string::npos);
 }
 
 TEST_F(Element, ModelAndModeRefuseChangesWhilePlaying) {

@@ -54,6 +54,15 @@ struct SegmenterOptions {
   bool cuda_graphs = true;
 };
 
+// One frame of a segment_batch() call: its own pixels, seed and outputs.
+struct BatchFrame {
+  const std::uint8_t* pixels = nullptr;  // height rows of stride_bytes
+  int stride_bytes = 0;
+  std::uint64_t seed = 0;                                // this frame's noise, as segment() draws it
+  std::vector<std::uint8_t>* class_map_out = nullptr;    // resized to out_w x out_h
+  const OverlayTarget* overlay = nullptr;                // optional, as in segment()
+};
+
 class Segmenter {
  public:
   // Loads `model_path` with `options`, or returns the instance already loaded
@@ -89,6 +98,15 @@ class Segmenter {
   void segment(const std::uint8_t* pixels, int width, int height, int stride_bytes, PixelLayout layout,
                const SegmentParams& params, std::vector<std::uint8_t>& class_map_out, int& out_w,
                int& out_h, const OverlayTarget* overlay = nullptr);
+
+  // segment() for several frames of one size, layout and params (params.seed
+  // is ignored: each frame has its own) as one batch through encoder, bridge
+  // steps and decoder. Each frame's noise is drawn from its own seed exactly
+  // as segment() draws it; the class maps equal N segment() calls' (see
+  // docs/design.md §5 for how exactly, by device). On a GPU the batch runs
+  // eagerly (no captured graph). Thread-safe like segment().
+  void segment_batch(int width, int height, PixelLayout layout, const SegmentParams& params,
+                     const std::vector<BatchFrame>& frames, int& out_w, int& out_h);
 
   // The map size segment() gives for a width x height input.
   void output_size(int width, int height, OutputSize size, int& out_w, int& out_h) const;

@@ -75,6 +75,16 @@ struct Segmenter::Impl {
   std::uint64_t noise_seed = 0;
   int noise_nfe = -1;
   std::vector<int64_t> noise_shape;
+  // segment_batch(): the frames' RGB planes (N, 3, h, w) and, per stochastic
+  // step, the frames' own draws stacked; kept while the seeds stay.
+  void upload_batch(const std::vector<Frame>& frames);
+  SampleOptions batch_options(const SegmentParams& params, const std::vector<std::uint64_t>& seeds, int height,
+                              int width);
+  torch::Tensor batch_input;
+  std::vector<torch::Tensor> batch_noise;
+  std::vector<std::uint64_t> batch_seeds;
+  int batch_nfe = -1;
+  std::vector<int64_t> batch_shape;
 };
 
 namespace {
@@ -91,6 +101,12 @@ void check_layout(const PixelLayout& l) {
   const bool ok = (l.bytes_per_pixel == 3 || l.bytes_per_pixel == 4) && l.r >= 0 && l.g >= 0 && l.b >= 0 &&
                   l.r < l.bytes_per_pixel && l.g < l.bytes_per_pixel && l.b < l.bytes_per_pixel;
   if (!ok) throw Error("unsupported pixel layout");
+}
+
+void check_frame(int width, int height, int stride_bytes, const PixelLayout& layout) {
+  if (width < 1 || height < 1 || stride_bytes < width * layout.bytes_per_pixel)
+    throw Error("frame of " + std::to_string(width) + "x" + std::to_string(height) + " with stride " +
+                std::to_string(stride_bytes) + " is not a valid image");
 }
 
 }  // namespace
@@ -312,9 +328,7 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
                         const SegmentParams& params, std::vector<std::uint8_t>& class_map_out, int& out_w,
                         int& out_h, const OverlayTarget* overlay) {
   check_layout(layout);
-  if (width < 1 || height < 1 || stride_bytes < width * layout.bytes_per_pixel)
-    throw Error("frame of " + std::to_string(width) + "x" + std::to_string(height) + " with stride " +
-                std::to_string(stride_bytes) + " is not a valid image");
+  check_frame(width, height, stride_bytes, layout);
   check_frame_size(width, height);
   const Frame frame{pixels, width, height, stride_bytes, layout};
 
@@ -334,6 +348,99 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
     im.classes_gpu(logits, frame, class_map_out.data(), overlay);
   else
     im.classes_cpu(logits, frame, class_map_out.data(), overlay);
+}
+
+void Segmenter::Impl::upload_batch(const std::vector<Frame>& frames) {
+  const Frame& first = frames.front();
+  const auto n = static_cast<int64_t>(frames.size());
+  ensure(batch_input, {n, 3, first.height, first.width}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+  for (int64_t i = 0; i < n; ++i) {
+    if (device.is_cuda()) {  // through upload()'s staging and kernel, one frame at a time
+      upload(frames[static_cast<std::size_t>(i)]);
+      batch_input[i].copy_(input[0]);
+    } else {
+      const Frame& f = frames[static_cast<std::size_t>(i)];
+      frame_ops::packed_to_rgb01(f.pixels, f.width, f.height, f.stride, f.layout,
+                                 batch_input.data_ptr<float>() + i * 3 * f.width * f.height);
+    }
+  }
+}
+
+SampleOptions Segmenter::Impl::batch_options(const SegmentParams& params, const std::vector<std::uint64_t>& seeds,
+                                             int height, int width) {
+  SampleOptions options;
+  options.ot_ode = params.ot_ode;
+  if (!model.has_bridge()) return options;
+  options.nfe = model.resolve_nfe(params.nfe);
+  if (params.ot_ode) return options;
+  // Each frame's noise as sample_options() draws it for that seed alone, so
+  // that a frame gets the same noise batched or not.
+  const int s = model.config().scale_factor;
+  const std::vector<int64_t> shape = model.latent_shape(1, int64_t{height} * s, int64_t{width} * s);
+  if (batch_seeds != seeds || batch_nfe != options.nfe || batch_shape != shape) {
+    std::vector<std::vector<torch::Tensor>> drawn;
+    for (const std::uint64_t seed : seeds) {
+      at::Generator gen = make_generator(seed);
+      drawn.push_back(
+          model.bridge().draw_noise(torch::empty(shape, torch::TensorOptions().device(device)), options.nfe, &gen));
+    }
+    batch_noise.clear();
+    for (std::size_t step = 0; step < drawn.front().size(); ++step) {
+      std::vector<torch::Tensor> frames_step;
+      for (const auto& d : drawn) frames_step.push_back(d[step]);
+      batch_noise.push_back(torch::cat(frames_step, 0));
+    }
+    batch_seeds = seeds;
+    batch_nfe = options.nfe;
+    batch_shape = shape;
+  }
+  options.noise = &batch_noise;
+  return options;
+}
+
+void Segmenter::segment_batch(int width, int height, PixelLayout layout, const SegmentParams& params,
+                              const std::vector<BatchFrame>& frames, int& out_w, int& out_h) {
+  check_layout(layout);
+  output_size(width, height, params.output_size, out_w, out_h);
+  if (frames.empty()) return;
+  std::vector<Frame> fs;
+  std::vector<std::uint64_t> seeds;
+  for (const BatchFrame& b : frames) {
+    check_frame(width, height, b.stride_bytes, layout);
+    if (!b.pixels || !b.class_map_out) throw Error("segment_batch: a frame without pixels or class map");
+    fs.push_back({b.pixels, width, height, b.stride_bytes, layout});
+    seeds.push_back(b.seed);
+  }
+  check_frame_size(width, height);
+  const double need = frame_memory_bytes(width, height) * static_cast<double>(frames.size());
+  static const double have =
+      static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (!impl_->device.is_cuda() && have > 0 && need > have)
+    throw Error("a batch of " + std::to_string(frames.size()) + " " + std::to_string(width) + "x" +
+                std::to_string(height) + " frames needs more memory than this machine has (use a smaller batch)");
+
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  const int threads = params.threads > 0 ? params.threads : impl_->default_threads;
+  if (at::get_num_threads() != threads) at::set_num_threads(threads);
+  c10::InferenceMode inference;
+  Impl& im = *impl_;
+  im.upload_batch(fs);
+  // Eager on a GPU too: a captured graph is for one stream's repeating frame.
+  torch::Tensor logits = im.model.segment_lr(im.batch_input, im.batch_options(params, seeds, height, width));
+  const int s = scale_factor();
+  if (params.output_size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
+  logits = logits.contiguous();
+  for (std::size_t i = 0; i < fs.size(); ++i) {
+    std::vector<std::uint8_t>& map = *frames[i].class_map_out;
+    map.resize(static_cast<std::size_t>(out_w) * out_h);
+    const torch::Tensor one = logits.narrow(0, static_cast<int64_t>(i), 1);
+    if (im.device.is_cuda()) {
+      if (frames[i].overlay) im.upload(fs[i]);  // the fused overlay reads the frame's bytes on the device
+      im.classes_gpu(one, fs[i], map.data(), frames[i].overlay);
+    } else {
+      im.classes_cpu(one, fs[i], map.data(), frames[i].overlay);
+    }
+  }
 }
 
 void Segmenter::draw_overlay(const std::uint8_t* class_map, int w, int h, const std::uint8_t* src, int src_w,
