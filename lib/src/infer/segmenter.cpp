@@ -50,6 +50,9 @@ struct Segmenter::Impl {
   // The bridge's options for a call: the NFE resolved (0: the model's
   // default) and the noise for the seed.
   SampleOptions sample_options(const SegmentParams& params, int height, int width);
+  // One frame's bridge noise for `seed` (latent `shape`): segment() and
+  // segment_batch() draw it alike, so a frame gets the same batched or not.
+  std::vector<torch::Tensor> seed_noise(std::uint64_t seed, int nfe, const std::vector<int64_t>& shape);
   // HR logits (1, K, out_h, out_w) float32, contiguous.
   torch::Tensor forward(const SampleOptions& options, OutputSize size);
   // Logits -> class map (+ overlay): fused on the GPU, row-parallel on the CPU.
@@ -245,14 +248,18 @@ SampleOptions Segmenter::Impl::sample_options(const SegmentParams& params, int h
   const int s = model.config().scale_factor;
   const std::vector<int64_t> shape = model.latent_shape(1, int64_t{height} * s, int64_t{width} * s);
   if (noise_seed != params.seed || noise_nfe != options.nfe || noise_shape != shape) {
-    at::Generator gen = make_generator(params.seed);
-    noise = model.bridge().draw_noise(torch::empty(shape, torch::TensorOptions().device(device)), options.nfe, &gen);
+    noise = seed_noise(params.seed, options.nfe, shape);
     noise_seed = params.seed;
     noise_nfe = options.nfe;
     noise_shape = shape;
   }
   options.noise = &noise;
   return options;
+}
+
+std::vector<torch::Tensor> Segmenter::Impl::seed_noise(std::uint64_t seed, int nfe, const std::vector<int64_t>& shape) {
+  at::Generator gen = make_generator(seed);
+  return model.bridge().draw_noise(torch::empty(shape, torch::TensorOptions().device(device)), nfe, &gen);
 }
 
 torch::Tensor Segmenter::Impl::forward(const SampleOptions& options, OutputSize size) {
@@ -379,11 +386,7 @@ SampleOptions Segmenter::Impl::batch_options(const SegmentParams& params, const 
   const std::vector<int64_t> shape = model.latent_shape(1, int64_t{height} * s, int64_t{width} * s);
   if (batch_seeds != seeds || batch_nfe != options.nfe || batch_shape != shape) {
     std::vector<std::vector<torch::Tensor>> drawn;
-    for (const std::uint64_t seed : seeds) {
-      at::Generator gen = make_generator(seed);
-      drawn.push_back(
-          model.bridge().draw_noise(torch::empty(shape, torch::TensorOptions().device(device)), options.nfe, &gen));
-    }
+    for (const std::uint64_t seed : seeds) drawn.push_back(seed_noise(seed, options.nfe, shape));
     batch_noise.clear();
     for (std::size_t step = 0; step < drawn.front().size(); ++step) {
       std::vector<torch::Tensor> frames_step;
