@@ -486,6 +486,34 @@ TEST(ToolMakeDataset, ClassesJsonListsBackgroundFirstAndCoversTheMasks) {
   }
 }
 
+// A sub-folder's entry overrides its folder's: vehicles/cars/ becomes
+// "beast" (or is skipped) while vehicles/ says "car"; the deepest listed
+// folder on a cutout's path decides.
+TEST(ToolMakeDataset, SubFolderEntriesOverrideTheirFolder) {
+  const SourceTree t;
+  auto classes_of = [&](const std::string& name, const std::string& cars) {
+    std::ofstream(t.out(name + ".json")) << R"({"classes": [{"name": "beast", "color": [1, 2, 3]},
+                                                           {"name": "car", "color": [4, 5, 6]}],
+                                               "folders": {"animals": "beast", "vehicles": "car",
+                                                           "vehicles/cars": )" + cars + "}}";
+    auto o = options(t, name);
+    o.classes_file = t.out(name + ".json").string();
+    const json ds = build(o);
+    std::map<std::string, std::string> by_file;
+    for (const char* split : {"train", "val"})
+      for (const auto& c : ds[split]["cutouts"]) by_file[c["file"].get<std::string>()] = c["class"].get<std::string>();
+    return by_file;
+  };
+  const auto beast = classes_of("sub", R"("beast")");
+  EXPECT_EQ(beast.at("vehicles/cars/v0.png"), "beast");
+  EXPECT_EQ(beast.at("vehicles/cars/v1.png"), "beast");
+  EXPECT_EQ(beast.at("animals/a1.png"), "beast");
+  const auto skipped = classes_of("skip", "null");
+  EXPECT_EQ(skipped.count("vehicles/cars/v0.png"), 0u);
+  EXPECT_EQ(skipped.count("vehicles/cars/v1.png"), 0u);
+  EXPECT_EQ(skipped.at("animals/a1.png"), "beast");
+}
+
 TEST(ToolMakeDataset, ToolErrorsNameTheFlag) {
   const SourceTree t;
   // Through the tool: the message on stderr with the flag at fault, exit status 1.

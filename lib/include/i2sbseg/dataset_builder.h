@@ -33,10 +33,13 @@
 
 namespace i2sbseg {
 
-// Which class each top-level cutout folder becomes.
+// Which class each cutout folder becomes.
 struct ClassMapping {
-  std::vector<ClassInfo> classes;              // [0] is the background
-  std::map<std::string, std::string> folders;  // folder -> class name; "" skips the folder
+  std::vector<ClassInfo> classes;  // [0] is the background
+  // folder -> class name; "" skips the folder. A folder is a top-level one
+  // ("animals") or a path below the cutouts root ("military/vehicles"),
+  // whose entry overrides those of the folders above it.
+  std::map<std::string, std::string> folders;
   std::string other;                           // class of unlisted folders; "" skips them
 
   // animals->animal, plants->plant, food->food, vehicles->vehicle,
@@ -50,6 +53,11 @@ struct ClassMapping {
 
   // The class for a folder, "" when it is skipped.
   std::string class_for(const std::string& folder) const;
+  // The class of a cutout in `dir` ('/'-separated, relative to the cutouts
+  // root): the entry of the deepest listed folder on its path, else `other`.
+  std::string class_for_path(const std::string& dir) const;
+  // Whether a folder on `dir`'s path is listed (rather than left to `other`).
+  bool lists_path(const std::string& dir) const;
   int class_index(const std::string& name) const;  // -1 when unknown
 };
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// ClassMapping (<i2sbseg/dataset_builder.h>): which class each top-level
-// cutout folder becomes. Its class list follows <i2sbseg/class_list.h>.
+// ClassMapping (<i2sbseg/dataset_builder.h>): which class each cutout
+// folder (top-level, or a sub-folder path overriding it) becomes. Its class list follows <i2sbseg/class_list.h>.
 #include <filesystem>
 #include <fstream>
 
@@ -90,6 +90,25 @@ std::string ClassMapping::class_for(const std::string& folder) const {
   const auto it = folders.find(folder);
   return it == folders.end() ? other : it->second;
 }
+
+// The deepest listed folder on `dir`'s path, or folders.end().
+static std::map<std::string, std::string>::const_iterator deepest_listed(const std::map<std::string, std::string>& f,
+                                                                        std::string dir) {
+  for (;;) {
+    const auto it = f.find(dir);
+    if (it != f.end()) return it;
+    const auto slash = dir.rfind('/');
+    if (slash == std::string::npos) return f.end();
+    dir.resize(slash);
+  }
+}
+
+std::string ClassMapping::class_for_path(const std::string& dir) const {
+  const auto it = deepest_listed(folders, dir);
+  return it == folders.end() ? other : it->second;
+}
+
+bool ClassMapping::lists_path(const std::string& dir) const { return deepest_listed(folders, dir) != folders.end(); }
 
 int ClassMapping::class_index(const std::string& name) const {
   for (size_t k = 0; k < classes.size(); ++k)

@@ -107,9 +107,12 @@ std::vector<CutoutJob> list_cutouts(const DatasetOptions& o, const ClassMapping&
     if (std::distance(rel.begin(), rel.end()) < 2) continue;  // not inside a category folder
     const std::string category = rel.begin()->string();
     CategoryCount& count = summary.categories[category];
-    count.class_name = mapping.class_for(category);
-    count.distractors = count.class_name.empty() && distractor_folder(category, o);
-    if (count.class_name.empty() && !count.distractors) continue;
+    count.class_name = mapping.class_for(category);  // the summary's: the top-level folder's
+    // A sub-folder's own entry may override its category's.
+    const std::string cls = mapping.class_for_path(rel.parent_path().generic_string());
+    const bool distractor = cls.empty() && distractor_folder(category, o);
+    count.distractors = count.distractors || distractor;
+    if (cls.empty() && !distractor) continue;
     const std::string name = lower(p.filename().string());
     if (contains(name, "_mirror") || contains(name, "_flip")) {
       ++count.mirrored;
@@ -119,7 +122,7 @@ std::vector<CutoutJob> list_cutouts(const DatasetOptions& o, const ClassMapping&
       ++count.cartoons;
       continue;
     }
-    jobs.push_back({p, rel.generic_string(), category, count.distractors ? 0 : mapping.class_index(count.class_name)});
+    jobs.push_back({p, rel.generic_string(), category, distractor ? 0 : mapping.class_index(cls)});
   }
   return jobs;
 }
@@ -128,7 +131,7 @@ std::vector<CutoutJob> list_cutouts(const DatasetOptions& o, const ClassMapping&
 // class's picture must never be labelled background), then the class its
 // folder names explicitly (people/ over military/ -> "other").
 int owner_rank(const CutoutJob& job, const ClassMapping& mapping) {
-  return (job.class_index > 0 ? 2 : 0) + (mapping.folders.count(job.category) ? 1 : 0);
+  return (job.class_index > 0 ? 2 : 0) + (mapping.lists_path(fs::path(job.rel).parent_path().generic_string()) ? 1 : 0);
 }
 
 // Per kept picture (by pixel hash), the job that keeps it; the first of
