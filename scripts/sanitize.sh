@@ -3,7 +3,7 @@
 # Builds i2sbseg with sanitizers in a folder of its own and runs tests there.
 #
 #   bash scripts/sanitize.sh address [meson test args]  # ASan + UBSan, build-asan/, the whole suite
-#   bash scripts/sanitize.sh thread  [meson test args]  # TSan, build-tsan/, the two concurrency tests
+#   bash scripts/sanitize.sh thread  [meson test args]  # TSan, build-tsan/, the concurrency and batching tests
 #
 # Both use meson's own b_sanitize option; tests/meson.build then sets the
 # sanitizer options (stop at the first report) and the suppression files in
@@ -26,9 +26,10 @@ else
   meson setup "$dir" "${options[@]}"
 fi
 if [ "$kind" = thread ]; then
-  # Only what the concurrency tests need (the library, the plugin, the tests).
-  meson compile -C "$dir" gst-plugin/gsti2sbseg tests/test_element_concurrency tests/test_concurrency
-  [ $# -gt 0 ] || set -- concurrency element-concurrency
+  # Only what the threaded tests need (the library, the plugin, the tests).
+  meson compile -C "$dir" gst-plugin/gsti2sbseg tests/test_element_concurrency tests/test_concurrency \
+    tests/test_element_batching
+  [ $# -gt 0 ] || set -- concurrency element-concurrency element-batching
 else
   meson compile -C "$dir"
 fi

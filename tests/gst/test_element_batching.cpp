@@ -54,19 +54,28 @@ void run_pipeline(const std::string& launch, Collected& out, const std::atomic<b
       out.error = "no EOS within 300 s";
       break;
     }
+    // Told apart by their structures (an EOS has none, an error's is
+    // "GstMessageError"), which GStreamer's own code reads: this thread never
+    // reads a message's fields itself (GST_MESSAGE_TYPE), as the bus hands
+    // them over with GLib's futexes, which ThreadSanitizer cannot see
+    // (scripts/sanitize.sh).
     GstMessage* msg = gst_bus_timed_pop_filtered(
         bus, 20 * GST_MSECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT));
     if (!msg) continue;
     const GstStructure* s = gst_message_get_structure(msg);
     guint64 ns = 0;
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT) {
-      if (s && gst_structure_has_name(s, "i2sbseg") && gst_structure_get_uint64(s, "inference-time", &ns))
-        out.slowest_ns = std::max(out.slowest_ns, ns);
-      gst_message_unref(msg);
-      continue;
+    if (!s) {
+      done = true;  // EOS
+    } else if (gst_structure_has_name(s, "GstMessageError")) {
+      GError* err = nullptr;
+      gst_message_parse_error(msg, &err, nullptr);
+      out.error = err ? err->message : "error";
+      if (err) g_error_free(err);
+      done = true;
+    } else if (gst_structure_has_name(s, "i2sbseg") && gst_structure_get_uint64(s, "inference-time", &ns)) {
+      out.slowest_ns = std::max(out.slowest_ns, ns);
     }
-    done = true;
-    out.error = take_message_text(msg);
+    gst_message_unref(msg);
   }
   gst_object_unref(bus);
   gst_element_set_state(pipeline, GST_STATE_NULL);
