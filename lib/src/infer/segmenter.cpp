@@ -53,6 +53,10 @@ struct Segmenter::Impl {
   // One frame's bridge noise for `seed` (latent `shape`): segment() and
   // segment_batch() draw it alike, so a frame gets the same batched or not.
   std::vector<torch::Tensor> seed_noise(std::uint64_t seed, int nfe, const std::vector<int64_t>& shape);
+  // The sampler options of `params` without noise; true when the sampler
+  // draws noise (a bridge and no ODE), with `shape` one frame's latent.
+  bool noise_options(const SegmentParams& params, int height, int width, SampleOptions& options,
+                     std::vector<int64_t>& shape);
   // HR logits (1, K, out_h, out_w) float32, contiguous.
   torch::Tensor forward(const SampleOptions& options, OutputSize size);
   // Logits -> class map (+ overlay): fused on the GPU, row-parallel on the CPU.
@@ -238,15 +242,22 @@ void Segmenter::Impl::upload(const Frame& f) {
              "CUDA input conversion");
 }
 
+bool Segmenter::Impl::noise_options(const SegmentParams& params, int height, int width, SampleOptions& options,
+                                    std::vector<int64_t>& shape) {
+  options.ot_ode = params.ot_ode;
+  if (!model.has_bridge()) return false;
+  options.nfe = model.resolve_nfe(params.nfe);
+  if (params.ot_ode) return false;
+  const int s = model.config().scale_factor;
+  shape = model.latent_shape(1, int64_t{height} * s, int64_t{width} * s);
+  return true;
+}
+
 SampleOptions Segmenter::Impl::sample_options(const SegmentParams& params, int height, int width) {
   SampleOptions options;
-  options.ot_ode = params.ot_ode;
-  if (!model.has_bridge()) return options;
-  options.nfe = model.resolve_nfe(params.nfe);
-  if (params.ot_ode) return options;
+  std::vector<int64_t> shape;
+  if (!noise_options(params, height, width, options, shape)) return options;
   // The same seed gives the same noise (drawn once per seed, NFE and size).
-  const int s = model.config().scale_factor;
-  const std::vector<int64_t> shape = model.latent_shape(1, int64_t{height} * s, int64_t{width} * s);
   if (noise_seed != params.seed || noise_nfe != options.nfe || noise_shape != shape) {
     noise = seed_noise(params.seed, options.nfe, shape);
     noise_seed = params.seed;
@@ -376,14 +387,10 @@ void Segmenter::Impl::upload_batch(const std::vector<Frame>& frames) {
 SampleOptions Segmenter::Impl::batch_options(const SegmentParams& params, const std::vector<std::uint64_t>& seeds,
                                              int height, int width) {
   SampleOptions options;
-  options.ot_ode = params.ot_ode;
-  if (!model.has_bridge()) return options;
-  options.nfe = model.resolve_nfe(params.nfe);
-  if (params.ot_ode) return options;
+  std::vector<int64_t> shape;
+  if (!noise_options(params, height, width, options, shape)) return options;
   // Each frame's noise as sample_options() draws it for that seed alone, so
   // that a frame gets the same noise batched or not.
-  const int s = model.config().scale_factor;
-  const std::vector<int64_t> shape = model.latent_shape(1, int64_t{height} * s, int64_t{width} * s);
   if (batch_seeds != seeds || batch_nfe != options.nfe || batch_shape != shape) {
     std::vector<std::vector<torch::Tensor>> drawn;
     for (const std::uint64_t seed : seeds) drawn.push_back(seed_noise(seed, options.nfe, shape));
