@@ -275,16 +275,22 @@ TEST(ToolEval, BoundaryScoreAndAveragedRows) {
   }
 }
 
+// The tiny model at `model` and, at `base`, the same without its bridge: a
+// direct baseline for eval's --baseline.
+void save_tiny_model_and_baseline(const std::string& model, const std::string& base) {
+  save_tiny_model(model);
+  i2sbseg::ModelConfig c = i2sbseg::load_model(model).config();
+  c.bridge.reset();
+  i2sbseg::save_model(i2sbseg::Model(c), base);
+}
+
 // With --baseline, each bridge row's lead over the baseline and over the
 // LR path follows the table, with its bootstrap interval; --bootstrap 0
 // leaves them out.
 TEST(ToolEval, BootstrapLeadsFollowTheTable) {
   TempDir dir;
   const std::string model = dir.file("m.i2sb"), base = dir.file("base.i2sb");
-  save_tiny_model(model);
-  i2sbseg::ModelConfig c = i2sbseg::load_model(model).config();
-  c.bridge.reset();  // a direct baseline: no bridge
-  i2sbseg::save_model(i2sbseg::Model(c), base);
+  save_tiny_model_and_baseline(model, base);
   i2sbseg::testing::make_dataset(dir.file("d.pt"), 4);
   const std::string args = " --data " + dir.file("d.pt") + " --split all --nfe 1 2 --max-images 3 --baseline " + base;
   Result r = run_tool("eval " + model + args);
@@ -330,10 +336,7 @@ TEST(ToolEval, BootstrapLeadsFollowTheTable) {
 TEST(ToolEval, ReportWritesThreePictures) {
   TempDir dir;
   const std::string model = dir.file("m.i2sb"), base = dir.file("base.i2sb");
-  save_tiny_model(model);
-  i2sbseg::ModelConfig c = i2sbseg::load_model(model).config();
-  c.bridge.reset();  // a direct baseline: no bridge
-  i2sbseg::save_model(i2sbseg::Model(c), base);
+  save_tiny_model_and_baseline(model, base);
   i2sbseg::testing::make_dataset(dir.file("d.pt"), 4);
   const std::string report = dir.file("report/nested");
   const Result r = run_tool("eval " + model + " --data " + dir.file("d.pt") + " --split all --nfe 1 2 --samples 2 " +
