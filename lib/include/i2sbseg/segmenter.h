@@ -20,10 +20,15 @@ enum class OutputSize {
   kInput,   // the input size: HR logits averaged over each scale x scale cell
 };
 
+// Where a frame's bytes live: in host memory, or in the model's CUDA device
+// memory (a device pointer, e.g. a mapped GstCudaMemory), which the model
+// reads and writes in place: no host<->device copy of the frame.
+enum class FrameMemory { kHost, kDevice };
+
 // Where segment() draws the overlay in the same pass as the argmax: a frame
 // of the class map's size (out_w x out_h), packed like the input.
 struct OverlayTarget {
-  std::uint8_t* pixels = nullptr;
+  std::uint8_t* pixels = nullptr;  // in the memory SegmentParams::memory names
   int stride = 0;  // bytes per row
   float alpha = 0.5f;
   Upscale upscale = Upscale::kNearest;
@@ -39,6 +44,11 @@ struct SegmentParams {
   // thread (OpenMP's thread count is per calling thread, so a streaming
   // thread would otherwise run single-threaded).
   int threads = 0;
+  // kDevice: `pixels` (and an overlay target's pixels) are device pointers in
+  // the memory of the model's CUDA device, read and written there in place
+  // (host_input_copies() does not grow); the class map still comes back to
+  // the host. A model on the CPU refuses it (kUnsupported, naming the device).
+  FrameMemory memory = FrameMemory::kHost;
 };
 
 // How open() loads a model. Everything here is applied once, at open();
@@ -94,7 +104,9 @@ class Segmenter {
   // scale_factor x the input size, or the input size (OutputSize::kInput).
   // With `overlay`, the overlay (as draw_overlay would draw it) is written in
   // the same pass as the argmax (on the GPU when the model is there).
-  // Thread-safe: calls on a shared model run one at a time.
+  // Thread-safe: calls on a shared model run one at a time. Running out of
+  // GPU memory throws Error (kRuntime) naming the frame and output sizes
+  // (and the batch), not LibTorch's allocator text alone.
   void segment(const std::uint8_t* pixels, int width, int height, int stride_bytes, PixelLayout layout,
                const SegmentParams& params, std::vector<std::uint8_t>& class_map_out, int& out_w,
                int& out_h, const OverlayTarget* overlay = nullptr);
@@ -107,6 +119,10 @@ class Segmenter {
   // eagerly (no captured graph). Thread-safe like segment().
   void segment_batch(int width, int height, PixelLayout layout, const SegmentParams& params,
                      const std::vector<BatchFrame>& frames, int& out_w, int& out_h);
+
+  // Frames whose pixels this model has copied from host to device memory
+  // (CUDA models; every host-memory frame costs one, a kDevice frame none).
+  std::uint64_t host_input_copies() const;
 
   // The map size segment() gives for a width x height input.
   void output_size(int width, int height, OutputSize size, int& out_w, int& out_h) const;

@@ -23,6 +23,7 @@ struct GraphRunner::State {
 bool GraphRunner::compiled() { return true; }
 GraphRunner::GraphRunner() = default;
 GraphRunner::~GraphRunner() = default;
+void GraphRunner::reset() { state_.reset(); }
 
 torch::Tensor GraphRunner::run(Model& model, const torch::Tensor& input, const SampleOptions& options) {
   const int nfe = options.nfe;  // as given: the model resolves 0 to its default
@@ -35,12 +36,15 @@ torch::Tensor GraphRunner::run(Model& model, const torch::Tensor& input, const S
   const bool same = state_ && state_->input_ptr == input.data_ptr() && state_->input_shape == shape &&
                     state_->nfe == nfe && state_->ot_ode == options.ot_ode && state_->noise_ptrs == noise_ptrs;
   if (!same) {
-    state_ = std::make_unique<State>();
-    state_->input_ptr = input.data_ptr();
-    state_->input_shape = shape;
-    state_->nfe = nfe;
-    state_->ot_ode = options.ot_ode;
-    state_->noise_ptrs = noise_ptrs;
+    // Kept only once captured: a run that throws (out of memory) leaves no
+    // half-made graph for the next call to replay.
+    state_.reset();
+    auto state = std::make_unique<State>();
+    state->input_ptr = input.data_ptr();
+    state->input_shape = shape;
+    state->nfe = nfe;
+    state->ot_ode = options.ot_ode;
+    state->noise_ptrs = noise_ptrs;
     SampleOptions graph_options = options;
     graph_options.generator = nullptr;
     // Warm up on a side stream (cuDNN/cuBLAS set-up must not be captured),
@@ -50,13 +54,24 @@ torch::Tensor GraphRunner::run(Model& model, const torch::Tensor& input, const S
     c10::cuda::device_synchronize();  // the input was written on the current stream
     {
       c10::cuda::CUDAStreamGuard guard(side);
-      for (int i = 0; i < 2; ++i) state_->out = model.segment_lr(input, graph_options);
+      for (int i = 0; i < 2; ++i) state->out = model.segment_lr(input, graph_options);
       side.synchronize();
-      state_->graph.capture_begin();
-      state_->out = model.segment_lr(input, graph_options);
-      state_->graph.capture_end();
+      state->graph.capture_begin();
+      try {
+        state->out = model.segment_lr(input, graph_options);
+      } catch (...) {
+        // End the capture so that the stream and the allocator leave capture
+        // mode; the (invalid) graph itself is dropped.
+        try {
+          state->graph.capture_end();
+        } catch (...) {
+        }
+        throw;
+      }
+      state->graph.capture_end();
     }
     side.synchronize();
+    state_ = std::move(state);
   }
   state_->graph.replay();
   return state_->out;

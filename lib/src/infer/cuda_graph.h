@@ -27,6 +27,9 @@ class GraphRunner {
   // allocated between calls: the graph reads them in place. The returned
   // tensor is overwritten by the next call.
   torch::Tensor run(Model& model, const torch::Tensor& input, const SampleOptions& options);
+  // Drops the graph: the next run() captures afresh (after a failed call,
+  // whose buffers may come back at the same addresses).
+  void reset();
 
  private:
   struct State;

@@ -10,6 +10,7 @@ struct GraphRunner::State {};
 bool GraphRunner::compiled() { return false; }
 GraphRunner::GraphRunner() = default;
 GraphRunner::~GraphRunner() = default;
+void GraphRunner::reset() {}
 torch::Tensor GraphRunner::run(Model&, const torch::Tensor&, const SampleOptions&) {
   throw Error("this build of i2sbseg has no CUDA graph support (LibTorch without CUDA)");
 }

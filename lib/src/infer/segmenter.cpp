@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -16,7 +15,6 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
-#include <torch/cuda.h>
 #include <torch/types.h>
 
 #include <i2sbseg/bridge.h>
@@ -25,74 +23,9 @@
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
 
-#include "infer/cuda_graph.h"
-#include "infer/frame_ops.h"
+#include "infer/segmenter_impl.h"
 
 namespace i2sbseg {
-
-namespace {
-
-// One frame as segment() received it.
-struct Frame {
-  const std::uint8_t* pixels;
-  int width, height, stride;
-  PixelLayout layout;
-};
-
-}  // namespace
-
-// The stages of segment(), each on the model's device.
-struct Segmenter::Impl {
-  Impl(std::string p, torch::Device d, Model m) : path(std::move(p)), device(d), model(std::move(m)) {}
-
-  // Packed bytes -> `input`, RGB planes in [0, 1].
-  void upload(const Frame& f);
-  // The bridge's options for a call: the NFE resolved (0: the model's
-  // default) and the noise for the seed.
-  SampleOptions sample_options(const SegmentParams& params, int height, int width);
-  // One frame's bridge noise for `seed` (latent `shape`): segment() and
-  // segment_batch() draw it alike, so a frame gets the same batched or not.
-  std::vector<torch::Tensor> seed_noise(std::uint64_t seed, int nfe, const std::vector<int64_t>& shape);
-  // The sampler options of `params` without noise; true when the sampler
-  // draws noise (a bridge and no ODE), with `shape` one frame's latent.
-  bool noise_options(const SegmentParams& params, int height, int width, SampleOptions& options,
-                     std::vector<int64_t>& shape);
-  // HR logits (1, K, out_h, out_w) float32, contiguous.
-  torch::Tensor forward(const SampleOptions& options, OutputSize size);
-  // Logits -> class map (+ overlay): fused on the GPU, row-parallel on the CPU.
-  void classes_gpu(const torch::Tensor& logits, const Frame& f, std::uint8_t* map, const OverlayTarget* overlay);
-  void classes_cpu(const torch::Tensor& logits, const Frame& f, std::uint8_t* map, const OverlayTarget* overlay);
-
-  std::string path;
-  torch::Device device;
-  Model model;
-  std::mutex mutex;  // one inference at a time on the shared model
-  // Resolved once at open(): segment() reads no environment.
-  int default_threads = 1;  // $OMP_NUM_THREADS, else one per core
-  bool cuda_graphs = true;
-  // Reused while the frame size stays (no per-frame full-size allocations):
-  torch::Tensor input;  // (1, 3, h, w) float, v/255, on the model's device
-  // CUDA path: pinned host staging and device buffers.
-  torch::Tensor host_in, dev_in, host_out, dev_out, host_classes, dev_classes, dev_palette;
-  GraphRunner graph;  // CUDA: the frame path as one captured graph
-  // The bridge noise: every call draws it from a fresh generator seeded with
-  // the seed, so for one seed, NFE and size it is the same every frame. Drawn
-  // once (on the CPU, as Bridge::sample would) and kept on the device.
-  std::vector<torch::Tensor> noise;
-  std::uint64_t noise_seed = 0;
-  int noise_nfe = -1;
-  std::vector<int64_t> noise_shape;
-  // segment_batch(): the frames' RGB planes (N, 3, h, w) and, per stochastic
-  // step, the frames' own draws stacked; kept while the seeds stay.
-  void upload_batch(const std::vector<Frame>& frames);
-  SampleOptions batch_options(const SegmentParams& params, const std::vector<std::uint64_t>& seeds, int height,
-                              int width);
-  torch::Tensor batch_input;
-  std::vector<torch::Tensor> batch_noise;
-  std::vector<std::uint64_t> batch_seeds;
-  int batch_nfe = -1;
-  std::vector<int64_t> batch_shape;
-};
 
 namespace {
 
@@ -114,6 +47,14 @@ void check_frame(int width, int height, int stride_bytes, const PixelLayout& lay
   if (width < 1 || height < 1 || stride_bytes < width * layout.bytes_per_pixel)
     throw Error("frame of " + std::to_string(width) + "x" + std::to_string(height) + " with stride " +
                 std::to_string(stride_bytes) + " is not a valid image");
+}
+
+// Refuses frames in device memory unless the model is on a CUDA device.
+void check_memory(FrameMemory memory, const torch::Device& device) {
+  if (memory == FrameMemory::kDevice && !device.is_cuda())
+    throw Error(ErrorKind::kUnsupported,
+                "frames in CUDA device memory need a model on a CUDA device; this model runs on " + device.str(),
+                "memory");
 }
 
 }  // namespace
@@ -200,46 +141,16 @@ void Segmenter::check_frame_size(int width, int height) const {
   }
 }
 
-namespace {
-
-// (Re)allocates `t` only when its shape changes.
-void ensure(torch::Tensor& t, at::IntArrayRef shape, const torch::TensorOptions& opts) {
-  if (!t.defined() || t.sizes() != shape) t = torch::empty(shape, opts);
-}
-
-void check_cuda(const std::string& err, const char* what) {
-  if (!err.empty()) throw Error(std::string(what) + ": " + err);
-}
-
-// The overlay of a w x h class map over frame `f`, row by row on this thread.
-void paint_overlay(const std::uint8_t* class_map, int w, int h, const Frame& f, const OverlayTarget& target,
-                   const std::vector<ClassInfo>& classes) {
-  const frame_ops::OverlayPainter painter(w, h, f.width, f.height, f.layout, target.upscale, target.alpha, classes);
-  for (int y = 0; y < h; ++y)
-    painter.row(y, class_map + static_cast<std::size_t>(y) * w, f.pixels, f.stride,
-                target.pixels + static_cast<std::size_t>(y) * target.stride);
-}
-
-}  // namespace
-
-void Segmenter::Impl::upload(const Frame& f) {
+const std::uint8_t* Segmenter::Impl::upload(const Frame& f) {
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   ensure(input, {1, 3, f.height, f.width}, f32);
   if (!device.is_cuda()) {
     frame_ops::packed_to_rgb01(f.pixels, f.width, f.height, f.stride, f.layout, input.data_ptr<float>());
-    return;
+    return nullptr;
   }
-  if (!cuda::compiled()) throw Error("this build of i2sbseg has no CUDA kernels (built without nvcc)");
-  const std::size_t bytes = static_cast<std::size_t>(f.stride) * (f.height - 1) + f.width * f.layout.bytes_per_pixel;
-  const auto u8 = torch::TensorOptions().dtype(torch::kUInt8);
-  ensure(host_in, {static_cast<int64_t>(bytes)}, u8.pinned_memory(true));
-  ensure(dev_in, {static_cast<int64_t>(bytes)}, u8.device(device));
-  std::memcpy(host_in.data_ptr<std::uint8_t>(), f.pixels, bytes);
-  dev_in.copy_(host_in, /*non_blocking=*/true);
-  const float mean[3] = {0, 0, 0}, unit[3] = {1, 1, 1};
-  check_cuda(cuda::packed_to_planes(dev_in.data_ptr<std::uint8_t>(), f.width, f.height, f.stride, f.layout, mean,
-                                    unit, input.data_ptr<float>()),
-             "CUDA input conversion");
+  const std::uint8_t* src = frames_on_device({f}).front();
+  planes_gpu(src, f, input.data_ptr<float>());
+  return src;
 }
 
 bool Segmenter::Impl::noise_options(const SegmentParams& params, int height, int width, SampleOptions& options,
@@ -283,42 +194,6 @@ torch::Tensor Segmenter::Impl::forward(const SampleOptions& options, OutputSize 
   return logits.contiguous();
 }
 
-void Segmenter::Impl::classes_gpu(const torch::Tensor& logits, const Frame& f, std::uint8_t* map,
-                                  const OverlayTarget* overlay) {
-  const int k = static_cast<int>(logits.size(1)), out_h = static_cast<int>(logits.size(2)),
-            out_w = static_cast<int>(logits.size(3)), bpp = f.layout.bytes_per_pixel;
-  const auto plane = static_cast<int64_t>(out_w) * out_h;
-  // Fused argmax (+ nearest upscale and blend) at output size; bilinear
-  // overlays are drawn on the CPU from the class map.
-  const bool draw = overlay && (overlay->upscale == Upscale::kNearest || (out_w == f.width && out_h == f.height));
-  const auto u8 = torch::TensorOptions().dtype(torch::kUInt8);
-  ensure(dev_classes, {plane}, u8.device(device));
-  ensure(host_classes, {plane}, u8.pinned_memory(true));
-  cuda::OverlayArgs args;
-  if (draw) {
-    if (!dev_palette.defined()) dev_palette = torch::tensor(frame_ops::palette(model.config().classes), u8).to(device);
-    ensure(dev_out, {plane * bpp}, u8.device(device));
-    ensure(host_out, {plane * bpp}, u8.pinned_memory(true));
-    args = {dev_palette.data_ptr<std::uint8_t>(), frame_ops::alpha256(overlay->alpha), dev_in.data_ptr<std::uint8_t>(),
-            f.width, f.height, f.stride, dev_out.data_ptr<std::uint8_t>(), out_w * bpp, f.layout};
-  }
-  check_cuda(cuda::argmax_overlay(logits.data_ptr<float>(), k, out_w, out_h, dev_classes.data_ptr<std::uint8_t>(),
-                                  draw ? &args : nullptr),
-             "CUDA argmax/overlay");
-  host_classes.copy_(dev_classes, /*non_blocking=*/true);
-  if (draw) host_out.copy_(dev_out, /*non_blocking=*/true);
-  torch::cuda::synchronize(device.index());
-  std::memcpy(map, host_classes.data_ptr<std::uint8_t>(), static_cast<std::size_t>(plane));
-  if (draw) {
-    const std::uint8_t* src = host_out.data_ptr<std::uint8_t>();
-    const std::size_t row = static_cast<std::size_t>(out_w) * bpp;
-    for (int y = 0; y < out_h; ++y)
-      std::memcpy(overlay->pixels + static_cast<std::size_t>(y) * overlay->stride, src + y * row, row);
-  } else if (overlay) {
-    paint_overlay(map, out_w, out_h, f, *overlay, model.config().classes);
-  }
-}
-
 void Segmenter::Impl::classes_cpu(const torch::Tensor& logits, const Frame& f, std::uint8_t* map,
                                   const OverlayTarget* overlay) {
   // Argmax, palette and blend fused row by row, rows spread over the
@@ -345,10 +220,11 @@ void Segmenter::Impl::classes_cpu(const torch::Tensor& logits, const Frame& f, s
 void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int stride_bytes, PixelLayout layout,
                         const SegmentParams& params, std::vector<std::uint8_t>& class_map_out, int& out_w,
                         int& out_h, const OverlayTarget* overlay) {
+  check_memory(params.memory, impl_->device);  // first: a device pointer is not host-readable
   check_layout(layout);
   check_frame(width, height, stride_bytes, layout);
   check_frame_size(width, height);
-  const Frame frame{pixels, width, height, stride_bytes, layout};
+  const Frame frame{pixels, width, height, stride_bytes, layout, params.memory};
 
   std::lock_guard<std::mutex> lock(impl_->mutex);
   // OpenMP's team size is per calling thread: a streaming thread that never
@@ -357,31 +233,40 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
   if (at::get_num_threads() != threads) at::set_num_threads(threads);
   c10::InferenceMode inference;
   Impl& im = *impl_;
-  im.upload(frame);
-  const torch::Tensor logits = im.forward(im.sample_options(params, height, width), params.output_size);
-  out_h = static_cast<int>(logits.size(2));
-  out_w = static_cast<int>(logits.size(3));
-  class_map_out.resize(static_cast<std::size_t>(out_w) * out_h);
-  if (im.device.is_cuda())
-    im.classes_gpu(logits, frame, class_map_out.data(), overlay);
-  else
-    im.classes_cpu(logits, frame, class_map_out.data(), overlay);
+  try {
+    const std::uint8_t* src = im.upload(frame);
+    const torch::Tensor logits = im.forward(im.sample_options(params, height, width), params.output_size);
+    out_h = static_cast<int>(logits.size(2));
+    out_w = static_cast<int>(logits.size(3));
+    class_map_out.resize(static_cast<std::size_t>(out_w) * out_h);
+    if (im.device.is_cuda())
+      im.classes_gpu(logits, frame, src, class_map_out.data(), overlay);
+    else
+      im.classes_cpu(logits, frame, class_map_out.data(), overlay);
+  } catch (const c10::Error& e) {
+    im.rethrow(e, width, height, params.output_size, 1);
+  }
 }
 
-void Segmenter::Impl::upload_batch(const std::vector<Frame>& frames) {
+std::vector<const std::uint8_t*> Segmenter::Impl::upload_batch(const std::vector<Frame>& frames) {
   const Frame& first = frames.front();
   const auto n = static_cast<int64_t>(frames.size());
   ensure(batch_input, {n, 3, first.height, first.width}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
-  for (int64_t i = 0; i < n; ++i) {
-    if (device.is_cuda()) {  // through upload()'s staging and kernel, one frame at a time
-      upload(frames[static_cast<std::size_t>(i)]);
-      batch_input[i].copy_(input[0]);
-    } else {
+  const int64_t plane3 = int64_t{3} * first.width * first.height;
+  if (!device.is_cuda()) {
+    for (int64_t i = 0; i < n; ++i) {
       const Frame& f = frames[static_cast<std::size_t>(i)];
       frame_ops::packed_to_rgb01(f.pixels, f.width, f.height, f.stride, f.layout,
-                                 batch_input.data_ptr<float>() + i * 3 * f.width * f.height);
+                                 batch_input.data_ptr<float>() + i * plane3);
     }
+    return {};
   }
+  // Kept for the fused overlays: they read each frame's bytes on the device.
+  std::vector<const std::uint8_t*> srcs = frames_on_device(frames);
+  for (int64_t i = 0; i < n; ++i)
+    planes_gpu(srcs[static_cast<std::size_t>(i)], frames[static_cast<std::size_t>(i)],
+               batch_input.data_ptr<float>() + i * plane3);
+  return srcs;
 }
 
 SampleOptions Segmenter::Impl::batch_options(const SegmentParams& params, const std::vector<std::uint64_t>& seeds,
@@ -410,6 +295,7 @@ SampleOptions Segmenter::Impl::batch_options(const SegmentParams& params, const 
 
 void Segmenter::segment_batch(int width, int height, PixelLayout layout, const SegmentParams& params,
                               const std::vector<BatchFrame>& frames, int& out_w, int& out_h) {
+  check_memory(params.memory, impl_->device);  // first: device pointers are not host-readable
   check_layout(layout);
   output_size(width, height, params.output_size, out_w, out_h);
   if (frames.empty()) return;
@@ -418,7 +304,7 @@ void Segmenter::segment_batch(int width, int height, PixelLayout layout, const S
   for (const BatchFrame& b : frames) {
     check_frame(width, height, b.stride_bytes, layout);
     if (!b.pixels || !b.class_map_out) throw Error("segment_batch: a frame without pixels or class map");
-    fs.push_back({b.pixels, width, height, b.stride_bytes, layout});
+    fs.push_back({b.pixels, width, height, b.stride_bytes, layout, params.memory});
     seeds.push_back(b.seed);
   }
   check_frame_size(width, height);
@@ -434,23 +320,55 @@ void Segmenter::segment_batch(int width, int height, PixelLayout layout, const S
   if (at::get_num_threads() != threads) at::set_num_threads(threads);
   c10::InferenceMode inference;
   Impl& im = *impl_;
-  im.upload_batch(fs);
-  // Eager on a GPU too: a captured graph is for one stream's repeating frame.
-  torch::Tensor logits = im.model.segment_lr(im.batch_input, im.batch_options(params, seeds, height, width));
-  const int s = scale_factor();
-  if (params.output_size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
-  logits = logits.contiguous();
-  for (std::size_t i = 0; i < fs.size(); ++i) {
-    std::vector<std::uint8_t>& map = *frames[i].class_map_out;
-    map.resize(static_cast<std::size_t>(out_w) * out_h);
-    const torch::Tensor one = logits.narrow(0, static_cast<int64_t>(i), 1);
-    if (im.device.is_cuda()) {
-      if (frames[i].overlay) im.upload(fs[i]);  // the fused overlay reads the frame's bytes on the device
-      im.classes_gpu(one, fs[i], map.data(), frames[i].overlay);
-    } else {
-      im.classes_cpu(one, fs[i], map.data(), frames[i].overlay);
+  try {
+    const std::vector<const std::uint8_t*> srcs = im.upload_batch(fs);
+    // Eager on a GPU too: a captured graph is for one stream's repeating frame.
+    torch::Tensor logits = im.model.segment_lr(im.batch_input, im.batch_options(params, seeds, height, width));
+    const int s = scale_factor();
+    if (params.output_size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
+    logits = logits.contiguous();
+    for (std::size_t i = 0; i < fs.size(); ++i) {
+      std::vector<std::uint8_t>& map = *frames[i].class_map_out;
+      map.resize(static_cast<std::size_t>(out_w) * out_h);
+      const torch::Tensor one = logits.narrow(0, static_cast<int64_t>(i), 1);
+      if (im.device.is_cuda())
+        im.classes_gpu(one, fs[i], srcs[i], map.data(), frames[i].overlay);
+      else
+        im.classes_cpu(one, fs[i], map.data(), frames[i].overlay);
     }
+  } catch (const c10::Error& e) {
+    im.rethrow(e, width, height, params.output_size, frames.size());
   }
+}
+
+std::uint64_t Segmenter::host_input_copies() const { return impl_->host_copies.load(); }
+
+void Segmenter::Impl::rethrow(const c10::Error& e, int width, int height, OutputSize size, std::size_t batch) {
+  // cuDNN and cuBLAS report a failed allocation as a plain CUDA error.
+  const std::string text = e.what_without_backtrace();
+  const bool oom = dynamic_cast<const c10::OutOfMemoryError*>(&e) || text.find("out of memory") != std::string::npos;
+  if (!device.is_cuda() || !oom) throw;
+  // A failed call may leave buffers of its size half made: start afresh
+  // (this also gives their memory back to the allocator).
+  input = batch_input = torch::Tensor();
+  host_in = dev_in = host_out = dev_out = host_classes = dev_classes = torch::Tensor();
+  noise.clear();
+  noise_nfe = -1;
+  batch_noise.clear();
+  batch_seeds.clear();
+  batch_nfe = -1;
+  graph.reset();
+  const int s = size == OutputSize::kInput ? 1 : model.config().scale_factor;
+  const std::string in = std::to_string(width) + "x" + std::to_string(height),
+                    out = std::to_string(int64_t{width} * s) + "x" + std::to_string(int64_t{height} * s);
+  const std::string what = batch > 1 ? "a batch of " + std::to_string(batch) + " " + in + " frames into " + out +
+                                           " class maps"
+                                     : "a " + in + " frame into a " + out + " class map";
+  std::string hints = "smaller frames";
+  if (s > 1) hints += std::string(batch > 1 ? ", " : " or ") + "output_size kInput (the input's size)";
+  if (batch > 1) hints += " or a smaller batch";
+  throw Error("out of GPU memory on " + device.str() + " segmenting " + what + "; use " + hints + ". " +
+              text.substr(0, text.find('\n')));
 }
 
 void Segmenter::draw_overlay(const std::uint8_t* class_map, int w, int h, const std::uint8_t* src, int src_w,
@@ -458,7 +376,8 @@ void Segmenter::draw_overlay(const std::uint8_t* class_map, int w, int h, const 
                              int dst_stride, Upscale upscale) const {
   check_layout(layout);
   if (w < 1 || h < 1 || src_w < 1 || src_h < 1) return;
-  paint_overlay(class_map, w, h, {src, src_w, src_h, src_stride, layout}, {dst, dst_stride, alpha, upscale}, classes());
+  paint_overlay(class_map, w, h, {src, src_w, src_h, src_stride, layout}, {dst, dst_stride, alpha, upscale},
+                classes());
 }
 
 }  // namespace i2sbseg

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+// Segmenter's state and stages (internal): segmenter.cpp runs them,
+// segmenter_cuda.cpp holds the CUDA frame path.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <c10/util/Exception.h>
+#include <torch/types.h>
+
+#include <i2sbseg/error.h>
+#include <i2sbseg/model.h>
+#include <i2sbseg/segmenter.h>
+
+#include "infer/cuda_graph.h"
+#include "infer/frame_ops.h"
+
+namespace i2sbseg {
+
+// One frame as segment() received it.
+struct Frame {
+  const std::uint8_t* pixels;
+  int width, height, stride;
+  PixelLayout layout;
+  FrameMemory memory = FrameMemory::kHost;
+};
+
+// The stages of segment(), each on the model's device.
+struct Segmenter::Impl {
+  Impl(std::string p, torch::Device d, Model m) : path(std::move(p)), device(d), model(std::move(m)) {}
+
+  // Packed bytes -> `input`, RGB planes in [0, 1]. On a GPU returns the
+  // frame's bytes on the device (the fused overlay reads them there).
+  const std::uint8_t* upload(const Frame& f);
+  // The bridge's options for a call: the NFE resolved (0: the model's
+  // default) and the noise for the seed.
+  SampleOptions sample_options(const SegmentParams& params, int height, int width);
+  // One frame's bridge noise for `seed` (latent `shape`): segment() and
+  // segment_batch() draw it alike, so a frame gets the same batched or not.
+  std::vector<torch::Tensor> seed_noise(std::uint64_t seed, int nfe, const std::vector<int64_t>& shape);
+  // The sampler options of `params` without noise; true when the sampler
+  // draws noise (a bridge and no ODE), with `shape` one frame's latent.
+  bool noise_options(const SegmentParams& params, int height, int width, SampleOptions& options,
+                     std::vector<int64_t>& shape);
+  // HR logits (1, K, out_h, out_w) float32, contiguous.
+  torch::Tensor forward(const SampleOptions& options, OutputSize size);
+  // Logits -> class map (+ overlay): fused on the GPU (`src`: the frame's
+  // bytes on the device), row-parallel on the CPU.
+  void classes_gpu(const torch::Tensor& logits, const Frame& f, const std::uint8_t* src, std::uint8_t* map,
+                   const OverlayTarget* overlay);
+  void classes_cpu(const torch::Tensor& logits, const Frame& f, std::uint8_t* map, const OverlayTarget* overlay);
+
+  // CUDA frame path (segmenter_cuda.cpp). The frames' bytes on the device:
+  // kDevice frames as given, host frames copied through pinned staging into
+  // dev_in, one after another (one host_copies each).
+  std::vector<const std::uint8_t*> frames_on_device(const std::vector<Frame>& frames);
+  // Device bytes of `f` -> three float planes at `dst` (device).
+  void planes_gpu(const std::uint8_t* src, const Frame& f, float* dst);
+  // A bilinear overlay of a kDevice frame, drawn on the CPU (w x h map).
+  void paint_device_overlay(const std::uint8_t* map, int w, int h, const Frame& f, const OverlayTarget& target);
+
+  // Called in a catch block: out of GPU memory becomes an Error naming the
+  // sizes (the per-size buffers dropped); anything else is rethrown as is.
+  [[noreturn]] void rethrow(const c10::Error& e, int width, int height, OutputSize size, std::size_t batch);
+
+  std::string path;
+  torch::Device device;
+  Model model;
+  std::mutex mutex;  // one inference at a time on the shared model
+  // Resolved once at open(): segment() reads no environment.
+  int default_threads = 1;  // $OMP_NUM_THREADS, else one per core
+  bool cuda_graphs = true;
+  std::atomic<std::uint64_t> host_copies{0};  // read without the mutex
+  // Reused while the frame size stays (no per-frame full-size allocations):
+  torch::Tensor input;  // (1, 3, h, w) float, v/255, on the model's device
+  // CUDA path: pinned host staging and device buffers.
+  torch::Tensor host_in, dev_in, host_out, dev_out, host_classes, dev_classes, dev_palette;
+  GraphRunner graph;  // CUDA: the frame path as one captured graph
+  // The bridge noise: every call draws it from a fresh generator seeded with
+  // the seed, so for one seed, NFE and size it is the same every frame. Drawn
+  // once (on the CPU, as Bridge::sample would) and kept on the device.
+  std::vector<torch::Tensor> noise;
+  std::uint64_t noise_seed = 0;
+  int noise_nfe = -1;
+  std::vector<int64_t> noise_shape;
+  // segment_batch(): the frames' RGB planes (N, 3, h, w) and, per stochastic
+  // step, the frames' own draws stacked; kept while the seeds stay. Returns
+  // the frames' bytes on the device, as upload().
+  std::vector<const std::uint8_t*> upload_batch(const std::vector<Frame>& frames);
+  SampleOptions batch_options(const SegmentParams& params, const std::vector<std::uint64_t>& seeds, int height,
+                              int width);
+  torch::Tensor batch_input;
+  std::vector<torch::Tensor> batch_noise;
+  std::vector<std::uint64_t> batch_seeds;
+  int batch_nfe = -1;
+  std::vector<int64_t> batch_shape;
+};
+
+// (Re)allocates `t` only when its shape changes.
+inline void ensure(torch::Tensor& t, at::IntArrayRef shape, const torch::TensorOptions& opts) {
+  if (!t.defined() || t.sizes() != shape) t = torch::empty(shape, opts);
+}
+
+inline void check_cuda(const std::string& err, const char* what) {
+  if (!err.empty()) throw Error(std::string(what) + ": " + err);
+}
+
+// The overlay of a w x h class map over host frame `f`, row by row on this thread.
+inline void paint_overlay(const std::uint8_t* class_map, int w, int h, const Frame& f, const OverlayTarget& target,
+                          const std::vector<ClassInfo>& classes) {
+  const frame_ops::OverlayPainter painter(w, h, f.width, f.height, f.layout, target.upscale, target.alpha, classes);
+  for (int y = 0; y < h; ++y)
+    painter.row(y, class_map + static_cast<std::size_t>(y) * w, f.pixels, f.stride,
+                target.pixels + static_cast<std::size_t>(y) * target.stride);
+}
+
+}  // namespace i2sbseg
