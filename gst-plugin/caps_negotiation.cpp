@@ -76,6 +76,11 @@ GstCaps* transform_caps(GstBaseTransform* trans, GstPadDirection direction, GstC
     const GstCapsFeatures* features = gst_caps_get_features(caps, i);
     result = gst_caps_merge_structure_full(result, out, features ? gst_caps_features_copy(features) : nullptr);
   }
+  // CUDA memory only for a model on a CUDA device (unknown before start():
+  // the templates' offer stands until then) with a context to share.
+  const bool loaded = self->state->model_scale.load() > 0;
+  if (loaded && !(self->state->model_on_cuda.load() && self->state->cuda.has_context()))
+    result = remove_cuda_memory(result);
   if (filter) {
     GstCaps* filtered = gst_caps_intersect_full(filter, result, GST_CAPS_INTERSECT_FIRST);
     gst_caps_unref(result);
@@ -129,6 +134,37 @@ bool output_matches(GstI2sbSeg* self, const GstVideoInfo& in, const GstVideoInfo
   return true;
 }
 
+// memory:CUDAMemory on both pads, or on neither, and only for a model on a
+// CUDA device with a context shared with the pipeline; posts why not.
+bool cuda_caps_usable(GstI2sbSeg* self, GstCaps* incaps, GstCaps* outcaps, const i2sbseg::Segmenter& model,
+                      const Properties& p) {
+  const bool in = is_cuda_memory(incaps), out = is_cuda_memory(outcaps);
+  if (!in && !out) return true;
+  if (in != out) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                      ("Input and output must both be in CUDA memory (memory:CUDAMemory) or both in system memory"),
+                      ("input caps %" GST_PTR_FORMAT ", output caps %" GST_PTR_FORMAT, incaps, outcaps));
+    return false;
+  }
+  if (!self->state->model_on_cuda.load()) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                      ("Frames in CUDA memory (memory:CUDAMemory) need the model on a CUDA device, but model '%s' "
+                       "runs on %s (property 'device' is '%s')",
+                       model.model_path().c_str(), model.device().c_str(), p.device.c_str()),
+                      ("input caps %" GST_PTR_FORMAT, incaps));
+    return false;
+  }
+  if (!self->state->cuda.has_context()) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                      ("Frames in CUDA memory (memory:CUDAMemory), but no CUDA context for device '%s' could be "
+                       "shared with the pipeline",
+                       model.device().c_str()),
+                      ("input caps %" GST_PTR_FORMAT, incaps));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 gboolean set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps* outcaps) {
@@ -161,9 +197,11 @@ gboolean set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps* outcaps) {
   }
   const Properties p = self->state->settings.get();
   if (!output_matches(self, in, out, p, size_factor(*self->state, p.output_size))) return FALSE;
+  if (!cuda_caps_usable(self, incaps, outcaps, *s.segmenter, p)) return FALSE;
   s.in_info = in;
   s.out_info = out;
   s.layout = layout;
+  s.cuda_caps = is_cuda_memory(incaps);
   s.warned_size = false;
   s.mode = p.mode;
   s.size = p.output_size == GST_I2SBSEG_OUTPUT_SIZE_INPUT ? i2sbseg::OutputSize::kInput : i2sbseg::OutputSize::kScaled;

@@ -19,6 +19,7 @@
 #include <i2sbseg/pixel_layout.h>
 #include <i2sbseg/segmenter.h>
 
+#include "cuda_memory.h"
 #include "frame_batcher.h"
 #include "gsti2sbseg.h"
 
@@ -93,6 +94,9 @@ struct StreamState {
   i2sbseg::PixelLayout layout{};
   GstI2sbSegMode mode = GST_I2SBSEG_MODE_OVERLAY;
   i2sbseg::OutputSize size = i2sbseg::OutputSize::kScaled;
+  // memory:CUDAMemory caps: frames of our CUDA context go to the model in
+  // place (others through host memory).
+  bool cuda_caps = false;
   // The last class map (map_w x map_h), reused for `interval` frames.
   std::vector<std::uint8_t> class_map;
   int map_w = 0, map_h = 0;
@@ -114,6 +118,11 @@ struct ElementState {
   // The loaded model's scale factor (0: none loaded). Written by start() and
   // stop(); read by caps queries, which may come from any thread.
   std::atomic<int> model_scale{0};
+  // Whether the loaded model runs on a CUDA device (caps queries offer
+  // memory:CUDAMemory only then). Written by start() and stop().
+  std::atomic<bool> model_on_cuda{false};
+  // The CUDA context shared with the pipeline (memory:CUDAMemory caps).
+  CudaMemoryState cuda;
   // The slowest inference so far (ns): what latency queries add. Written by
   // the streaming thread; read by latency queries from any thread.
   std::atomic<GstClockTime> latency{0};

@@ -13,7 +13,7 @@ using Clock = std::chrono::steady_clock;
 bool BatchKey::operator==(const BatchKey& o) const {
   return width == o.width && height == o.height && layout.bytes_per_pixel == o.layout.bytes_per_pixel &&
          layout.r == o.layout.r && layout.g == o.layout.g && layout.b == o.layout.b && nfe == o.nfe &&
-         ot_ode == o.ot_ode && size == o.size && threads == o.threads;
+         ot_ode == o.ot_ode && size == o.size && threads == o.threads && memory == o.memory;
 }
 
 struct FrameBatcher::Entry {
@@ -69,6 +69,7 @@ void FrameBatcher::run(const std::list<Entry*>& batch, std::unique_lock<std::mut
   params.ot_ode = key.ot_ode;
   params.output_size = key.size;
   params.threads = key.threads;
+  params.memory = key.memory;
   std::string error;
   lock.unlock();
   try {

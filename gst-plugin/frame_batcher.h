@@ -28,6 +28,7 @@ struct BatchKey {
   bool ot_ode = false;
   i2sbseg::OutputSize size = i2sbseg::OutputSize::kScaled;
   int threads = 0;
+  i2sbseg::FrameMemory memory = i2sbseg::FrameMemory::kHost;  // where the frames' pixels are
   bool operator==(const BatchKey& o) const;
 };
 

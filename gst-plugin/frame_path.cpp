@@ -30,9 +30,11 @@ struct MappedFrames {
     if (in_mapped) gst_video_frame_unmap(&in);
   }
 
-  // Maps both frames, or posts why not and returns false.
-  bool map(GstI2sbSeg* self, StreamState& s, GstBuffer* inbuf, GstBuffer* outbuf) {
-    in_mapped = gst_video_frame_map(&in, &s.in_info, inbuf, GST_MAP_READ);
+  // Maps both frames (`device`: as CUDA device pointers), or posts why not
+  // and returns false.
+  bool map(GstI2sbSeg* self, StreamState& s, GstBuffer* inbuf, GstBuffer* outbuf, bool device) {
+    const GstMapFlags flag = device ? cuda_map_flag() : static_cast<GstMapFlags>(0);
+    in_mapped = gst_video_frame_map(&in, &s.in_info, inbuf, static_cast<GstMapFlags>(GST_MAP_READ | flag));
     if (!in_mapped) {
       GST_ELEMENT_ERROR(self, STREAM, FORMAT,
                         ("Could not read a %dx%d %s frame from an input buffer of %" G_GSIZE_FORMAT " bytes",
@@ -41,7 +43,7 @@ struct MappedFrames {
                         ("gst_video_frame_map failed on %" GST_PTR_FORMAT, inbuf));
       return false;
     }
-    out_mapped = gst_video_frame_map(&out, &s.out_info, outbuf, GST_MAP_WRITE);
+    out_mapped = gst_video_frame_map(&out, &s.out_info, outbuf, static_cast<GstMapFlags>(GST_MAP_WRITE | flag));
     if (!out_mapped)
       GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not write to an output buffer"),
                         ("gst_video_frame_map failed on %" GST_PTR_FORMAT, outbuf));
@@ -73,8 +75,9 @@ bool check_input(GstI2sbSeg* self, StreamState& s, GstBuffer* inbuf) {
   return true;
 }
 
-i2sbseg::SegmentParams segment_params(const Properties& p, i2sbseg::OutputSize size) {
+i2sbseg::SegmentParams segment_params(const Properties& p, i2sbseg::OutputSize size, bool device) {
   i2sbseg::SegmentParams params;
+  params.memory = device ? i2sbseg::FrameMemory::kDevice : i2sbseg::FrameMemory::kHost;
   params.nfe = static_cast<int>(p.steps);
   params.ot_ode = p.ot_ode;
   params.seed = p.seed;
@@ -87,15 +90,15 @@ i2sbseg::SegmentParams segment_params(const Properties& p, i2sbseg::OutputSize s
 // other elements' frames on the same model. False when a flush or stop
 // withdrew the frame before its batch ran.
 bool run_model(GstI2sbSeg* self, StreamState& s, const Properties& p, const std::uint8_t* px, int w, int h,
-               int stride, const i2sbseg::OverlayTarget* overlay) {
-  const i2sbseg::SegmentParams params = segment_params(p, s.size);
+               int stride, const i2sbseg::OverlayTarget* overlay, bool device) {
+  const i2sbseg::SegmentParams params = segment_params(p, s.size, device);
   if (!s.batcher) {
     s.segmenter->segment(px, w, h, stride, s.layout, params, s.class_map, s.map_w, s.map_h, overlay);
     return true;
   }
   BatchRequest r;
   r.owner = self->state;
-  r.key = {w, h, s.layout, params.nfe, params.ot_ode, params.output_size, params.threads};
+  r.key = {w, h, s.layout, params.nfe, params.ot_ode, params.output_size, params.threads, params.memory};
   r.frame = {px, stride, params.seed, &s.class_map, overlay};
   r.batch_size = p.batch_size;
   r.timeout = std::chrono::milliseconds(p.batch_timeout);
@@ -109,11 +112,18 @@ bool run_model(GstI2sbSeg* self, StreamState& s, const Properties& p, const std:
   return true;
 }
 
-// Writes the output frame: runs the model when this frame is due (every
-// `interval` frames, or when the map does not fit), else draws the new frame
-// under the last class map. Sets `ran` and, when it ran, `took` (ns).
-GstFlowReturn segment_frame(GstI2sbSeg* self, StreamState& s, const Properties& p, MappedFrames& f, bool& ran,
-                            GstClockTime& took) {
+// Whether the model runs on this frame: every `interval` frames, and when
+// there is no class map of the output's size to reuse.
+bool model_due(const StreamState& s, const Properties& p) {
+  return !s.have_map || s.frame_index % std::max(1u, p.interval) == 0 ||
+         s.map_w != GST_VIDEO_INFO_WIDTH(&s.out_info) || s.map_h != GST_VIDEO_INFO_HEIGHT(&s.out_info);
+}
+
+// Writes the output frame: runs the model when `ran` (model_due), else draws
+// the new frame under the last class map; `device`: both frames are mapped
+// as CUDA device pointers. Sets `took` (ns) when it ran.
+GstFlowReturn segment_frame(GstI2sbSeg* self, StreamState& s, const Properties& p, MappedFrames& f, bool ran,
+                            bool device, GstClockTime& took) {
   const int in_w = GST_VIDEO_FRAME_WIDTH(&f.in), in_h = GST_VIDEO_FRAME_HEIGHT(&f.in);
   const int in_stride = GST_VIDEO_FRAME_PLANE_STRIDE(&f.in, 0);
   const auto* in_px = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&f.in, 0));
@@ -124,7 +134,6 @@ GstFlowReturn segment_frame(GstI2sbSeg* self, StreamState& s, const Properties& 
   const auto alpha = static_cast<float>(p.alpha);
   const auto upscale =
       p.upscale == GST_I2SBSEG_UPSCALE_BILINEAR ? i2sbseg::Upscale::kBilinear : i2sbseg::Upscale::kNearest;
-  ran = !s.have_map || s.frame_index % std::max(1u, p.interval) == 0 || s.map_w != out_w || s.map_h != out_h;
   try {
     int map_w = 0, map_h = 0;
     s.segmenter->output_size(in_w, in_h, s.size, map_w, map_h);
@@ -135,7 +144,7 @@ GstFlowReturn segment_frame(GstI2sbSeg* self, StreamState& s, const Properties& 
       // Overlay mode: argmax and blend in one pass inside the library.
       const i2sbseg::OverlayTarget target{out_px, out_stride, alpha, upscale};
       const GstClockTime t0 = gst_util_get_timestamp();
-      if (!run_model(self, s, p, in_px, in_w, in_h, in_stride, mask ? nullptr : &target)) {
+      if (!run_model(self, s, p, in_px, in_w, in_h, in_stride, mask ? nullptr : &target, device)) {
         GST_DEBUG_OBJECT(self, "frame withdrawn from its batch (flushing)");
         return GST_FLOW_FLUSHING;
       }
@@ -182,13 +191,19 @@ GstFlowReturn transform(GstBaseTransform* trans, GstBuffer* inbuf, GstBuffer* ou
     return GST_FLOW_ERROR;
   }
   if (!check_input(self, s, inbuf)) return GST_FLOW_ERROR;
-  bool ran = false;
+  const bool ran = model_due(s, p);
+  // In place on the GPU: an overlay frame whose input and output are CUDA
+  // memory of the context we share with the model. Anything else (mask
+  // mode, frames that reuse a class map, another context's memory) is
+  // mapped through host memory, which GStreamer's CUDA memory provides.
+  const bool device = ran && s.cuda_caps && s.mode != GST_I2SBSEG_MODE_MASK &&
+                      self->state->cuda.in_our_context(inbuf) && self->state->cuda.in_our_context(outbuf);
   GstClockTime took = 0;
   GstFlowReturn ret;
   {
     MappedFrames frames;
-    if (!frames.map(self, s, inbuf, outbuf)) return GST_FLOW_ERROR;
-    ret = segment_frame(self, s, p, frames, ran, took);
+    if (!frames.map(self, s, inbuf, outbuf, device)) return GST_FLOW_ERROR;
+    ret = segment_frame(self, s, p, frames, ran, device, took);
   }
   ++s.frame_index;
   if (ret != GST_FLOW_OK) return ret;

@@ -30,6 +30,14 @@
  * the frames between reuse its class map. `alpha` is controllable: a control
  * binding on it is synced with each frame's stream time.
  *
+ * Where the build has GStreamer's CUDA library, both pads also take
+ * `video/x-raw(memory:CUDAMemory)`: with the model on a CUDA device the
+ * frame goes into the model and the overlay comes out in GPU memory, with
+ * no host copy, on the CUDA context the element shares with the pipeline
+ * (the device's primary context, the model's, unless the pipeline or the
+ * application set one). With the model on the CPU, system memory is
+ * negotiated.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 videotestsrc num-buffers=30 ! video/x-raw,width=96,height=64 ! \
@@ -47,6 +55,11 @@
  *     video/x-raw,width=96,height=64 ! videoconvert ! i2sbseg ! videoconvert ! autovideosink
  * ]| Without a `model` property: the model that `$I2SBSEG_DEFAULT_MODEL` names
  * (`meson devenv` sets it to the source tree's), or else the installed default.
+ *
+ * |[
+ * gst-launch-1.0 videotestsrc ! video/x-raw,format=RGBA,width=320,height=180 ! cudaupload ! \
+ *     i2sbseg model=models/default.i2sb device=cuda ! cudadownload ! videoconvert ! autovideosink
+ * ]| Frames in CUDA memory through the model on the GPU.
  */
 #include "gsti2sbseg.h"
 
@@ -76,9 +89,25 @@ static void gst_i2sbseg_before_transform(GstBaseTransform* trans, GstBuffer* buf
 }
 
 // Upstream may send frames with any stride: we read them through GstVideoMeta.
+// In CUDA memory we offer a pool on the context we share with the pipeline.
 static gboolean gst_i2sbseg_propose_allocation(GstBaseTransform* trans, GstQuery* decide_query, GstQuery* query) {
   gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+  GstCaps* caps = nullptr;
+  gst_query_parse_allocation(query, &caps, nullptr);
+  if (i2sbseg_gst::is_cuda_memory(caps) && GST_I2SBSEG(trans)->state->cuda.propose_pool(query, caps)) return TRUE;
   return GST_BASE_TRANSFORM_CLASS(gst_i2sbseg_parent_class)->propose_allocation(trans, decide_query, query);
+}
+
+// Output frames in CUDA memory come from a pool on our context, where the
+// model writes the overlay in place.
+static gboolean gst_i2sbseg_decide_allocation(GstBaseTransform* trans, GstQuery* query) {
+  if (!GST_BASE_TRANSFORM_CLASS(gst_i2sbseg_parent_class)->decide_allocation(trans, query)) return FALSE;
+  GstCaps* caps = nullptr;
+  gst_query_parse_allocation(query, &caps, nullptr);
+  if (!i2sbseg_gst::is_cuda_memory(caps) || GST_I2SBSEG(trans)->state->cuda.decide_pool(query, caps)) return TRUE;
+  GST_ELEMENT_ERROR(trans, RESOURCE, SETTINGS, ("Could not make a CUDA buffer pool for %" GST_PTR_FORMAT, caps),
+                    ("no CUDA context, or the pool refused the caps"));
+  return FALSE;
 }
 
 // FLUSH_STOP is serialized (under the sink pad's stream lock), like transform.
@@ -97,7 +126,13 @@ static gboolean gst_i2sbseg_sink_event(GstBaseTransform* trans, GstEvent* event)
 
 // Adds the slowest measured inference to upstream's latency, so that live
 // pipelines (a webcam) schedule frames late enough.
+// Context queries (either pad) get the CUDA context we share, when the
+// `device` property names a CUDA device.
 static gboolean gst_i2sbseg_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
+  i2sbseg_gst::ElementState* state = GST_I2SBSEG(trans)->state;
+  if (GST_QUERY_TYPE(query) == GST_QUERY_CONTEXT &&
+      state->cuda.answer_query(GST_ELEMENT(trans), query, i2sbseg_gst::cuda_device_for(state->settings.get().device)))
+    return TRUE;
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
     return GST_BASE_TRANSFORM_CLASS(gst_i2sbseg_parent_class)->query(trans, direction, query);
   if (!gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(trans), query)) return FALSE;
@@ -113,11 +148,23 @@ static gboolean gst_i2sbseg_query(GstBaseTransform* trans, GstPadDirection direc
 // PAUSED -> READY takes the streaming thread's lock to stop it: a frame
 // waiting for its batch is withdrawn first rather than waiting out its
 // batch-timeout. stop() clears the mark.
+// NULL -> READY finds or makes the CUDA context (before upstream elements
+// go READY and ask for one); READY -> NULL lets it go.
 static GstStateChangeReturn gst_i2sbseg_change_state(GstElement* element, GstStateChange transition) {
   i2sbseg_gst::ElementState* state = GST_I2SBSEG(element)->state;
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+    state->cuda.ensure(element, i2sbseg_gst::cuda_device_for(state->settings.get().device));
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && state->stream.batcher)
     state->stream.batcher->set_flushing(state, true);
-  return GST_ELEMENT_CLASS(gst_i2sbseg_parent_class)->change_state(element, transition);
+  const GstStateChangeReturn ret = GST_ELEMENT_CLASS(gst_i2sbseg_parent_class)->change_state(element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL) state->cuda.reset();
+  return ret;
+}
+
+static void gst_i2sbseg_set_context(GstElement* element, GstContext* context) {
+  i2sbseg_gst::ElementState* state = GST_I2SBSEG(element)->state;
+  state->cuda.set_context(element, context, i2sbseg_gst::cuda_device_for(state->settings.get().device));
+  GST_ELEMENT_CLASS(gst_i2sbseg_parent_class)->set_context(element, context);
 }
 
 static void gst_i2sbseg_init(GstI2sbSeg* self) {
@@ -141,7 +188,9 @@ static void gst_i2sbseg_class_init(GstI2sbSegClass* klass) {
   i2sbseg_gst::install_properties(gobject_class);
 
   for (const bool src : {false, true}) {
-    GstCaps* caps = i2sbseg_gst::template_caps(src);  // the source pad adds GRAY8 (mode=mask)
+    // The source pad adds GRAY8 (mode=mask); both add memory:CUDAMemory
+    // where the build has GStreamer's CUDA library.
+    GstCaps* caps = i2sbseg_gst::add_cuda_memory(i2sbseg_gst::template_caps(src));
     gst_element_class_add_pad_template(
         element_class, gst_pad_template_new(src ? "src" : "sink", src ? GST_PAD_SRC : GST_PAD_SINK, GST_PAD_ALWAYS, caps));
     gst_caps_unref(caps);
@@ -153,6 +202,7 @@ static void gst_i2sbseg_class_init(GstI2sbSegClass* klass) {
       "i2sbseg developers");
 
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_i2sbseg_change_state);
+  element_class->set_context = GST_DEBUG_FUNCPTR(gst_i2sbseg_set_context);
   trans_class->start = GST_DEBUG_FUNCPTR(i2sbseg_gst::start);
   trans_class->stop = GST_DEBUG_FUNCPTR(i2sbseg_gst::stop);
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(i2sbseg_gst::transform_caps);
@@ -160,6 +210,7 @@ static void gst_i2sbseg_class_init(GstI2sbSegClass* klass) {
   trans_class->set_caps = GST_DEBUG_FUNCPTR(i2sbseg_gst::set_caps);
   trans_class->transform_size = GST_DEBUG_FUNCPTR(i2sbseg_gst::transform_size);
   trans_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_i2sbseg_propose_allocation);
+  trans_class->decide_allocation = GST_DEBUG_FUNCPTR(gst_i2sbseg_decide_allocation);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_i2sbseg_sink_event);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_i2sbseg_query);
   trans_class->before_transform = GST_DEBUG_FUNCPTR(gst_i2sbseg_before_transform);

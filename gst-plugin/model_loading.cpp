@@ -111,6 +111,7 @@ gboolean start(GstBaseTransform* trans) {
   // Joined here, as batch-size changes only in NULL or READY.
   if (p.batch_size > 1) state.stream.batcher = FrameBatcher::for_segmenter(state.stream.segmenter);
   state.model_scale = state.stream.segmenter->scale_factor();
+  state.model_on_cuda = state.stream.segmenter->device().rfind("cuda", 0) == 0;
   return TRUE;
 }
 
@@ -119,6 +120,7 @@ gboolean stop(GstBaseTransform* trans) {
   if (state.stream.batcher) state.stream.batcher->set_flushing(&state, false);  // the batcher may outlive us
   state.stream = StreamState{};  // the shared model goes with its last user
   state.model_scale = 0;
+  state.model_on_cuda = false;
   state.latency = 0;
   return TRUE;
 }

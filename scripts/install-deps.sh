@@ -9,7 +9,7 @@ packages=(
   libtorch-dev libgloo-dev nlohmann-json3-dev libcli11-dev googletest libgtest-dev
   clang libclang-rt-14-dev valgrind
   libopencv-dev
-  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools gstreamer1.0-libav
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools gstreamer1.0-libav
 )
 
 missing=()
