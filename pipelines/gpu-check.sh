@@ -3,13 +3,16 @@
 # GPU check: on a machine with an NVIDIA GPU and PyTorch, builds libi2sbseg and
 # the i2sbseg tool against that PyTorch's LibTorch, runs the CUDA kernel tests,
 # checks that GPU and CPU masks agree (>= 99 % in fp32), and benchmarks the GPU
-# path (fp32/fp16/bf16, with and without CUDA graphs) up to 1280x720 output.
+# path (fp32/fp16/bf16, with and without CUDA graphs) up to 1280x720 output,
+# then runs the GStreamer element with gst-launch-1.0, in system and in CUDA
+# memory (cudaupload/cudadownload), where GStreamer is there or in the kit.
 #
 #   bash pipelines/gpu-check.sh [MODEL]        (default models/default.i2sb)
 #
 # Logs and JSON reports go to $OUT (default out/gpu-check). A machine without
-# pkg-config, ninja or the header-only libraries can use the kit made by
-# scripts/make-gpu-kit.sh (.gpukit/, picked up automatically).
+# pkg-config, ninja, GStreamer or the header-only libraries can use the kit
+# made by scripts/make-gpu-kit.sh (.gpukit/, picked up automatically; its
+# GStreamer part, .gpukit/gst, through scripts/gst-kit-env.sh).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 1
@@ -28,13 +31,20 @@ if [ -d "$kit" ]; then
   export CPLUS_INCLUDE_PATH="$kit/include${CPLUS_INCLUDE_PATH:+:$CPLUS_INCLUDE_PATH}"
 fi
 [ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"
+# GStreamer 1.22, GLib and pkg-config from the kit: PATH, LD_LIBRARY_PATH,
+# PKG_CONFIG*, GST_PLUGIN_SYSTEM_PATH_1_0, GST_PLUGIN_SCANNER, GST_REGISTRY_1_0.
+if [ -d "$kit/gst" ]; then
+  # shellcheck source=SCRIPTDIR/../scripts/gst-kit-env.sh
+  . scripts/gst-kit-env.sh "$(cd "$out" && pwd)/gst-registry.bin"
+fi
 
 step "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv || fail "nvidia-smi"
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available(), "cxx11abi", torch._C._GLIBCXX_USE_CXX11_ABI)' || { fail "no PyTorch"; exit 1; }
 nvcc --version | tail -2 || fail "no nvcc"
 meson --version; ninja --version; cmake --version | head -1
-command -v gst-inspect-1.0 >/dev/null && echo "GStreamer: $(gst-inspect-1.0 --version | head -1)" || echo "GStreamer: not installed"
+command -v gst-inspect-1.0 >/dev/null && echo "$(gst-inspect-1.0 --version | grep "^GStreamer") ($(command -v gst-inspect-1.0))" || echo "GStreamer: not installed"
+[ -d "$kit/gst/syslib-missing" ] && echo "kit system libraries in use (the machine lacks them): $(ls "$kit/gst/syslib-missing" | tr '\n' ' ')"
 nproc
 
 step "build against PyTorch's LibTorch"
@@ -47,10 +57,17 @@ setup() {
     -Dopencv=disabled "$@" && ninja -C "$build" tools/i2sbseg
 }
 if ! setup -Dgstreamer=auto; then
-  fail "build with CUDA graphs / GStreamer; retrying without"
-  setup -Dgstreamer=disabled -Dgpu_graphs=disabled || { fail "build"; exit 1; }
+  fail "build with CUDA graphs / GStreamer; retrying without GStreamer"
+  if ! setup -Dgstreamer=disabled; then
+    fail "build without GStreamer; retrying without CUDA graphs too"
+    setup -Dgstreamer=disabled -Dgpu_graphs=disabled || { fail "build"; exit 1; }
+  fi
 fi
-grep -A12 "^i2sbseg" "$build/meson-logs/meson-log.txt" | tail -12 || true
+grep -A13 "^i2sbseg" "$build/meson-logs/meson-log.txt" | tail -12 || true
+# The element, where meson found GStreamer (on a bare machine, the kit's).
+if ninja -C "$build" -t targets all 2>/dev/null | grep -q '^gst-plugin/libgsti2sbseg.so:'; then
+  ninja -C "$build" gst-plugin/libgsti2sbseg.so || fail "building the GStreamer element"
+fi
 tool="$build/tools/i2sbseg"
 # bench times the element only when it finds the plugin (the tool compiles
 # no build path in): pass the build's plugin when it was built.
@@ -89,6 +106,57 @@ done
 step "1280x720 output, fp16, CUDA graphs off"
 bench --model "$model" --device cuda --precision fp16 --size 1280x720 --frames $frames \
   --warmup 5 --no-pixel --cuda-graphs off --json-out "$out/bench-720p-fp16-nographs.json" || fail "bench 720p no graphs"
+
+step "the element in gst-launch-1.0: 320x180 RGBA in, fp16, 4 steps"
+# NAME DESCRIPTION: runs the pipeline (log: $out/gst-NAME.log) and prints its
+# wall-clock time (model load and CUDA start-up included) and its frame rate
+# from PLAYING to EOS (gst-launch's "Execution ended after"; the first frame
+# went through in preroll, before PLAYING).
+gst_frames=300
+gst_fps() {
+  local name=$1 desc=$2 log="$out/gst-$1.log" t0 t1
+  echo "gst-launch-1.0 $desc"
+  t0=$(date +%s.%N)
+  # shellcheck disable=SC2086  # gst-launch-1.0 takes the description word by word
+  if ! timeout 150 gst-launch-1.0 -v $desc >"$log" 2>&1; then
+    tail -15 "$log"; fail "gst-launch $name (log: $log)"; return
+  fi
+  t1=$(date +%s.%N)
+  grep -m2 'i2sbseg0.GstPad:s[a-z]*: caps' "$log" | sed 's/, multiview-mode.*//'
+  grep 'Execution ended after' "$log" | tail -1 | awk -v n=$gst_frames -v t0="$t0" -v t1="$t1" -v name="$name" '
+    { split($4, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
+      printf "%s: %d frames, %.2f s wall clock (start-up included); %.3f s PLAYING to EOS = %.1f fps\n",
+             name, n, t1 - t0, s, (n - 1) / s }'
+  grep -o 'average: [0-9.]*' "$log" | tail -1 | sed 's/^/  fpsdisplaysink /'
+}
+if [ -f "$plugin" ] && command -v gst-launch-1.0 >/dev/null; then
+  export GST_PLUGIN_PATH="$repo/$build/gst-plugin"
+  nvcodec=0
+  if gst-inspect-1.0 cudaupload >"$out/gst-inspect-cudaupload.log" 2>&1; then
+    echo "nvcodec: cudaupload registered"; nvcodec=1
+  else
+    fail "nvcodec registered no cudaupload (log: $out/gst-inspect-cudaupload.log)"
+  fi
+  gst-inspect-1.0 i2sbseg >"$out/gst-inspect-i2sbseg.log" 2>&1 || fail "gst-inspect-1.0 i2sbseg"
+  grep -q 'memory:CUDAMemory' "$out/gst-inspect-i2sbseg.log" && echo "i2sbseg: pads take memory:CUDAMemory" ||
+    echo "i2sbseg: built without memory:CUDAMemory caps"
+  src="videotestsrc num-buffers=$gst_frames ! video/x-raw,format=RGBA,width=320,height=180,framerate=1000/1"
+  seg="i2sbseg model=$model device=cuda precision=fp16 steps=4"
+  sink="fpsdisplaysink video-sink=fakesink text-overlay=false sync=false fps-update-interval=250"
+  gst_fps system-memory "$src ! $seg ! $sink"
+  if [ $nvcodec = 1 ]; then
+    gst_fps cuda-memory "$src ! cudaupload ! video/x-raw(memory:CUDAMemory) ! $seg ! video/x-raw(memory:CUDAMemory) ! cudadownload ! $sink"
+  fi
+  # The element's CUDA-memory test, where the build has the tests (not this
+  # one's: -Dtests=disabled).
+  if [ -x "$build/tests/test_element_cuda_memory" ]; then
+    timeout 300 "$build/tests/test_element_cuda_memory" || fail "element-cuda-memory test"
+  else
+    echo "element-cuda-memory test: not built"
+  fi
+else
+  echo "skipped: no element built, or no gst-launch-1.0 (scripts/make-gpu-kit.sh packs GStreamer)"
+fi
 
 step "summary"
 python3 - "$out" <<'EOF'

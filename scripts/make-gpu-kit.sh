@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Packs what pipelines/gpu-check.sh needs beyond PyTorch, CMake, meson and nvcc
-# into .gpukit/ (git-ignored, ~4 MB), for a GPU machine without a package
-# registry: header-only libraries, GoogleTest's sources, and ninja.
-# Run here (after scripts/install-deps.sh), then carry .gpukit with the tree.
+# into .gpukit/ (git-ignored, ~31 MB), for a GPU machine without a package
+# registry: header-only libraries, GoogleTest's sources, ninja, and Debian's
+# GStreamer with pkg-config in .gpukit/gst (scripts/make-gst-kit.sh; GST=0
+# leaves it out, saving ~27 MB). Run here (after scripts/install-deps.sh),
+# then carry .gpukit with the tree.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 kit="$repo/.gpukit"
@@ -12,4 +14,5 @@ mkdir -p "$kit/include" "$kit/bin" "$kit/src"
 cp -r /usr/include/nlohmann /usr/include/CLI "$kit/include/"
 cp -r /usr/src/googletest/googletest "$kit/src/"
 cp /usr/bin/ninja "$kit/bin/"
+[ "${GST:-1}" = 0 ] || bash "$repo/scripts/make-gst-kit.sh"
 du -sh "$kit"
