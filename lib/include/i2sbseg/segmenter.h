@@ -112,11 +112,12 @@ class Segmenter {
                int& out_h, const OverlayTarget* overlay = nullptr);
 
   // segment() for several frames of one size, layout and params (params.seed
-  // is ignored: each frame has its own) as one batch through encoder, bridge
-  // steps and decoder. Each frame's noise is drawn from its own seed exactly
-  // as segment() draws it; the class maps equal N segment() calls' (see
-  // docs/design.md §5 for how exactly, by device). On a GPU the batch runs
-  // eagerly (no captured graph). Thread-safe like segment().
+  // is ignored: each frame has its own). On a GPU one pass through encoder,
+  // bridge steps and decoder, eagerly (no captured graph); on the CPU the
+  // frames one after another within the call (a CPU gains nothing from one
+  // pass: docs/design.md §5). Each frame's noise is drawn from its own seed
+  // exactly as segment() draws it; the class maps equal N segment() calls'
+  // (exactly on the CPU; see §5 for the GPU). Thread-safe like segment().
   void segment_batch(int width, int height, PixelLayout layout, const SegmentParams& params,
                      const std::vector<BatchFrame>& frames, int& out_w, int& out_h);
 

@@ -293,6 +293,20 @@ SampleOptions Segmenter::Impl::batch_options(const SegmentParams& params, const 
   return options;
 }
 
+namespace {
+
+// Frame n's share of a batch's sampler options: its own noise draws.
+SampleOptions frame_options(const SampleOptions& batch, int64_t n, std::vector<torch::Tensor>& noise) {
+  SampleOptions one = batch;
+  if (!batch.noise) return one;
+  noise.clear();
+  for (const torch::Tensor& step : *batch.noise) noise.push_back(step.narrow(0, n, 1));
+  one.noise = &noise;
+  return one;
+}
+
+}  // namespace
+
 void Segmenter::segment_batch(int width, int height, PixelLayout layout, const SegmentParams& params,
                               const std::vector<BatchFrame>& frames, int& out_w, int& out_h) {
   check_memory(params.memory, impl_->device);  // first: device pointers are not host-readable
@@ -322,19 +336,29 @@ void Segmenter::segment_batch(int width, int height, PixelLayout layout, const S
   Impl& im = *impl_;
   try {
     const std::vector<const std::uint8_t*> srcs = im.upload_batch(fs);
-    // Eager on a GPU too: a captured graph is for one stream's repeating frame.
-    torch::Tensor logits = im.model.segment_lr(im.batch_input, im.batch_options(params, seeds, height, width));
+    const SampleOptions options = im.batch_options(params, seeds, height, width);
     const int s = scale_factor();
-    if (params.output_size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
-    logits = logits.contiguous();
+    // On a GPU one pass for the N frames (eager: a captured graph is for one
+    // stream's repeating frame). The CPU runs them one after another: one
+    // frame already keeps every core busy, and N frames' activations at once
+    // overflow the caches (one pass of 8 ran at 0.45x, docs/performance.md);
+    // this way each frame's result is also exactly its segment() result.
+    const bool one_pass = im.device.is_cuda();
+    const torch::Tensor batched = one_pass ? im.model.segment_lr(im.batch_input, options) : torch::Tensor();
+    std::vector<torch::Tensor> noise;  // one frame's draws, on the CPU
     for (std::size_t i = 0; i < fs.size(); ++i) {
+      const auto n = static_cast<int64_t>(i);
+      torch::Tensor logits =
+          one_pass ? batched.narrow(0, n, 1)
+                   : im.model.segment_lr(im.batch_input.narrow(0, n, 1), frame_options(options, n, noise));
+      if (params.output_size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
+      logits = logits.contiguous();
       std::vector<std::uint8_t>& map = *frames[i].class_map_out;
       map.resize(static_cast<std::size_t>(out_w) * out_h);
-      const torch::Tensor one = logits.narrow(0, static_cast<int64_t>(i), 1);
       if (im.device.is_cuda())
-        im.classes_gpu(one, fs[i], srcs[i], map.data(), frames[i].overlay);
+        im.classes_gpu(logits, fs[i], srcs[i], map.data(), frames[i].overlay);
       else
-        im.classes_cpu(one, fs[i], map.data(), frames[i].overlay);
+        im.classes_cpu(logits, fs[i], map.data(), frames[i].overlay);
     }
   } catch (const c10::Error& e) {
     im.rethrow(e, width, height, params.output_size, frames.size());
