@@ -72,9 +72,34 @@ TEST(EvalMeanSamples, OneSampleIsThePlainRow) {
   for (int nfe : o.nfes) expect_same_counts(plain.bridge.at(nfe), r.bridge.at(nfe), "plain NFE " + std::to_string(nfe));
 }
 
+// Each NFE row draws from a generator of its own: asking for other NFEs as
+// well changes nothing in it (with one shared generator the NFE 4 row used
+// the draws left after the NFE 1 and 2 rows).
+TEST(EvalRows, ABridgeRowDoesNotDependOnTheOtherNfesAsked) {
+  Model m(small_config());
+  randomise(m, 6);
+  const Dataset d = small_dataset(m);
+  EvalOptions o;
+  o.bootstrap = 0;
+  o.nfes = {2};
+  const EvalReport alone = evaluate(m, d, o);
+  o.nfes = {1, 2, 4};
+  const EvalReport together = evaluate(m, d, o);
+  expect_same_counts(alone.bridge.at(2), together.bridge.at(2), "NFE 2 alone / with 1 and 4");
+  // The row does depend on its draws (else the check above shows nothing).
+  o.seed = 2;
+  const EvalReport other_seed = evaluate(m, d, o);
+  bool differs = false;
+  for (int t = 0; t < 4; ++t)
+    for (int p = 0; p < 4; ++p)
+      differs |= other_seed.bridge.at(2).confusion.at(t, p) != together.bridge.at(2).confusion.at(t, p);
+  EXPECT_TRUE(differs) << "another seed gave the same NFE 2 counts";
+}
+
 // K = 3: the row's prediction is the argmax of the float64 mean of three
-// softmaxes: the plain row's sample (generator `seed`) and two more from the
-// generator mean_samples_seed(seed), in image order.
+// softmaxes: the plain row's sample (generator bridge_row_seed(seed, 2)) and
+// two more from the generator mean_samples_seed(bridge_row_seed(seed, 2)),
+// in image order.
 TEST(EvalMeanSamples, AveragedRowEqualsABruteForceMean) {
   Model m(small_config());
   randomise(m, 6);
@@ -87,7 +112,8 @@ TEST(EvalMeanSamples, AveragedRowEqualsABruteForceMean) {
 
   torch::NoGradGuard no_grad;
   m.eval();
-  at::Generator plain_gen = make_generator(7), extra_gen = make_generator(mean_samples_seed(7));
+  at::Generator plain_gen = make_generator(bridge_row_seed(7, 2)),
+                extra_gen = make_generator(mean_samples_seed(bridge_row_seed(7, 2)));
   EvalRow plain{ConfusionMatrix(4)}, mean{ConfusionMatrix(4)};
   int64_t differing = 0;
   for (int64_t i = 0; i < d.size(); ++i) {

@@ -46,8 +46,9 @@ struct EvalOptions {
   // K >= 1: also a row per NFE whose prediction is the argmax of the class
   // probabilities (softmax of the logits) averaged over K bridge samples:
   // the plain row's own sample and K - 1 more, drawn from a generator of
-  // their own seeded with mean_samples_seed(seed) (so K = 1 is the plain
-  // row, and the plain rows do not depend on K; its ms/image counts all K).
+  // their own seeded with mean_samples_seed(bridge_row_seed(seed, nfe)) (so
+  // K = 1 is the plain row, and the plain rows do not depend on K; its
+  // ms/image counts all K).
   // 0: no such rows. At most 1000.
   int mean_samples = 0;
   int max_images = 0;  // 0: all
@@ -94,7 +95,12 @@ struct EvalReport {
 // Error kInvalidOption with field "data" (or "baseline") naming both lists.
 EvalReport evaluate(Model& model, const Dataset& data, const EvalOptions& options, Model* baseline = nullptr);
 
-// The seed of the generator that draws the averaged rows' extra samples.
+// The seed of the generator that draws the bridge row of `nfe` steps: each
+// row has its own, so a row's samples do not depend on which other NFEs
+// were asked for (image by image, in order).
+std::uint64_t bridge_row_seed(std::uint64_t seed, int nfe);
+// The seed of the generator that draws an averaged row's extra samples,
+// from its plain row's seed.
 std::uint64_t mean_samples_seed(std::uint64_t seed);
 
 // Class probabilities (N, K, s*h, s*w) of an LR image averaged over

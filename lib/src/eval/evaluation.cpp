@@ -73,24 +73,40 @@ struct Agreement {
   std::map<int, ConfusionMatrix> plain, mean;
 };
 
+// Per NFE: the generator of the plain row's samples and of the averaged
+// row's extra ones.
+struct RowGenerators {
+  at::Generator plain, extra;
+};
+
+std::map<int, RowGenerators> row_generators(const EvalOptions& o) {
+  std::map<int, RowGenerators> gens;
+  for (const int nfe : o.nfes) {
+    const std::uint64_t seed = bridge_row_seed(o.seed, nfe);
+    gens.emplace(nfe, RowGenerators{make_generator(seed), make_generator(mean_samples_seed(seed))});
+  }
+  return gens;
+}
+
 // The bridge rows (and their averaged rows) of one image.
-void bridge_rows(Model& model, const ImagePair& im, const EvalOptions& o, at::Generator* gens, EvalReport& r,
-                 Agreement& agree, const torch::Tensor& hr_pred) {
+void bridge_rows(Model& model, const ImagePair& im, const EvalOptions& o, std::map<int, RowGenerators>& gens,
+                 EvalReport& r, Agreement& agree, const torch::Tensor& hr_pred) {
   const int64_t h = im.truth.size(0), w = im.truth.size(1);
   for (auto& [nfe, row] : r.bridge) {
+    RowGenerators& g = gens.at(nfe);
     const auto t0 = Clock::now();
-    const torch::Tensor logits = model.segment_lr(im.lr, {nfe, o.ot_ode, &gens[0]});
+    const torch::Tensor logits = model.segment_lr(im.lr, {nfe, o.ot_ode, &g.plain});
     const torch::Tensor pred = argmax_u8(logits);
     const double ms = ms_since(t0);
     row.ms_per_image += ms;
     score(row, pred, im.truth);
     count(agree.plain.at(nfe), pred, hr_pred);
     if (o.mean_samples < 1) continue;
-    // The plain sample is the first of the K; the others come from gens[1].
+    // The plain sample is the first of the K; the others come from g.extra.
     const auto t1 = Clock::now();
     torch::Tensor probs = torch::softmax(logits, 1);
     if (o.mean_samples > 1)
-      probs += sum_probabilities(model, model.encode_lr(im.lr), h, w, o.mean_samples - 1, {nfe, o.ot_ode, &gens[1]});
+      probs += sum_probabilities(model, model.encode_lr(im.lr), h, w, o.mean_samples - 1, {nfe, o.ot_ode, &g.extra});
     const torch::Tensor mean_pred = argmax_u8(probs / o.mean_samples);
     EvalRow& mean_row = r.bridge_mean.at(nfe);
     mean_row.ms_per_image += ms + ms_since(t1);
@@ -213,6 +229,10 @@ std::vector<EvalLead> leads(const EvalReport& r, int resamples) {
 
 }  // namespace
 
+std::uint64_t bridge_row_seed(std::uint64_t seed, int nfe) {
+  return seed + static_cast<std::uint64_t>(nfe) * 0xD1B54A32D192ED03ULL;
+}
+
 std::uint64_t mean_samples_seed(std::uint64_t seed) { return seed + 0x9E3779B97F4A7C15ULL; }
 
 torch::Tensor mean_bridge_probabilities(Model& model, const torch::Tensor& lr01, int samples,
@@ -235,7 +255,7 @@ EvalReport evaluate(Model& model, const Dataset& data, const EvalOptions& o, Mod
   torch::NoGradGuard no_grad;
   model.eval();
   if (baseline) baseline->eval();
-  at::Generator gens[2] = {make_generator(o.seed), make_generator(mean_samples_seed(o.seed))};
+  std::map<int, RowGenerators> gens = row_generators(o);
   const int64_t n_images = o.max_images > 0 ? std::min<int64_t>(o.max_images, data.size()) : data.size();
   for (int64_t i = 0; i < n_images; ++i) {
     const std::optional<ImagePair> im = image_pair(data, i, s, model.device());
