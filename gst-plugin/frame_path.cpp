@@ -160,7 +160,13 @@ GstFlowReturn segment_frame(GstI2sbSeg* self, StreamState& s, const Properties& 
                                 out_px, out_stride, upscale);
     }
   } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not segment a %dx%d frame", in_w, in_h), ("%s", e.what()));
+    // The library's first line is written for people (e.g. out of GPU
+    // memory, with the sizes and what to change); the rest is detail.
+    const std::string what = e.what();
+    GST_ELEMENT_ERROR(self, STREAM, FAILED,
+                      ("Could not segment a %dx%d frame into %dx%d: %s", in_w, in_h, out_w, out_h,
+                       what.substr(0, what.find('\n')).c_str()),
+                      ("%s", what.c_str()));
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;

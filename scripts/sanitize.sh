@@ -33,4 +33,6 @@ if [ "$kind" = thread ]; then
 else
   meson compile -C "$dir"
 fi
-meson test -C "$dir" --print-errorlogs "$@"
+# Instrumented code runs a few times slower: the tests' own time limits
+# (300-600 s) are scaled by 4, else the training tests time out under ASan.
+meson test -C "$dir" --print-errorlogs --timeout-multiplier 4 "$@"
