@@ -107,6 +107,32 @@ step "1280x720 output, fp16, CUDA graphs off"
 bench --model "$model" --device cuda --precision fp16 --size 1280x720 --frames $frames \
   --warmup 5 --no-pixel --cuda-graphs off --json-out "$out/bench-720p-fp16-nographs.json" || fail "bench 720p no graphs"
 
+step "peer row: torchvision lraspp_mobilenet_v3_large, 1280x720 input, fp16, channels-last, random weights"
+# The same output size as the benches above, timed in the same run (time
+# only: random weights). Eager always; torch.compile where it works in 120 s.
+timeout 300 python3 - "$out/peer-lraspp.json" <<'PY' || fail "lraspp peer row"
+import json, sys, time
+import torch, torchvision
+m = torchvision.models.segmentation.lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=5)
+m = m.eval().cuda().half().to(memory_format=torch.channels_last)
+x = torch.rand(1, 3, 720, 1280, device="cuda").half().to(memory_format=torch.channels_last)
+def timed(f, n=100, warmup=20):
+    with torch.inference_mode():
+        for _ in range(warmup): f(x)
+        torch.cuda.synchronize(); t = time.perf_counter()
+        for _ in range(n): f(x)
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t) / n * 1000
+rows = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "eager_ms": timed(m)}
+try:
+    rows["compiled_ms"] = timed(torch.compile(m), warmup=30)
+except Exception as e:  # a compiler that is not there, or fails: say so
+    rows["compiled_error"] = str(e).splitlines()[0][:200]
+for k in ("eager_ms", "compiled_ms"):
+    if k in rows: print(f"lraspp_mobilenet_v3_large {k[:-3]}: {rows[k]:.2f} ms/frame = {1000 / rows[k]:.0f} fps")
+json.dump(rows, open(sys.argv[1], "w"), indent=1)
+PY
+
 step "the element in gst-launch-1.0: 320x180 RGBA in, fp16, 4 steps"
 # NAME DESCRIPTION: runs the pipeline (log: $out/gst-NAME.log) and prints its
 # wall-clock time (model load and CUDA start-up included) and its frame rate
