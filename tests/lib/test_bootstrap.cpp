@@ -164,6 +164,26 @@ TEST(Bootstrap, PointEstimateIsTheDifferenceOfTheSummedMatrices) {
   EXPECT_NEAR(to_counts(a).mean_iou({0, 0, 5}), reference_miou(a, {0, 0, 5}), 1e-15);
 }
 
+// Per-image TP/FP/FN come from the image's matrix, so unlabelled truth
+// pixels (255) are in none of them: image 1 is the hand-computed example of
+// test_metrics (mIoU (1/2 + 1/3 + 1)/3 with its three 255 pixels left out);
+// the same image with those pixels dropped gives the same counts.
+TEST(Bootstrap, UnlabelledTruthPixelsAreInNoCount) {
+  const std::vector<std::uint8_t> truth{0, 0, 255, 1, 1, 255, 2, 2, 255, 0}, pred{0, 1, 2, 1, 0, 1, 2, 2, 0, 0};
+  const std::vector<std::uint8_t> kept_truth{0, 0, 1, 1, 2, 2, 0}, kept_pred{0, 1, 1, 0, 2, 2, 0};
+  ConfusionMatrix with(3), without(3);
+  with.add(pred.data(), truth.data(), truth.size());
+  without.add(kept_pred.data(), kept_truth.data(), kept_truth.size());
+  ImageCounts a(3), b(3);
+  a.add_image(with);
+  b.add_image(without);
+  EXPECT_DOUBLE_EQ(a.mean_iou(), (0.5 + 1.0 / 3.0 + 1.0) / 3);
+  const MiouDifference d = paired_bootstrap_miou(a, b, 20, 1);
+  EXPECT_EQ(d.diff, 0.0);
+  EXPECT_EQ(d.lo, 0.0);
+  EXPECT_EQ(d.hi, 0.0);
+}
+
 TEST(Bootstrap, IdenticalRowsDifferByExactlyZero) {
   const ImageCounts a = to_counts(random_images(30, 5, 100, 5));
   const MiouDifference d = paired_bootstrap_miou(a, a, 1000, 3);

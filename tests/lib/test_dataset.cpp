@@ -101,7 +101,7 @@ TEST(Dataset, BadInputsNameTheFile) {
 
   make_folder(root);
   cv::imwrite((root / "masks" / "s0.png").string(), cv::Mat(10, 12, CV_8UC1, cv::Scalar(7)));
-  expect_error(root.string(), "all", "'s0'", "class index 7");
+  expect_error(root.string(), "all", (root / "masks" / "s0.png").string(), "class index 7");
 
   make_folder(root);
   std::ofstream(root / "images" / "s1.png") << "not a png";
@@ -124,6 +124,49 @@ TEST(Dataset, BadInputsNameTheFile) {
   fs::remove(root / "val.txt");
   expect_error(root.string(), "val", (root / "val.txt").string(), "no 'val' split");
   expect_error(root.string(), "test", "split", "train, val or all");
+}
+
+// Mask value 255 (kIgnoreIndex) marks unlabelled pixels: a folder or
+// packed file with it loads, and its pixels count in no class. Any other
+// value beyond classes.json (here 7 or 5 with 5 classes) is still refused,
+// naming the mask file (or the packed file and the sample), the value and
+// the class count.
+TEST(Dataset, UnlabelledPixelsLoadButOtherValuesBeyondTheClassesDoNot) {
+  static_assert(kIgnoreIndex == 255);
+  TempDir dir;
+  const fs::path root = dir.path() / "d";
+  const char* five = R"({"classes": [{"name": "a", "color": [0,0,0]}, {"name": "b", "color": [1,0,0]},
+      {"name": "c", "color": [2,0,0]}, {"name": "d", "color": [3,0,0]}, {"name": "e", "color": [4,0,0]}]})";
+  make_folder(root);
+  std::ofstream(root / "classes.json") << five;
+  cv::Mat mask(10, 12, CV_8UC1, cv::Scalar(4));
+  mask(cv::Rect(0, 0, 5, 2)).setTo(255);
+  cv::imwrite((root / "masks" / "s0.png").string(), mask);
+  const Dataset d = Dataset::load(root.string(), "all");
+  ASSERT_EQ(d.size(), 3);
+  EXPECT_EQ(d.mask(0)[0][0].item<int>(), 255);
+  EXPECT_EQ((d.mask(0) == 255).sum().item<int64_t>(), 10);
+  // s1 and s2 as make_folder drew them (12 pixels of class 2, of 1), 4 for
+  // the rest of s0; no 255.
+  EXPECT_EQ(d.class_pixel_counts(), (std::vector<int64_t>{2 * 120 - 24, 12, 12, 0, 120 - 10}));
+  d.save_packed(dir.file("d.pt"));
+  EXPECT_TRUE(torch::equal(Dataset::load(dir.file("d.pt"), "all").mask(0), d.mask(0)));
+
+  for (const int bad : {7, 5}) {
+    mask(cv::Rect(6, 6, 2, 2)).setTo(bad);
+    cv::imwrite((root / "masks" / "s1.png").string(), mask);
+    const std::string file = (root / "masks" / "s1.png").string();
+    expect_error(root.string(), "all", file, "class index " + std::to_string(bad));
+    expect_error(root.string(), "all", file, "classes.json has only 5 classes");
+    expect_error(root.string(), "all", file, "255 is the ignore value");
+    // The same mask in a packed file (add() does not check).
+    Dataset packed;
+    packed.set_classes(d.classes());
+    packed.add("s1", d.image(1), torch::from_blob(mask.data, {10, 12}, torch::kUInt8).clone());
+    packed.save_packed(dir.file("bad.pt"));
+    expect_error(dir.file("bad.pt"), "all", dir.file("bad.pt") + ": the mask of 's1'",
+                 "class index " + std::to_string(bad));
+  }
 }
 
 // Errors speak the library's terms and say what kind of problem it is and
@@ -316,4 +359,73 @@ TEST(Batches, StrongAugmentRotatesAndGreysInRegisterWithTheMasks) {
   const Batch full = make_batch(data, o, g1, idx), part = make_batch(data, o, g2, idx, 4, 4);
   EXPECT_TRUE(torch::equal(full.hr.slice(0, 4, 8), part.hr));
   EXPECT_TRUE(torch::equal(full.mask.slice(0, 4, 8), part.mask));
+}
+
+namespace {
+
+// Two images (one smaller than the 32-px crop, so padded): grey 110
+// everywhere but a block of grey 230 that the mask marks `marked`; classes
+// 1 and 2 elsewhere.
+Dataset marked_dataset(std::uint8_t marked) {
+  Dataset d;
+  d.set_classes({{"background", {0, 0, 0}}, {"one", {1, 0, 0}}, {"two", {2, 0, 0}}, {"three", {3, 0, 0}}});
+  for (const auto& [h, w] : {std::pair<int64_t, int64_t>{40, 44}, {24, 28}}) {
+    torch::Tensor img = torch::full({h, w, 3}, 110, torch::kUInt8), mask = torch::zeros({h, w}, torch::kUInt8);
+    mask.slice(0, h - 10, h).slice(1, 0, 10).fill_(1);
+    mask.slice(0, 0, 6).slice(1, w - 10, w).fill_(2);
+    img.slice(0, 4, 4 + h / 2).slice(1, 6, 6 + w / 2).fill_(230);
+    mask.slice(0, 4, 4 + h / 2).slice(1, 6, 6 + w / 2).fill_(marked);
+    d.add("img" + std::to_string(h), img, mask, "train");
+  }
+  return d;
+}
+
+// 1 where the 5 x 5 neighbourhood (inside the map) is all set.
+torch::Tensor interior(const torch::Tensor& on) {
+  const torch::Tensor off = (~on).to(torch::kFloat32).unsqueeze(1);
+  return torch::max_pool2d(off, 5, 1, 2).squeeze(1) == 0;
+}
+
+}  // namespace
+
+// Augmentation resamples masks nearest-neighbour: 255 (unlabelled) is a
+// value like any class's. The crops of a dataset whose block is 255 and of
+// the same dataset with the block as class 3 (the same draws) differ
+// exactly where one has 255 and the other 3: no 255 pixel is lost, none
+// comes from a class pixel, padding or a corner turned in (the class-3
+// crops never hold 255), and no value in between appears. The 255 pixels
+// stay in register with their (bright) image block. Without augmentation a
+// crop is the mask's own pixels, 255 included, padded with class 0.
+TEST(Batches, AugmentationKeepsUnlabelledPixelsUnlabelled) {
+  const Dataset ignored = marked_dataset(255), labelled = marked_dataset(3);
+  const std::vector<int64_t> idx{0, 1, 0, 1, 0, 1, 0, 1};
+  int64_t kept = 0;
+  for (const bool strong : {false, true})
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+      const BatchOptions o{8, 32, 4, true, false, strong};
+      at::Generator g1 = at::make_generator<at::CPUGeneratorImpl>(seed), g2 = at::make_generator<at::CPUGeneratorImpl>(seed);
+      const Batch a = make_batch(ignored, o, g1, idx), b = make_batch(labelled, o, g2, idx);
+      EXPECT_TRUE(torch::equal(a.hr, b.hr));
+      EXPECT_TRUE(torch::equal(a.mask == 255, b.mask == 3)) << "seed " << seed << " strong " << strong;
+      EXPECT_TRUE(torch::equal(a.mask.masked_fill(a.mask == 255, 3), b.mask));
+      EXPECT_EQ((b.mask == 255).sum().item<int64_t>(), 0);
+      EXPECT_TRUE(((a.mask <= 2) | (a.mask == 255)).all().item<bool>());
+      // In register: the image is brighter inside the 255 areas than
+      // anywhere outside them (2 px from their borders: bilinear images,
+      // nearest masks).
+      const torch::Tensor grey = a.hr.mean(1), in = interior(a.mask == 255), out = interior(a.mask != 255);
+      kept += in.sum().item<int64_t>();
+      for (int64_t i = 0; i < a.hr.size(0); ++i) {
+        if (!in[i].any().item<bool>() || !out[i].any().item<bool>()) continue;
+        EXPECT_GT(grey[i].masked_select(in[i]).min().item<float>(), grey[i].masked_select(out[i]).max().item<float>())
+            << "seed " << seed << " slot " << i;
+      }
+    }
+  EXPECT_GT(kept, 1000);
+  // Unaugmented: the source pixels, padded with 0.
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(1);
+  const Batch plain = make_batch(ignored, BatchOptions{1, 32, 4, false}, g, {1});
+  const torch::Tensor m = plain.mask[0];
+  EXPECT_TRUE(torch::equal(m.slice(0, 0, 24).slice(1, 0, 28), ignored.mask(1).to(torch::kLong)));
+  EXPECT_EQ(m.slice(0, 24).abs().sum().item<int64_t>() + m.slice(1, 28).abs().sum().item<int64_t>(), 0);
 }

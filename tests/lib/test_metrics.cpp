@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Metrics against confusion matrices worked out by hand, and the boundary
-// F-score against hand counts and a brute-force float64 reference.
+// F-score against hand counts and a brute-force float64 reference; truth
+// pixels of 255 (unlabelled) count nowhere.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -64,6 +65,57 @@ TEST(Metrics, MergeAddsCountsAndPerfectPredictionScoresOne) {
   EXPECT_THROW(m.merge(ConfusionMatrix(2)), i2sbseg::Error);
 }
 
+// Truth 255 (kIgnoreIndex, unlabelled) counts nowhere; with those pixels
+// removed (positions 2, 5, 8):
+//   truth:     0 0 1 1 2 2 0
+//   predicted: 0 1 1 0 2 2 0
+// Rows = truth, columns = predicted:
+//   [2 1 0]
+//   [1 1 0]
+//   [0 0 2]
+// 5 of 7 right; IoU0 = 2/(3+3-2) = 1/2, IoU1 = 1/(2+2-1) = 1/3, IoU2 = 1.
+TEST(Metrics, UnlabelledTruthPixelsCountNowhere) {
+  static_assert(i2sbseg::kIgnoreIndex == 255);
+  const std::vector<std::uint8_t> truth{0, 0, 255, 1, 1, 255, 2, 2, 255, 0};
+  const std::vector<std::uint8_t> pred{0, 1, 2, 1, 0, 1, 2, 2, 0, 0};
+  ConfusionMatrix m(3);
+  m.add(pred.data(), truth.data(), truth.size());
+  EXPECT_EQ(m.total(), 7);
+  const std::vector<std::int64_t> want{2, 1, 0, 1, 1, 0, 0, 0, 2};
+  for (int t = 0; t < 3; ++t)
+    for (int p = 0; p < 3; ++p) EXPECT_EQ(m.at(t, p), want[t * 3 + p]) << t << " " << p;
+  EXPECT_DOUBLE_EQ(m.pixel_accuracy(), 5.0 / 7.0);
+  const auto iou = m.iou();
+  EXPECT_DOUBLE_EQ(iou[0], 0.5);
+  EXPECT_DOUBLE_EQ(iou[1], 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(iou[2], 1.0);
+  EXPECT_DOUBLE_EQ(m.mean_iou(), (0.5 + 1.0 / 3.0 + 1.0) / 3);
+  // Counting them as any class instead gives other scores.
+  for (std::uint8_t c = 0; c < 3; ++c) {
+    std::vector<std::uint8_t> as_c = truth;
+    std::replace(as_c.begin(), as_c.end(), std::uint8_t{255}, c);
+    ConfusionMatrix n(3);
+    n.add(pred.data(), as_c.data(), as_c.size());
+    EXPECT_EQ(n.total(), 10);
+    EXPECT_NE(n.pixel_accuracy(), m.pixel_accuracy()) << int(c);
+    EXPECT_NE(n.mean_iou(), m.mean_iou()) << int(c);
+  }
+  // Only unlabelled pixels: nothing counted, scores 0 (not NaN).
+  ConfusionMatrix none(3);
+  const std::vector<std::uint8_t> all_ignored(4, 255);
+  none.add(pred.data(), all_ignored.data(), 4);
+  EXPECT_EQ(none.total(), 0);
+  EXPECT_DOUBLE_EQ(none.pixel_accuracy(), 0.0);
+  EXPECT_DOUBLE_EQ(none.mean_iou(), 0.0);
+  // A predicted 255 is still beyond 3 classes; with 256 classes a truth
+  // 255 is still unlabelled.
+  EXPECT_THROW(none.add(all_ignored.data(), pred.data(), 4), i2sbseg::Error);
+  EXPECT_THROW(none.add(all_ignored.data(), all_ignored.data(), 4), i2sbseg::Error);
+  ConfusionMatrix wide(256);
+  wide.add(all_ignored.data(), all_ignored.data(), 4);
+  EXPECT_EQ(wide.total(), 0);
+}
+
 // ---- Boundary F-score ------------------------------------------------------
 
 namespace {
@@ -85,7 +137,10 @@ struct BruteCounts {
   std::int64_t pred_edges = 0, pred_matched = 0, truth_edges = 0, truth_matched = 0;
 };
 
-std::vector<std::pair<int, int>> brute_edges(const Map& m, int w, int h) {
+// Edge pixels; with `skip`, 255 is no label (never an edge, and no
+// neighbour's other label). `scored`: only pixels where it is not 255.
+std::vector<std::pair<int, int>> brute_edges(const Map& m, int w, int h, bool skip = false,
+                                             const Map* scored = nullptr) {
   std::vector<std::pair<int, int>> out;
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
@@ -93,9 +148,11 @@ std::vector<std::pair<int, int>> brute_edges(const Map& m, int w, int h) {
       bool edge = false;
       for (const auto& d : dirs) {
         const int yy = y + d[0], xx = x + d[1];
-        if (yy >= 0 && yy < h && xx >= 0 && xx < w && m[yy * w + xx] != m[y * w + x]) edge = true;
+        if (yy >= 0 && yy < h && xx >= 0 && xx < w && m[yy * w + xx] != m[y * w + x] &&
+            !(skip && (m[yy * w + xx] == 255 || m[y * w + x] == 255)))
+          edge = true;
       }
-      if (edge) out.emplace_back(y, x);
+      if (edge && !(scored && (*scored)[y * w + x] == 255)) out.emplace_back(y, x);
     }
   return out;
 }
@@ -111,11 +168,14 @@ std::int64_t brute_matched(const std::vector<std::pair<int, int>>& from, const s
   return n;
 }
 
+// Truth 255 (unlabelled): no truth edges on or against it; predicted edges
+// on it are not scored but do match truth edges.
 void brute_add(BruteCounts& c, const Map& pred, const Map& truth, int w, int h, double d) {
-  const auto pe = brute_edges(pred, w, h), te = brute_edges(truth, w, h);
-  c.pred_edges += static_cast<std::int64_t>(pe.size());
+  const auto pe = brute_edges(pred, w, h), te = brute_edges(truth, w, h, true);
+  const auto scored = brute_edges(pred, w, h, false, &truth);
+  c.pred_edges += static_cast<std::int64_t>(scored.size());
   c.truth_edges += static_cast<std::int64_t>(te.size());
-  c.pred_matched += brute_matched(pe, te, d);
+  c.pred_matched += brute_matched(scored, te, d);
   c.truth_matched += brute_matched(te, pe, d);
 }
 
@@ -257,6 +317,91 @@ TEST(BoundaryF, MatchesABruteForceReferenceOnRandomMaps) {
     if (d > 0) {
       EXPECT_LT(ref.pred_matched, ref.pred_edges) << "a test that matches everything shows nothing";
     }
+  }
+}
+
+// Unlabelled truth (255): its pixels are never truth edges, a class next to
+// it is no edge either, predicted edges on it are not scored but match
+// truth edges.
+//   0 0 1 1        edges, 255 skipped:  0 1 1 0    255 as a label: 0 1 1 0
+//   0 X 1 1        (X = 255)            0 0 1 0                    1 1 1 0
+//   0 0 0 1                             0 0 1 1                    0 1 1 1
+TEST(BoundaryF, UnlabelledTruthEdges) {
+  const Map m{0, 0, 1, 1, 0, 255, 1, 1, 0, 0, 0, 1};
+  EXPECT_EQ(i2sbseg::class_edges(m.data(), 3, 4, true), (Map{0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1, 1}));
+  EXPECT_EQ(i2sbseg::class_edges(m.data(), 3, 4), (Map{0, 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1}));
+}
+
+// Two 1 x 8 images, d = 1 (X = 255, E = edge pixel):
+//   truth  1 1 2 X X 0 0 0    truth edges (class 1 | 2):      . E E . . . . .
+//   pred   1 1 1 1 0 0 0 0    predicted edges (1 | 0):        . . . E E . . .
+// Both predicted edges lie on unlabelled truth: not scored. The truth edge
+// at 2 is matched by the predicted one at 3 (1 px), the one at 1 is not
+// (2 px). The 2 | X and X | 0 borders are no truth edges.
+//   truth  0 0 0 X X 1 1 1    no truth edge (0 | X and X | 1 are none)
+//   pred   0 0 0 0 0 0 0 0    no predicted edge
+// Totals: 0 predicted edges (P = 1), 1 of 2 truth edges matched (R = 1/2):
+// F = 2/3.
+TEST(BoundaryF, UnlabelledTruthPixelsAreNoBoundaryAndNotScored) {
+  const Map t1{1, 1, 2, 255, 255, 0, 0, 0}, p1{1, 1, 1, 1, 0, 0, 0, 0};
+  const Map t2{0, 0, 0, 255, 255, 1, 1, 1}, p2(8, 0);
+  i2sbseg::BoundaryScore s(1.0);
+  s.add(p1.data(), t1.data(), 1, 8);
+  s.add(p2.data(), t2.data(), 1, 8);
+  EXPECT_EQ(s.predicted_edges(), 0);
+  EXPECT_EQ(s.matched_predicted(), 0);
+  EXPECT_EQ(s.truth_edges(), 2);
+  EXPECT_EQ(s.matched_truth(), 1);
+  EXPECT_DOUBLE_EQ(s.precision(), 1.0);
+  EXPECT_DOUBLE_EQ(s.recall(), 0.5);
+  EXPECT_DOUBLE_EQ(s.f_score(), 2.0 / 3.0);
+  // Reading 255 as class 0, 1, 2 or a label of its own (3) gives other
+  // scores: 4/7, 8/11, 6/11, 8/13.
+  const double other[] = {4.0 / 7.0, 8.0 / 11.0, 6.0 / 11.0, 8.0 / 13.0};
+  for (std::uint8_t c = 0; c < 4; ++c) {
+    Map a = t1, b = t2;
+    std::replace(a.begin(), a.end(), std::uint8_t{255}, c);
+    std::replace(b.begin(), b.end(), std::uint8_t{255}, c);
+    i2sbseg::BoundaryScore n(1.0);
+    n.add(p1.data(), a.data(), 1, 8);
+    n.add(p2.data(), b.data(), 1, 8);
+    EXPECT_DOUBLE_EQ(n.f_score(), other[c]) << int(c);
+    EXPECT_NE(n.f_score(), s.f_score()) << int(c);
+  }
+}
+
+// The same rule against the brute-force reference, on random maps with
+// unlabelled speckle and blocks in the truth.
+TEST(BoundaryF, UnlabelledTruthMatchesTheBruteForceReference) {
+  std::mt19937 rng(5);
+  for (double d : {0.0, 1.0, 2.0}) {
+    i2sbseg::BoundaryScore s(d);
+    BruteCounts ref;
+    std::size_t all_predicted = 0;  // scored or not
+    for (int image = 0; image < 6; ++image) {
+      const int w = 10 + image, h = 8 + image;
+      Map truth(static_cast<size_t>(w) * h, 0);
+      for (int k = 0; k < 4; ++k) {
+        const int x0 = rng() % w, y0 = rng() % h, x1 = x0 + 1 + rng() % 5, y1 = y0 + 1 + rng() % 5;
+        for (int y = y0; y < std::min(h, y1); ++y)
+          for (int x = x0; x < std::min(w, x1); ++x) truth[y * w + x] = static_cast<std::uint8_t>(k == 3 ? 255 : 1 + k % 2);
+      }
+      Map pred = truth;
+      for (auto& v : pred)
+        if (v == 255 || rng() % 9 == 0) v = static_cast<std::uint8_t>(rng() % 3);
+      for (auto& v : truth)
+        if (rng() % 15 == 0) v = 255;
+      s.add(pred.data(), truth.data(), h, w);
+      brute_add(ref, pred, truth, w, h, d);
+      all_predicted += brute_edges(pred, w, h).size();
+    }
+    EXPECT_EQ(s.predicted_edges(), ref.pred_edges) << "d " << d;
+    EXPECT_EQ(s.matched_predicted(), ref.pred_matched) << "d " << d;
+    EXPECT_EQ(s.truth_edges(), ref.truth_edges) << "d " << d;
+    EXPECT_EQ(s.matched_truth(), ref.truth_matched) << "d " << d;
+    EXPECT_NEAR(s.f_score(), brute_f(ref), 1e-12) << "d " << d;
+    EXPECT_LT(ref.pred_edges, static_cast<std::int64_t>(all_predicted)) << "some predicted edges lie on 255";
+    EXPECT_GT(ref.truth_edges, 0);
   }
 }
 

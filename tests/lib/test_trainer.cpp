@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
 // The trainer through its library API: bad options are reported as typed
 // errors in the library's terms, a stop request saves a checkpoint, a run
-// from a bundle inherits its settings, and the time estimate costs each
-// stage at its own rate.
+// from a bundle inherits its settings, the time estimate costs each stage
+// at its own rate, and the loss skips unlabelled (255) pixels.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include <i2sbseg/batches.h>
 #include <i2sbseg/bundle.h>
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
@@ -191,6 +194,105 @@ TEST(Trainer, ARunFromABundleInheritsItsRecordedSettings) {
   o = {};
   o.crop = 40;
   EXPECT_EQ(inherit_init_settings(o, {}).crop, 40);
+}
+
+namespace {
+
+// The float64 reference: sum(w[y] * -log softmax(logits)[y]) / sum(w[y])
+// over the pixels whose truth is not 255, from the logits' values.
+double reference_loss(const torch::Tensor& logits, const torch::Tensor& mask, const std::vector<double>& w) {
+  const torch::Tensor l = logits.detach().to(torch::kFloat64).contiguous(), m = mask.contiguous();
+  const int64_t n = l.size(0), k = l.size(1), hw = l.size(2) * l.size(3);
+  const double* lp = l.data_ptr<double>();
+  const int64_t* mp = m.data_ptr<int64_t>();
+  double sum = 0, weight = 0;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t i = 0; i < hw; ++i) {
+      const int64_t y = mp[b * hw + i];
+      if (y == 255) continue;
+      double top = -1e300, z = 0;
+      for (int64_t c = 0; c < k; ++c) top = std::max(top, lp[(b * k + c) * hw + i]);
+      for (int64_t c = 0; c < k; ++c) z += std::exp(lp[(b * k + c) * hw + i] - top);
+      sum += w[y] * (top + std::log(z) - lp[(b * k + y) * hw + i]);
+      weight += w[y];
+    }
+  return sum / weight;
+}
+
+}  // namespace
+
+// The training loss is the (class-weighted) mean cross-entropy over the
+// labelled pixels only: 255 pixels add nothing, their logits get a zero
+// gradient and do not move the loss or the other pixels' gradients, and a
+// batch with no labelled pixel has loss 0 (not 0/0).
+TEST(TrainerLoss, UnlabelledPixelsAreSkipped) {
+  torch::manual_seed(7);
+  const torch::Tensor logits0 = torch::randn({2, 4, 5, 6}) * 3;
+  torch::Tensor mask = torch::randint(0, 4, {2, 5, 6}, torch::kLong);
+  const torch::Tensor ignored = torch::rand({2, 5, 6}) < 0.3;
+  mask.masked_fill_(ignored, 255);
+  ASSERT_GT(ignored.sum().item<int64_t>(), 5);
+  for (const std::vector<double>& w : {std::vector<double>{1, 1, 1, 1}, std::vector<double>{0.5, 2, 1, 3}}) {
+    const torch::Tensor weights = torch::tensor(w, torch::kFloat64).to(torch::kFloat32);
+    torch::Tensor a = logits0.clone().requires_grad_(true);
+    const torch::Tensor loss = segmentation_loss(a, mask, weights);
+    EXPECT_NEAR(loss.item<double>(), reference_loss(a, mask, w), 1e-5);
+    const CrossEntropyTerms t = cross_entropy_terms(a, mask, weights);
+    double labelled_weight = 0;
+    for (int64_t y : std::vector<int64_t>(mask.data_ptr<int64_t>(), mask.data_ptr<int64_t>() + mask.numel()))
+      if (y != 255) labelled_weight += w[y];
+    EXPECT_NEAR(t.weight, labelled_weight, 1e-4);
+    loss.backward();
+    const torch::Tensor at_ignored = ignored.unsqueeze(1).expand_as(a);
+    EXPECT_EQ(a.grad().masked_select(at_ignored).abs().max().item<float>(), 0.0f) << "exactly 0 at 255 pixels";
+    EXPECT_GT(a.grad().masked_select(~at_ignored).abs().max().item<float>(), 0.0f);
+    // Other logits at the 255 pixels: the same loss and the same gradient elsewhere.
+    torch::Tensor b = logits0.masked_fill(at_ignored, 0).add(torch::randn(logits0.sizes()) * 50 * at_ignored);
+    b.requires_grad_(true);
+    const torch::Tensor loss_b = segmentation_loss(b, mask, weights);
+    EXPECT_EQ(loss_b.item<float>(), loss.item<float>());
+    loss_b.backward();
+    EXPECT_TRUE(torch::equal(b.grad().masked_select(~at_ignored), a.grad().masked_select(~at_ignored)));
+  }
+  // Every pixel unlabelled: 0, not NaN, and a zero gradient.
+  torch::Tensor c = logits0.clone().requires_grad_(true);
+  const torch::Tensor none = segmentation_loss(c, torch::full({2, 5, 6}, 255, torch::kLong), torch::ones({4}));
+  EXPECT_EQ(none.item<float>(), 0.0f);
+  none.backward();
+  ASSERT_TRUE(c.grad().defined());
+  EXPECT_EQ(c.grad().abs().max().item<float>(), 0.0f);
+}
+
+// Training on masks with 255s runs every stage to a bundle: partly
+// unlabelled images with class weights (which count no 255 pixel), then a
+// dataset with no labelled pixel at all (every cross-entropy batch empty:
+// a NaN loss would stop training).
+TEST(TrainerLoss, TrainsOnPartlyAndWhollyUnlabelledMasks) {
+  TempDir dir;
+  i2sbseg::testing::make_dataset(dir.file("d.pt"), 4);
+  const Dataset full = Dataset::load(dir.file("d.pt"), "all");
+  Dataset part, none;
+  part.set_classes(full.classes());
+  none.set_classes(full.classes());
+  for (int64_t i = 0; i < full.size(); ++i) {
+    torch::Tensor m = full.mask(i).clone();
+    m.slice(0, 0, 12).fill_(255);
+    if (i == 0) m.fill_(255);
+    part.add(full.name(i), full.image(i), m, "train");
+    none.add(full.name(i), full.image(i), torch::full_like(m, 255), "train");
+  }
+  const torch::Tensor w = class_weights(part);
+  EXPECT_TRUE(torch::isfinite(w).all().item<bool>());
+  EXPECT_EQ(class_weights(none).abs().sum().item<float>(), 0.0f);
+  part.save_packed(dir.file("d.pt"));
+  TrainOptions o = tiny(dir);
+  o.weight_classes = true;
+  EXPECT_NO_THROW(train(o));
+  EXPECT_NO_THROW(load_model(o.out));
+  none.save_packed(dir.file("d.pt"));
+  o.out = dir.file("none.i2sb");
+  EXPECT_NO_THROW(train(o));
+  EXPECT_NO_THROW(load_model(o.out));
 }
 
 TEST(TrainerProgress, EachStageIsCostedAtItsOwnRate) {

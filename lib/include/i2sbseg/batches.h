@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Training batches: random HR crops with flips and colour jitter, the LR
-// input made from them (area downscale by the scale factor), and class
-// weights that keep rare classes from vanishing (docs/design.md §4).
+// input made from them (area downscale by the scale factor), class
+// weights that keep rare classes from vanishing, and the cross-entropy
+// over them that skips unlabelled pixels (docs/design.md §4).
 #pragma once
 
 #include <vector>
@@ -15,7 +16,7 @@ namespace i2sbseg {
 struct Batch {
   torch::Tensor hr;    // (N, 3, crop, crop) float RGB in [0, 1]
   torch::Tensor lr;    // (N, 3, crop/s, crop/s) float RGB in [0, 1]
-  torch::Tensor mask;  // (N, crop, crop) int64 class indices
+  torch::Tensor mask;  // (N, crop, crop) int64 class indices, kIgnoreIndex where unlabelled
 };
 
 struct BatchOptions {
@@ -34,7 +35,9 @@ struct BatchOptions {
 };
 
 // Draws a batch of random images; images smaller than the crop are padded
-// (mask 0).
+// (mask 0). Masks are resampled nearest-neighbour (zoom, rotation), so
+// every mask value is one of the image's own or 0 (padding, corners turned
+// in): kIgnoreIndex stays kIgnoreIndex and never comes from a class.
 Batch sample_batch(const Dataset& data, const BatchOptions& options, at::Generator& gen);
 
 // A batch of the images `indices` (options.batch is ignored). The random
@@ -49,8 +52,27 @@ Batch make_batch(const Dataset& data, const BatchOptions& options, at::Generator
 torch::Tensor degrade(const torch::Tensor& hr, int scale);
 
 // Cross-entropy weights ~ 1/sqrt(pixel frequency), normalised to mean 1 over
-// the classes present; absent classes get weight 0.
+// the classes present; absent classes get weight 0. Unlabelled pixels
+// (kIgnoreIndex) count in no class.
 torch::Tensor class_weights(const Dataset& data);
+
+// The class-weighted cross-entropy of logits (N, K, H, W) against a mask
+// (N, H, W) int64 of class indices or kIgnoreIndex, with weights (K): over
+// the labelled pixels only, `sum` = sum of w[truth] * CE and `weight` =
+// sum of w[truth]. Unlabelled pixels add nothing to either, and their
+// logits get no gradient.
+struct CrossEntropyTerms {
+  torch::Tensor sum;  // a scalar, with the logits' gradient
+  double weight = 0;
+};
+CrossEntropyTerms cross_entropy_terms(const torch::Tensor& logits, const torch::Tensor& mask,
+                                      const torch::Tensor& class_weights);
+
+// The training loss of one process: sum / weight of the terms above (the
+// mean cross-entropy over labelled pixels with weights of 1); 0, with a
+// zero gradient, when no pixel carries weight (every pixel unlabelled).
+torch::Tensor segmentation_loss(const torch::Tensor& logits, const torch::Tensor& mask,
+                                const torch::Tensor& class_weights);
 
 // A whole image (H, W, 3) uint8 -> (1, 3, H, W) float in [0, 1].
 torch::Tensor image_to_float(const torch::Tensor& hwc_uint8);

@@ -14,7 +14,8 @@ namespace i2sbseg {
 // What mIoU needs of each image, kept apart so that images can be
 // resampled: per class, true positives, false positives and false
 // negatives (3 K numbers an image instead of a K x K matrix; they add up
-// over images as the matrix does).
+// over images as the matrix does). Unlabelled truth pixels, which the
+// matrix leaves out, are in none of them.
 class ImageCounts {
  public:
   explicit ImageCounts(int num_classes);

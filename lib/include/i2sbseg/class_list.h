@@ -8,6 +8,7 @@
 // three integers 0..255. Torch-free.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,13 @@ namespace i2sbseg {
 
 constexpr int kMinClasses = 2;
 constexpr int kMaxClasses = 256;
+
+// The mask value of unlabelled pixels ("ignore index"): in a dataset's
+// masks (class maps of the truth) 255 is no class. Loading accepts it
+// whatever the class count, the training loss skips those pixels and every
+// metric leaves them out (metrics.h). With 256 classes, class 255 can be
+// predicted but not labelled.
+constexpr std::uint8_t kIgnoreIndex = 255;
 
 // Checks the count and the names; throws Error (kBadFile) naming `source`
 // and the entry at fault.

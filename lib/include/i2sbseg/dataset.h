@@ -4,8 +4,9 @@
 // file (LibTorch only, for machines without OpenCV).
 //
 // Folder layout: images/<stem>.png|jpg, masks/<stem>.png (8-bit class
-// indices, same size), classes.json {"classes": [{"name", "color"}, ...]},
-// optional train.txt / val.txt listing stems.
+// indices, same size; kIgnoreIndex = 255 marks unlabelled pixels),
+// classes.json {"classes": [{"name", "color"}, ...]}, optional train.txt /
+// val.txt listing stems.
 #pragma once
 
 #include <string>
@@ -13,6 +14,7 @@
 
 #include <torch/types.h>
 
+#include <i2sbseg/class_list.h>
 #include <i2sbseg/config.h>
 
 namespace i2sbseg {
@@ -22,8 +24,8 @@ class Dataset {
   // split: "train", "val" or "all". A folder without train.txt/val.txt has
   // no split: "all" is the only valid choice then (a missing list throws
   // kNotFound with field "split"). Throws Error naming the file at fault
-  // (missing mask, size mismatch, class index beyond classes.json,
-  // unreadable image, no images).
+  // (missing mask, size mismatch, a mask value beyond classes.json other
+  // than kIgnoreIndex, unreadable image, no images).
   static Dataset load(const std::string& path, const std::string& split);
 
   // Writes every sample of this dataset (with its split) to one file.
@@ -35,9 +37,9 @@ class Dataset {
   const std::string& name(std::int64_t i) const { return names_.at(i); }
   // (H, W, 3) uint8 RGB.
   const torch::Tensor& image(std::int64_t i) const { return images_.at(i); }
-  // (H, W) uint8 class indices.
+  // (H, W) uint8 class indices, or kIgnoreIndex for unlabelled pixels.
   const torch::Tensor& mask(std::int64_t i) const { return masks_.at(i); }
-  // Pixels of each class over the whole dataset.
+  // Pixels of each class over the whole dataset (unlabelled ones in none).
   std::vector<std::int64_t> class_pixel_counts() const;
 
   // For tests and tools that build datasets in memory.

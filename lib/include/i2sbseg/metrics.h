@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 // Segmentation metrics: a confusion matrix (mIoU, pixel accuracy) and the
-// boundary F-score of class edges. Torch-free.
+// boundary F-score of class edges. Truth pixels of kIgnoreIndex
+// (<i2sbseg/class_list.h>: unlabelled) count nowhere. Torch-free.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
+
+#include <i2sbseg/class_list.h>
 
 namespace i2sbseg {
 
@@ -15,7 +18,9 @@ class ConfusionMatrix {
   explicit ConfusionMatrix(int num_classes);
 
   int num_classes() const { return k_; }
-  // Counts n pixels; throws Error if an index is >= num_classes.
+  // Counts n pixels, leaving out those whose truth is kIgnoreIndex (even
+  // with 256 classes); throws Error if a prediction, or a truth other than
+  // kIgnoreIndex, is >= num_classes.
   void add(const std::uint8_t* predicted, const std::uint8_t* truth, std::size_t n);
   void merge(const ConfusionMatrix& other);
   // Pixels of class `truth` predicted as `predicted`.
@@ -35,17 +40,26 @@ class ConfusionMatrix {
 };
 
 // 1 for a class-edge pixel: one with a 4-neighbour (inside the map) of
-// another label; 0 elsewhere. `labels` is height x width, row-major.
-std::vector<std::uint8_t> class_edges(const std::uint8_t* labels, int height, int width);
+// another label; 0 elsewhere. `labels` is height x width, row-major. With
+// `skip_ignored` (a truth map), kIgnoreIndex is no label: its pixels are
+// never edges and do not make their neighbours edges.
+std::vector<std::uint8_t> class_edges(const std::uint8_t* labels, int height, int width, bool skip_ignored = false);
 
 // Boundary F-score at a pixel tolerance d (docs/design.md §4). Edge pixels
-// as class_edges(), in the prediction and in the truth. Precision: the share
-// of predicted edge pixels within Euclidean distance d of a truth edge
-// pixel; recall: the share of truth edge pixels within d of a predicted
-// one; F = 2PR / (P + R). Counts add up over every image added (the scores
-// of the totals, not a mean of per-image scores). No predicted edge at all:
-// P = 1; no truth edge: R = 1; so F = 1 when neither has an edge and 0 when
-// only one has.
+// as class_edges(), in the prediction and in the truth (skip_ignored).
+// Precision: the share of predicted edge pixels within Euclidean distance d
+// of a truth edge pixel; recall: the share of truth edge pixels within d of
+// a predicted one; F = 2PR / (P + R). Counts add up over every image added
+// (the scores of the totals, not a mean of per-image scores). No predicted
+// edge at all: P = 1; no truth edge: R = 1; so F = 1 when neither has an
+// edge and 0 when only one has.
+// Unlabelled truth (kIgnoreIndex): where the truth is unknown there is no
+// truth edge, and a border between a class and unlabelled pixels is none
+// either (it is where labelling stopped, not a class boundary). Predicted
+// edge pixels on unlabelled truth are not counted in the precision (neither
+// as edges nor as matched: nothing says whether they are right), but they
+// do match truth edges for the recall (the prediction has a boundary
+// there).
 class BoundaryScore {
  public:
   BoundaryScore() : BoundaryScore(2.0) {}

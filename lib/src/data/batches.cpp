@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include <torch/nn/functional/conv.h>
+#include <torch/nn/functional/loss.h>
 #include <torch/nn/functional/padding.h>
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/functional/upsampling.h>
@@ -40,7 +41,8 @@ torch::Tensor gaussian_blur(const torch::Tensor& img, double sigma) {
 }
 
 // Rotates a crop and its mask about the centre; the corners that turn in
-// are black and background.
+// are black and background. The mask is sampled nearest: every value,
+// kIgnoreIndex included, is one of its own or 0.
 void rotate(torch::Tensor& img, torch::Tensor& mask, double degrees) {
   const double a = degrees * M_PI / 180, c = std::cos(a), s = std::sin(a);
   const torch::Tensor theta = torch::tensor({c, -s, 0.0, s, c, 0.0}, torch::kFloat32).view({1, 2, 3});
@@ -75,8 +77,27 @@ torch::Tensor class_weights(const Dataset& data) {
       sum += w[i];
       ++present;
     }
-  for (double& v : w) v *= present / sum;
+  if (present)  // else no labelled pixel at all: every weight 0
+    for (double& v : w) v *= present / sum;
   return torch::tensor(w, torch::kFloat64).to(torch::kFloat32);
+}
+
+CrossEntropyTerms cross_entropy_terms(const torch::Tensor& logits, const torch::Tensor& mask,
+                                      const torch::Tensor& class_weights) {
+  if (logits.dim() != 4 || mask.dim() != 3 || class_weights.dim() != 1 || class_weights.size(0) != logits.size(1))
+    throw Error(ErrorKind::kInvalidOption, "cross-entropy: need logits (N, K, H, W), a mask (N, H, W) and K weights");
+  const torch::Tensor labelled = mask != kIgnoreIndex;
+  const torch::Tensor wl = F::cross_entropy(
+      logits, mask, F::CrossEntropyFuncOptions().weight(class_weights).ignore_index(kIgnoreIndex).reduction(torch::kNone));
+  // w[truth] of the labelled pixels (the others look up class 0, then count 0).
+  const torch::Tensor w = class_weights.index({mask.masked_fill(~labelled, 0)}) * labelled;
+  return {wl.sum(), w.sum().item<double>()};
+}
+
+torch::Tensor segmentation_loss(const torch::Tensor& logits, const torch::Tensor& mask,
+                                const torch::Tensor& class_weights) {
+  const CrossEntropyTerms t = cross_entropy_terms(logits, mask, class_weights);
+  return t.weight > 0 ? t.sum / t.weight : t.sum * 0.0;  // all unlabelled: 0, not 0/0
 }
 
 Batch sample_batch(const Dataset& data, const BatchOptions& o, at::Generator& gen) {

@@ -52,6 +52,19 @@ torch::Tensor mat_to_tensor(const cv::Mat& m) {
 }
 #endif
 
+// Throws naming `what` (the mask: its file, or the packed file and the
+// sample) when `mask` holds a value beyond the k classes of `list` other
+// than kIgnoreIndex.
+void check_mask(const torch::Tensor& mask, int k, const std::string& what, const std::string& list) {
+  const torch::Tensor m = mask.to(torch::kInt);  // k may be 256, beyond uint8
+  const torch::Tensor bad = (m >= k) & (m != kIgnoreIndex);
+  if (!bad.any().item<bool>()) return;
+  throw Error(ErrorKind::kBadFile, what + " holds class index " + std::to_string(m.masked_select(bad).max().item<int>()) +
+                                       " but " + list + " has only " + std::to_string(k) + " classes (indices 0 to " +
+                                       std::to_string(k - 1) + "; " + std::to_string(kIgnoreIndex) +
+                                       " is the ignore value, for unlabelled pixels)");
+}
+
 }  // namespace
 
 // The old names of the class-list reader and writer.
@@ -122,21 +135,18 @@ Dataset Dataset::load_folder(const std::string& dir, const std::string& split) {
     cv::Mat rgb;
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
     const std::string s = train_stems.count(stem) ? "train" : val_stems.count(stem) ? "val" : "";
-    d.add(stem, mat_to_tensor(rgb), mat_to_tensor(mask), s);
+    torch::Tensor labels = mat_to_tensor(mask);
+    check_mask(labels, static_cast<int>(d.classes_.size()), mask_file.string() + ": the mask", "classes.json");
+    d.add(stem, mat_to_tensor(rgb), std::move(labels), s);
   }
-  d.check_masks();
   return d;
 #endif
 }
 
 void Dataset::check_masks() const {
-  const int k = static_cast<int>(classes_.size());
-  for (size_t i = 0; i < masks_.size(); ++i) {
-    const int top = masks_[i].max().item<int>();
-    if (top >= k)
-      throw Error(ErrorKind::kBadFile, source_ + ": mask of '" + names_[i] + "' holds class index " + std::to_string(top) +
-                  " but classes.json lists only " + std::to_string(k) + " classes");
-  }
+  for (size_t i = 0; i < masks_.size(); ++i)
+    check_mask(masks_[i], static_cast<int>(classes_.size()), source_ + ": the mask of '" + names_[i] + "'",
+               "the packed file");
 }
 
 void Dataset::add(std::string name, torch::Tensor image, torch::Tensor mask, std::string split) {
@@ -152,8 +162,11 @@ void Dataset::add(std::string name, torch::Tensor image, torch::Tensor mask, std
 std::vector<std::int64_t> Dataset::class_pixel_counts() const {
   std::vector<std::int64_t> counts(classes_.size(), 0);
   for (const torch::Tensor& m : masks_) {
-    const torch::Tensor h = torch::bincount(m.flatten().to(torch::kLong), {}, static_cast<int64_t>(classes_.size()));
-    for (size_t c = 0; c < counts.size() && c < static_cast<size_t>(h.size(0)); ++c) counts[c] += h[c].item<int64_t>();
+    // Every 8-bit value has its bin; kIgnoreIndex's is no class's, even with 256 classes.
+    const torch::Tensor h = torch::bincount(m.flatten().to(torch::kLong), {}, 256);
+    const int64_t* n = h.data_ptr<int64_t>();
+    for (size_t c = 0; c < counts.size(); ++c)
+      if (c != kIgnoreIndex) counts[c] += n[c];
   }
   return counts;
 }

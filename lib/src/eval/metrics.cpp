@@ -17,9 +17,11 @@ ConfusionMatrix::ConfusionMatrix(int num_classes) : k_(num_classes) {
 
 void ConfusionMatrix::add(const std::uint8_t* predicted, const std::uint8_t* truth, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
+    if (truth[i] == kIgnoreIndex && predicted[i] < k_) continue;  // unlabelled: nothing to be right or wrong about
     if (predicted[i] >= k_ || truth[i] >= k_)
-      throw Error("confusion matrix: class index " + std::to_string(std::max(predicted[i], truth[i])) +
-                  " is beyond the " + std::to_string(k_) + " classes");
+      throw Error("confusion matrix: class index " +
+                  std::to_string(predicted[i] >= k_ ? predicted[i] : truth[i]) + " is beyond the " +
+                  std::to_string(k_) + " classes");
     ++counts_[static_cast<std::size_t>(truth[i]) * k_ + predicted[i]];
   }
 }
@@ -67,15 +69,18 @@ double ConfusionMatrix::mean_iou() const {
   return n ? sum / n : 0.0;
 }
 
-std::vector<std::uint8_t> class_edges(const std::uint8_t* l, int height, int width) {
+std::vector<std::uint8_t> class_edges(const std::uint8_t* l, int height, int width, bool skip_ignored) {
   if (height < 0 || width < 0) throw Error("class edges: negative size");
   std::vector<std::uint8_t> e(static_cast<std::size_t>(height) * width, 0);
+  // Another label at j; with skip_ignored, kIgnoreIndex is none.
+  auto other = [&](std::size_t j, std::uint8_t v) { return l[j] != v && !(skip_ignored && l[j] == kIgnoreIndex); };
   for (int y = 0; y < height; ++y)
     for (int x = 0; x < width; ++x) {
       const std::size_t i = static_cast<std::size_t>(y) * width + x;
       const std::uint8_t v = l[i];
-      e[i] = (x > 0 && l[i - 1] != v) || (x + 1 < width && l[i + 1] != v) || (y > 0 && l[i - width] != v) ||
-             (y + 1 < height && l[i + width] != v);
+      if (skip_ignored && v == kIgnoreIndex) continue;
+      e[i] = (x > 0 && other(i - 1, v)) || (x + 1 < width && other(i + 1, v)) || (y > 0 && other(i - width, v)) ||
+             (y + 1 < height && other(i + width, v));
     }
   return e;
 }
@@ -120,9 +125,14 @@ BoundaryScore::BoundaryScore(double tolerance_px) : tolerance_(tolerance_px) {
   });
 }
 
+// Unlabelled truth pixels (metrics.h): no truth edges there or against
+// them; predicted edges there match truth edges but are not scored.
 void BoundaryScore::add(const std::uint8_t* predicted, const std::uint8_t* truth, int height, int width) {
-  const std::vector<std::uint8_t> p = class_edges(predicted, height, width), t = class_edges(truth, height, width);
-  const auto [pe, pm] = match_edges(p, t, height, width, disc_);
+  const std::vector<std::uint8_t> p = class_edges(predicted, height, width), t = class_edges(truth, height, width, true);
+  std::vector<std::uint8_t> scored = p;
+  for (std::size_t i = 0; i < scored.size(); ++i)
+    if (truth[i] == kIgnoreIndex) scored[i] = 0;
+  const auto [pe, pm] = match_edges(scored, t, height, width, disc_);
   const auto [te, tm] = match_edges(t, p, height, width, disc_);
   predicted_edges_ += pe;
   matched_predicted_ += pm;

@@ -14,14 +14,15 @@ namespace F = torch::nn::functional;
 namespace {
 
 // The class-weighted cross-entropy of the whole job's batch, as this
-// rank's share: sum(w l) over its pixels / sum(w) over all ranks' pixels,
-// times the world size (the gradients are then averaged over the ranks).
+// rank's share: sum(w l) over its labelled pixels / sum(w) over all ranks'
+// labelled pixels, times the world size (the gradients are then averaged
+// over the ranks); unlabelled pixels (kIgnoreIndex) are skipped. With no
+// labelled pixel in the job's batch: 0, with a zero gradient, not 0/0.
+// One process: segmentation_loss().
 torch::Tensor weighted_ce(StepContext& c, const torch::Tensor& logits, const torch::Tensor& mask) {
-  const torch::Tensor wl =
-      F::cross_entropy(logits, mask, F::CrossEntropyFuncOptions().weight(c.class_weights).reduction(torch::kNone));
-  const double local = c.class_weights.index({mask}).sum().item<double>();
-  const double total = c.comm ? c.comm->sum({local})[0] : local;
-  return wl.sum() * (c.world / total);
+  const CrossEntropyTerms t = cross_entropy_terms(logits, mask, c.class_weights);
+  const double total = c.comm ? c.comm->sum({t.weight})[0] : t.weight;
+  return total > 0 ? t.sum * (c.world / total) : t.sum * 0.0;
 }
 
 // Classifier (HR input) or direct (LR-up input): segmentation straight from pixels.
