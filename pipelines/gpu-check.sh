@@ -133,6 +133,35 @@ for k in ("eager_ms", "compiled_ms"):
 json.dump(rows, open(sys.argv[1], "w"), indent=1)
 PY
 
+step "training throughput: one process on the GPU, and torchrun with 2 Gloo processes"
+# On the kit's packed set (scripts/make-gpu-kit.sh). One GPU: NCCL needs one
+# GPU per rank, so the torchrun job runs its 2 ranks on the CPU over Gloo
+# (the agent-store rendezvous); the GPU row is a single process.
+pack="$kit/train.pack"
+train_ips() { grep '"stage":"classifier"' "$1" | tail -n 1 | sed 's/.*"images_per_s":\([0-9.]*\).*/\1/'; }
+if [ -f "$pack" ]; then
+  targs=(train --data "$pack" --crop 128 --class-weights none --direct-iters 1 --bridge-iters 1 --finetune-iters 0
+         --e2e-iters 0 --log-every 50 --quiet --no-plot)
+  if timeout 240 "$tool" "${targs[@]}" --classifier-iters 300 --batch 32 --device cuda --out "$out/train-gpu.i2sb" \
+      >"$out/train-gpu.log" 2>&1; then
+    echo "1 process, cuda, batch 32: $(train_ips "$out/train-gpu.i2sb.log.jsonl") images/s (classifier stage)"
+  else
+    tail -5 "$out/train-gpu.log"; fail "GPU training"
+  fi
+  if command -v torchrun >/dev/null; then
+    if OMP_NUM_THREADS=4 timeout 240 torchrun --nproc-per-node 2 --no-python "$tool" "${targs[@]}" --classifier-iters 60 \
+        --batch 8 --threads 4 --device cpu --dist-backend gloo --out "$out/train-torchrun.i2sb" >"$out/train-torchrun.log" 2>&1; then
+      echo "torchrun 2 processes (gloo, CPU, 4 threads each), batch 8 each: $(train_ips "$out/train-torchrun.i2sb.log.jsonl") images/s"
+    else
+      tail -8 "$out/train-torchrun.log"; fail "torchrun training"
+    fi
+  else
+    fail "no torchrun"
+  fi
+else
+  echo "skipped: no $pack (scripts/make-gpu-kit.sh makes it from data/default)"
+fi
+
 step "the element in gst-launch-1.0: 320x180 RGBA in, fp16, 4 steps"
 # NAME DESCRIPTION: runs the pipeline (log: $out/gst-NAME.log) and prints its
 # wall-clock time (model load and CUDA start-up included) and its frame rate

@@ -15,4 +15,13 @@ cp -r /usr/include/nlohmann /usr/include/CLI "$kit/include/"
 cp -r /usr/src/googletest/googletest "$kit/src/"
 cp /usr/bin/ninja "$kit/bin/"
 [ "${GST:-1}" = 0 ] || bash "$repo/scripts/make-gst-kit.sh"
+# A small packed training set (the GPU build has no OpenCV to read image
+# folders): 64 images per split of data/default, ~8 MB, for the training
+# throughput step. Needs the dataset and a built tool here.
+tool=${I2SBSEG_TOOL:-$repo/build/tools/i2sbseg}
+if [ -d "$repo/data/default" ] && [ -x "$tool" ]; then
+  "$tool" pack "$repo/data/default" --out "$kit/train.pack" --max-per-split 64
+else
+  echo "make-gpu-kit: no data/default or no $tool: the kit has no training set (gpu-check skips that step)"
+fi
 du -sh "$kit"

@@ -19,6 +19,7 @@ Command add_info_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
 Command add_eval_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
+Command add_pack_command(CLI::App& app);
 #ifdef I2SBSEG_HAVE_OPENCV
 Command add_make_dataset_command(CLI::App& app);
 #endif

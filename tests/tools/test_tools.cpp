@@ -381,3 +381,36 @@ TEST(ToolEval, ReportWritesThreePictures) {
   EXPECT_NE(blocked.err.find(dir.file("blocked/examples.png")), std::string::npos) << blocked.err;
 }
 #endif
+
+// `pack` keeps each image's split, bytes and name; --max-per-split keeps the
+// first N of each split; a missing input is named.
+TEST(ToolPack, KeepsSplitsAndPixelsAndTheFirstNOfEach) {
+  TempDir dir;
+  const std::string in = dir.file("in.pack"), all = dir.file("all.pack"), two = dir.file("two.pack");
+  i2sbseg::testing::make_dataset(in, 12);  // 9 train, 3 val
+  Result r = run_tool("pack " + in + " --out " + all);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("9 train + 3 val"), std::string::npos) << r.out;
+  for (const char* split : {"train", "val"}) {
+    const i2sbseg::Dataset a = i2sbseg::Dataset::load(in, split), b = i2sbseg::Dataset::load(all, split);
+    ASSERT_EQ(a.size(), b.size()) << split;
+    EXPECT_EQ(b.classes().size(), 3u);
+    for (std::int64_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a.name(i), b.name(i));
+      EXPECT_TRUE(a.image(i).equal(b.image(i))) << split << " " << i;
+      EXPECT_TRUE(a.mask(i).equal(b.mask(i))) << split << " " << i;
+    }
+  }
+  r = run_tool("pack " + in + " --out " + two + " --max-per-split 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const i2sbseg::Dataset train = i2sbseg::Dataset::load(two, "train"), val = i2sbseg::Dataset::load(two, "val");
+  ASSERT_EQ(train.size(), 2);
+  ASSERT_EQ(val.size(), 2);
+  EXPECT_EQ(train.name(0), "img0");
+  EXPECT_EQ(train.name(1), "img1");
+  EXPECT_EQ(val.name(0), "img9");
+
+  r = run_tool("pack " + dir.file("missing") + " --out " + dir.file("x.pack"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
+}
