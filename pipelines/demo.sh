@@ -56,7 +56,7 @@ fi
 # 2. Build (only what the demo runs: the tests take much longer to compile).
 [ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"
 [ -f build/build.ninja ] || meson setup build
-meson compile -C build gsti2sbseg contact_sheet
+meson compile -C build gsti2sbseg contact_sheet tools/i2sbseg:executable
 plugin_dir="$root/build/gst-plugin"
 sheet_tool="$root/build/pipelines/contact_sheet"
 [ -f "$plugin_dir/libgsti2sbseg.so" ] || { echo "demo: the build has no GStreamer plugin ($plugin_dir/libgsti2sbseg.so); is libgstreamer1.0-dev installed?" >&2; exit 1; }
@@ -133,6 +133,18 @@ out_size=$(file -b "$out/frames/overlay_00000.png" 2>/dev/null | grep -o '[0-9]*
   --count "$count" --samples 5 --out "$out/contact_sheet.png" --model "$model" \
   --title "i2sbseg $(basename "$model"): vtest.avi at ${width}x${height} -> overlay, $fps fps end to end" >/dev/null
 
+# The clip has no labels, so no mIoU: how steady the classes are instead,
+# against the direct model (no bridge) on the same frames (i2sbseg flicker).
+flicker_line="n/a"
+direct="$(dirname "$model")/direct.i2sb"
+if [ "$count" -gt 1 ] && [ -f "$direct" ] && [ "$(realpath "$direct")" != "$(realpath "$model")" ]; then
+  flicker_line=$(build/tools/i2sbseg flicker --model "$model" --baseline "$direct" \
+    --input-pattern "$out/frames/input_%05d.png" --count "$count" --device "$device" --json 2>"$out/flicker.log" |
+    awk -F'[:,]' '/"flicker"/ {v[++n]=$2} /"ratio"/ {r=$2} END {if (n == 2) printf "%.4f (direct model %.4f, ratio %.2f)", v[2], v[1], r}' ||
+    true)
+  [ -n "$flicker_line" ] || flicker_line="not measured (see $out/flicker.log)"
+fi
+
 cat <<REPORT
 
 demo: done
@@ -142,4 +154,6 @@ demo: done
   pipeline log    $log
   speed           $count frames in $wall s: $fps fps end to end (model load, PNG decode, encode included);
                   model alone: $infer_ms ms/frame over $runs frames = $model_fps fps
+  flicker         $flicker_line: share of pixels whose class changes
+                  from one frame to the next (the clip has no labels to score)
 REPORT

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
       i2sbseg::tools::add_pack_command(app),
 #ifdef I2SBSEG_HAVE_OPENCV
       i2sbseg::tools::add_make_dataset_command(app),
+      i2sbseg::tools::add_flicker_command(app),
 #endif
   };
 

@@ -20,7 +20,10 @@
 #include <opencv2/imgcodecs.hpp>
 #endif
 
+#include <i2sbseg/segmenter.h>
+
 #include "../common/run_tool.h"
+#include "../common/small_model.h"
 #include "../common/temp_dir.h"
 #include "../common/tiny_dataset.h"
 #include "../../tools/eval_report_layout.h"
@@ -414,3 +417,64 @@ TEST(ToolPack, KeepsSplitsAndPixelsAndTheFirstNOfEach) {
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
 }
+
+#ifdef I2SBSEG_HAVE_OPENCV
+// flicker: the share of pixels whose class changes between consecutive
+// frames, as the library's own class maps give it; still frames give 0, a
+// model against itself the ratio 1; bad patterns and missing frames named.
+TEST(ToolFlicker, MatchesTheLibrarysClassMapsFrameToFrame) {
+  TempDir dir;
+  const std::string model = dir.file("m.i2sb");
+  i2sbseg::Model m(i2sbseg::testing::small_config());
+  torch::manual_seed(5);
+  {
+    torch::NoGradGuard g;  // large enough that the classes vary across a frame
+    for (auto& [name, t] : m.named_tensors())
+      if (t.is_floating_point() && name.find("running") == std::string::npos) t.add_(torch::randn_like(t) * 0.5);
+  }
+  i2sbseg::save_model(m, model);
+  torch::manual_seed(4);
+  std::vector<cv::Mat> frames;
+  for (int i = 0; i < 4; ++i) {
+    // Blocks of 8x8 pixels of random colours: regions a model can tell apart.
+    const torch::Tensor t = torch::randint(0, 256, {3, 4, 3}, torch::kUInt8)
+                                .repeat_interleave(8, 0)
+                                .repeat_interleave(8, 1)
+                                .contiguous();
+    frames.push_back(cv::Mat(24, 32, CV_8UC3, t.data_ptr<std::uint8_t>()).clone());
+    ASSERT_TRUE(cv::imwrite(dir.file("f_" + std::to_string(i) + ".png"), frames.back()));
+    ASSERT_TRUE(cv::imwrite(dir.file("still_" + std::to_string(i) + ".png"), frames.front()));
+  }
+  // The expected value, from the library directly (BGR as OpenCV reads it).
+  auto seg = i2sbseg::Segmenter::open(model, {"cpu"});
+  std::vector<std::uint8_t> prev, map;
+  double expected = 0;
+  for (int i = 0; i < 4; ++i) {
+    int w = 0, h = 0;
+    seg->segment(frames[i].data, 32, 24, static_cast<int>(frames[i].step), {3, 2, 1, 0}, {}, map, w, h);
+    if (i > 0) {
+      std::size_t changed = 0;
+      for (std::size_t p = 0; p < map.size(); ++p) changed += map[p] != prev[p];
+      expected += static_cast<double>(changed) / map.size() / 3.0;
+    }
+    prev = map;
+  }
+  ASSERT_GT(expected, 0.0) << "the model gives the same map for every frame: the check would show nothing";
+  Result r = run_tool("flicker --model " + model + " --baseline " + model + " --input-pattern " + dir.file("f_%d.png") +
+                      " --count 4 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["model"]["flicker"].get<double>(), expected, 1e-12);
+  EXPECT_DOUBLE_EQ(j["ratio"].get<double>(), 1.0);
+  r = run_tool("flicker --model " + model + " --input-pattern " + dir.file("still_%d.png") + " --count 4 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["model"]["flicker"].get<double>(), 0.0);
+
+  r = run_tool("flicker --model " + model + " --input-pattern " + dir.file("f_%s.png") + " --count 4");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("--input-pattern"), std::string::npos) << r.err;
+  r = run_tool("flicker --model " + model + " --input-pattern " + dir.file("f_%d.png") + " --count 5");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("f_4.png"), std::string::npos) << r.err;
+}
+#endif
