@@ -5,7 +5,7 @@
 // (scripts/sanitize.sh thread) this test is the data-race check.
 #include "element_fixture.h"
 
-#include "../common/fnv1a.h"
+#include "pipeline_hashes.h"
 
 #include <thread>
 
@@ -13,41 +13,8 @@ namespace {
 
 constexpr int kFrames = 500;
 
-// FNV-1a of each output frame, in order.
-struct Collected {
-  std::vector<std::uint64_t> hashes;
-  std::string error;
-};
-
-void on_handoff(GstElement*, GstBuffer* buf, GstPad*, gpointer data) {
-  GstMapInfo map;
-  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return;
-  const std::uint64_t h = i2sbseg::testing::fnv1a(map.data, map.size);
-  gst_buffer_unmap(buf, &map);
-  static_cast<Collected*>(data)->hashes.push_back(h);
-}
-
-// Runs one pipeline to EOS and returns its frames' hashes.
-Collected run_pipeline(const std::string& launch) {
-  Collected out;
-  GError* error = nullptr;
-  GstElement* pipeline = gst_parse_launch(launch.c_str(), &error);
-  if (!pipeline) {
-    out.error = error ? error->message : "parse failed";
-    if (error) g_error_free(error);
-    return out;
-  }
-  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-  g_signal_connect(sink, "handoff", G_CALLBACK(on_handoff), &out);
-  gst_object_unref(sink);
-  gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  GstBus* bus = gst_element_get_bus(pipeline);
-  out.error = wait_eos(bus, 300);
-  gst_object_unref(bus);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(pipeline);
-  return out;
-}
+using element_test::Collected;
+using element_test::run_pipeline;
 
 }  // namespace
 

@@ -6,7 +6,7 @@
 // system-memory one gives, without copying the model's input from the host.
 #include "element_fixture.h"
 
-#include "../common/fnv1a.h"
+#include "pipeline_hashes.h"
 
 #include <torch/cuda.h>
 
@@ -111,38 +111,8 @@ TEST_F(Element, SharesACudaContextOnlyForACudaDevice) {
 
 // --- With a GPU and GStreamer's CUDA elements --------------------------------
 
-struct PipelineRun {
-  std::vector<std::uint64_t> hashes;
-  std::string error;
-};
-
-void on_handoff(GstElement*, GstBuffer* buf, GstPad*, gpointer data) {
-  GstMapInfo map;
-  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return;
-  static_cast<PipelineRun*>(data)->hashes.push_back(i2sbseg::testing::fnv1a(map.data, map.size));
-  gst_buffer_unmap(buf, &map);
-}
-
-PipelineRun run_launch(const std::string& launch) {
-  PipelineRun run;
-  GError* error = nullptr;
-  GstElement* pipeline = gst_parse_launch(launch.c_str(), &error);
-  if (!pipeline) {
-    run.error = error ? error->message : "parse failed";
-    if (error) g_error_free(error);
-    return run;
-  }
-  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-  g_signal_connect(sink, "handoff", G_CALLBACK(on_handoff), &run);
-  gst_object_unref(sink);
-  gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  GstBus* bus = gst_element_get_bus(pipeline);
-  run.error = element_test::wait_eos(bus, 120);
-  gst_object_unref(bus);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(pipeline);
-  return run;
-}
+using element_test::Collected;
+using element_test::run_pipeline;
 
 bool have_factory(const char* name) {
   GstElementFactory* f = gst_element_factory_find(name);
@@ -165,12 +135,12 @@ TEST_F(Element, CudaMemoryPipelineGivesTheSystemMemoryFramesWithoutHostCopiesOfT
   const std::string tail = " ! video/x-raw,format=RGBA ! fakesink name=sink signal-handoffs=true";
 
   const std::uint64_t before = model->host_input_copies();
-  const PipelineRun sysmem = run_launch(src + seg + tail);
+  const Collected sysmem = run_pipeline(src + seg + tail);
   ASSERT_EQ(sysmem.error, "");
   EXPECT_EQ(model->host_input_copies() - before, 6u) << "system memory: one upload per frame";
 
   const std::uint64_t mid = model->host_input_copies();
-  const PipelineRun cuda = run_launch(src + "cudaupload ! video/x-raw(memory:CUDAMemory) ! " + seg +
+  const Collected cuda = run_pipeline(src + "cudaupload ! video/x-raw(memory:CUDAMemory) ! " + seg +
                               " ! video/x-raw(memory:CUDAMemory) ! cudadownload" + tail);
   ASSERT_EQ(cuda.error, "");
   EXPECT_EQ(model->host_input_copies() - mid, 0u) << "CUDA memory: the model reads the frames in place";
