@@ -202,6 +202,7 @@ gboolean set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps* outcaps) {
   s.out_info = out;
   s.layout = layout;
   s.cuda_caps = is_cuda_memory(incaps);
+  s.warned_cuda_copy = false;
   s.warned_size = false;
   s.mode = p.mode;
   s.size = p.output_size == GST_I2SBSEG_OUTPUT_SIZE_INPUT ? i2sbseg::OutputSize::kInput : i2sbseg::OutputSize::kScaled;

@@ -97,6 +97,7 @@ struct StreamState {
   // memory:CUDAMemory caps: frames of our CUDA context go to the model in
   // place (others through host memory).
   bool cuda_caps = false;
+  bool warned_cuda_copy = false;  // such frames that went through host memory were logged
   // The last class map (map_w x map_h), reused for `interval` frames.
   std::vector<std::uint8_t> class_map;
   int map_w = 0, map_h = 0;
