@@ -57,6 +57,20 @@ void check_memory(FrameMemory memory, const torch::Device& device) {
                 "memory");
 }
 
+// This machine's physical memory in bytes (0 when unknown), asked once.
+double physical_memory() {
+  static const double have =
+      static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  return have;
+}
+
+// OpenMP's team size is per calling thread: a streaming thread that never
+// set it would run single-threaded, so every inference call applies it.
+void apply_threads(int requested, int fallback) {
+  const int threads = requested > 0 ? requested : fallback;
+  if (at::get_num_threads() != threads) at::set_num_threads(threads);
+}
+
 }  // namespace
 
 Segmenter::Segmenter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -124,9 +138,7 @@ double Segmenter::frame_memory_bytes(int width, int height) const {
 void Segmenter::check_frame_size(int width, int height) const {
   if (impl_->device.is_cuda()) return;
   const double need = frame_memory_bytes(width, height);
-  // Checked every frame: ask the system once.
-  static const double have =
-      static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  const double have = physical_memory();
   if (have > 0 && need > have) {
     auto gib = [](double b) {
       char text[32];
@@ -227,10 +239,7 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
   const Frame frame{pixels, width, height, stride_bytes, layout, params.memory};
 
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  // OpenMP's team size is per calling thread: a streaming thread that never
-  // set it would run single-threaded, so this is checked on every call.
-  const int threads = params.threads > 0 ? params.threads : impl_->default_threads;
-  if (at::get_num_threads() != threads) at::set_num_threads(threads);
+  apply_threads(params.threads, impl_->default_threads);
   c10::InferenceMode inference;
   Impl& im = *impl_;
   try {
@@ -323,15 +332,13 @@ void Segmenter::segment_batch(int width, int height, PixelLayout layout, const S
   }
   check_frame_size(width, height);
   const double need = frame_memory_bytes(width, height) * static_cast<double>(frames.size());
-  static const double have =
-      static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  const double have = physical_memory();
   if (!impl_->device.is_cuda() && have > 0 && need > have)
     throw Error("a batch of " + std::to_string(frames.size()) + " " + std::to_string(width) + "x" +
                 std::to_string(height) + " frames needs more memory than this machine has (use a smaller batch)");
 
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  const int threads = params.threads > 0 ? params.threads : impl_->default_threads;
-  if (at::get_num_threads() != threads) at::set_num_threads(threads);
+  apply_threads(params.threads, impl_->default_threads);
   c10::InferenceMode inference;
   Impl& im = *impl_;
   try {
