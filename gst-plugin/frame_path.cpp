@@ -202,9 +202,10 @@ GstFlowReturn transform(GstBaseTransform* trans, GstBuffer* inbuf, GstBuffer* ou
   // memory of the context we share with the model. Anything else (mask
   // mode, frames that reuse a class map, another context's memory) is
   // mapped through host memory, which GStreamer's CUDA memory provides.
-  const bool device = ran && s.cuda_caps && s.mode != GST_I2SBSEG_MODE_MASK &&
-                      self->state->cuda.in_our_context(inbuf) && self->state->cuda.in_our_context(outbuf);
-  if (ran && s.cuda_caps && s.mode != GST_I2SBSEG_MODE_MASK && !device && !s.warned_cuda_copy) {
+  const bool on_gpu_wanted = ran && s.cuda_caps && s.mode != GST_I2SBSEG_MODE_MASK;
+  const bool device =
+      on_gpu_wanted && self->state->cuda.in_our_context(inbuf) && self->state->cuda.in_our_context(outbuf);
+  if (on_gpu_wanted && !device && !s.warned_cuda_copy) {
     s.warned_cuda_copy = true;  // correct but slower: say so once per caps
     GST_WARNING_OBJECT(self, "CUDA frames not in the CUDA context shared with the model (or not one memory "
                              "block each): they go through host memory");
