@@ -9,7 +9,9 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -27,6 +29,15 @@ struct ToolResult {
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Relative path -> bytes of every file under `dir` (what a tool wrote, to
+// compare two runs byte for byte).
+inline std::map<std::string, std::string> all_files(const std::filesystem::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out[e.path().lexically_relative(dir).generic_string()] = read_text(e.path().string());
+  return out;
 }
 
 // `args` is pasted into a shell command line: quote it yourself.

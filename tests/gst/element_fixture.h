@@ -146,6 +146,13 @@ inline std::string pop_text(GstBus* bus, GstMessageType type) {
   return take_message_text(gst_bus_pop_filtered(bus, type));
 }
 
+// Whether GStreamer has the element `name` (a test machine may lack a plugin).
+inline bool have_factory(const char* name) {
+  GstElementFactory* f = gst_element_factory_find(name);
+  if (f) gst_object_unref(f);
+  return f != nullptr;
+}
+
 // Waits for EOS or an error on a pipeline's bus: "" at EOS, else the error's
 // text, or a line saying EOS did not come within `seconds`.
 inline std::string wait_eos(GstBus* bus, int seconds) {

@@ -461,7 +461,7 @@ TEST_F(Element, InstancesWithTheSameModelShareIt) {
 
 TEST_F(Element, RunsInPipelinesAndNegotiatesFromEitherSide) {
   for (const char* f : {"videotestsrc", "videoconvert", "videoscale", "fakesink"})
-    if (!gst_element_factory_find(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
+    if (!element_test::have_factory(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
   const std::string model = "i2sbseg model=\"" + model_path() + "\"";
   struct Case {
     std::string launch;
@@ -509,7 +509,7 @@ TEST_F(Element, RunsInPipelinesAndNegotiatesFromEitherSide) {
 TEST_F(Element, DecodesAFileSegmentsItAndWritesOneBack) {
   for (const char* f : {"videotestsrc", "jpegenc", "avimux", "filesink", "filesrc", "decodebin", "videoconvert",
                         "videoscale"})
-    if (!gst_element_factory_find(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
+    if (!element_test::have_factory(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
   const std::string clip = dir_->file("clip.avi"), out = dir_->file("overlay.avi");
   const std::string make_clip = "videotestsrc num-buffers=4 pattern=ball ! video/x-raw,width=48,height=32 ! "
                                 "jpegenc ! avimux ! filesink location=\"" + clip + "\"";

@@ -103,7 +103,7 @@ std::vector<std::unique_ptr<Collected>> run_parallel(const std::vector<std::stri
   return out;
 }
 
-bool have_test_elements() { return gst_element_factory_find("videotestsrc") && gst_element_factory_find("fakesink"); }
+bool have_test_elements() { return element_test::have_factory("videotestsrc") && element_test::have_factory("fakesink"); }
 
 }  // namespace
 

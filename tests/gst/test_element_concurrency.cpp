@@ -20,7 +20,7 @@ using element_test::run_pipeline;
 
 TEST_F(Element, FourPipelinesSharingAModelInThreadsMatchSerialRuns) {
   for (const char* f : {"videotestsrc", "fakesink"})
-    if (!gst_element_factory_find(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
+    if (!element_test::have_factory(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
   // Different inputs, sizes, formats and per-element settings, so that one
   // pipeline's state leaking into another's frames would show.
   const std::string model = "i2sbseg model=\"" + model_path() + "\" device=cpu ";

@@ -114,11 +114,7 @@ TEST_F(Element, SharesACudaContextOnlyForACudaDevice) {
 using element_test::Collected;
 using element_test::run_pipeline;
 
-bool have_factory(const char* name) {
-  GstElementFactory* f = gst_element_factory_find(name);
-  if (f) gst_object_unref(f);
-  return f != nullptr;
-}
+using element_test::have_factory;
 
 TEST_F(Element, CudaMemoryPipelineGivesTheSystemMemoryFramesWithoutHostCopiesOfTheInput) {
   if (!built_with_cuda_memory() || !have_gpu()) GTEST_SKIP() << "needs gstreamer-cuda-1.0 and a CUDA GPU";

@@ -151,7 +151,7 @@ TEST_F(Hostile, CapsChangingMidStreamRenegotiateSizeAndFormat) {
 
 TEST_F(Hostile, FlushingSeeksWhilePlayingReachEosWithoutErrors) {
   for (const char* f : {"videotestsrc", "fakesink"})
-    if (!gst_element_factory_find(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
+    if (!element_test::have_factory(f)) GTEST_SKIP() << f << " is not available (GST_PLUGIN_SYSTEM_PATH_1_0)";
   GError* error = nullptr;
   const std::string launch = "videotestsrc num-buffers=120 ! video/x-raw,format=RGB,width=16,height=12,framerate=30/1"
                              " ! i2sbseg model=\"" + model_path() + "\" interval=3 ! fakesink sync=false";

@@ -25,6 +25,8 @@
 #include "../common/run_tool.h"
 #include "../common/temp_dir.h"
 
+using i2sbseg::testing::all_files;
+using i2sbseg::testing::read_text;
 using i2sbseg::testing::run_tool;
 using i2sbseg::testing::TempDir;
 using i2sbseg::testing::ToolResult;
@@ -33,20 +35,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-json read_json(const fs::path& p) { return json::parse(read_bytes(p)); }
-
-// Relative path -> bytes of every file under `dir`.
-std::map<std::string, std::string> all_files(const fs::path& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) out[e.path().lexically_relative(dir).generic_string()] = read_bytes(e.path());
-  return out;
-}
+json read_json(const fs::path& p) { return json::parse(read_text(p.string())); }
 
 std::vector<std::string> read_lines(const fs::path& p) {
   std::ifstream f(p);

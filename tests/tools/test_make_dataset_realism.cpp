@@ -22,6 +22,7 @@
 #include "../common/temp_dir.h"
 
 using i2sbseg::PasteLook;
+using i2sbseg::testing::all_files;
 using i2sbseg::testing::run_tool;
 using i2sbseg::testing::TempDir;
 using i2sbseg::testing::ToolResult;
@@ -65,19 +66,6 @@ double mean_abs_laplacian(const cv::Mat& bgr) {
   cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
   cv::Laplacian(grey, lap, CV_32F, 1);
   return cv::mean(cv::abs(lap))[0];
-}
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-// Relative path -> bytes of every file under `dir`.
-std::map<std::string, std::string> all_files(const fs::path& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) out[e.path().lexically_relative(dir).generic_string()] = read_bytes(e.path());
-  return out;
 }
 
 // Soft-edged ellipses of random colours (photographs to the builder's
