@@ -88,6 +88,12 @@ static void gst_i2sbseg_before_transform(GstBaseTransform* trans, GstBuffer* buf
   if (GST_CLOCK_TIME_IS_VALID(stream_time)) gst_object_sync_values(GST_OBJECT(trans), stream_time);
 }
 
+// The CUDA device the `device` property names (-1: none), for the context
+// the element shares with the pipeline.
+static int cuda_device(const i2sbseg_gst::ElementState& state) {
+  return i2sbseg_gst::cuda_device_for(state.settings.get().device);
+}
+
 // Upstream may send frames with any stride: we read them through GstVideoMeta.
 // In CUDA memory we offer a pool on the context we share with the pipeline.
 static gboolean gst_i2sbseg_propose_allocation(GstBaseTransform* trans, GstQuery* decide_query, GstQuery* query) {
@@ -131,7 +137,7 @@ static gboolean gst_i2sbseg_sink_event(GstBaseTransform* trans, GstEvent* event)
 static gboolean gst_i2sbseg_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
   i2sbseg_gst::ElementState* state = GST_I2SBSEG(trans)->state;
   if (GST_QUERY_TYPE(query) == GST_QUERY_CONTEXT &&
-      state->cuda.answer_query(GST_ELEMENT(trans), query, i2sbseg_gst::cuda_device_for(state->settings.get().device)))
+      state->cuda.answer_query(GST_ELEMENT(trans), query, cuda_device(*state)))
     return TRUE;
   if (direction != GST_PAD_SRC || GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
     return GST_BASE_TRANSFORM_CLASS(gst_i2sbseg_parent_class)->query(trans, direction, query);
@@ -153,7 +159,7 @@ static gboolean gst_i2sbseg_query(GstBaseTransform* trans, GstPadDirection direc
 static GstStateChangeReturn gst_i2sbseg_change_state(GstElement* element, GstStateChange transition) {
   i2sbseg_gst::ElementState* state = GST_I2SBSEG(element)->state;
   if (transition == GST_STATE_CHANGE_NULL_TO_READY)
-    state->cuda.ensure(element, i2sbseg_gst::cuda_device_for(state->settings.get().device));
+    state->cuda.ensure(element, cuda_device(*state));
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY && state->stream.batcher)
     state->stream.batcher->set_flushing(state, true);
   const GstStateChangeReturn ret = GST_ELEMENT_CLASS(gst_i2sbseg_parent_class)->change_state(element, transition);
@@ -163,7 +169,7 @@ static GstStateChangeReturn gst_i2sbseg_change_state(GstElement* element, GstSta
 
 static void gst_i2sbseg_set_context(GstElement* element, GstContext* context) {
   i2sbseg_gst::ElementState* state = GST_I2SBSEG(element)->state;
-  state->cuda.set_context(element, context, i2sbseg_gst::cuda_device_for(state->settings.get().device));
+  state->cuda.set_context(element, context, cuda_device(*state));
   GST_ELEMENT_CLASS(gst_i2sbseg_parent_class)->set_context(element, context);
 }
 
