@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -182,7 +183,17 @@ SampleOptions Segmenter::Impl::sample_options(const SegmentParams& params, int h
   if (!noise_options(params, height, width, options, shape)) return options;
   // The same seed gives the same noise (drawn once per seed, NFE and size).
   if (noise_seed != params.seed || noise_nfe != options.nfe || noise_shape != shape) {
-    noise = seed_noise(params.seed, options.nfe, shape);
+    const std::vector<torch::Tensor>& drawn = cached_noise(params.seed, options.nfe, shape);
+    const bool same_buffers =
+        noise.size() == drawn.size() &&
+        std::equal(noise.begin(), noise.end(), drawn.begin(),
+                   [](const torch::Tensor& a, const torch::Tensor& b) { return a.sizes() == b.sizes(); });
+    if (same_buffers) {
+      for (std::size_t i = 0; i < noise.size(); ++i) noise[i].copy_(drawn[i]);
+    } else {
+      noise.clear();
+      for (const torch::Tensor& d : drawn) noise.push_back(d.clone());  // never the cache's own
+    }
     noise_seed = params.seed;
     noise_nfe = options.nfe;
     noise_shape = shape;
@@ -194,6 +205,22 @@ SampleOptions Segmenter::Impl::sample_options(const SegmentParams& params, int h
 std::vector<torch::Tensor> Segmenter::Impl::seed_noise(std::uint64_t seed, int nfe, const std::vector<int64_t>& shape) {
   at::Generator gen = make_generator(seed);
   return model.bridge().draw_noise(torch::empty(shape, torch::TensorOptions().device(device)), nfe, &gen);
+}
+
+const std::vector<torch::Tensor>& Segmenter::Impl::cached_noise(std::uint64_t seed, int nfe,
+                                                                 const std::vector<int64_t>& shape) {
+  constexpr std::size_t kMaxSeeds = 16;  // more streams than this on one model redraw
+  if (noise_by_seed_nfe != nfe || noise_by_seed_shape != shape) {
+    noise_by_seed.clear();
+    noise_by_seed_nfe = nfe;
+    noise_by_seed_shape = shape;
+  }
+  auto it = noise_by_seed.find(seed);
+  if (it == noise_by_seed.end()) {
+    if (noise_by_seed.size() >= kMaxSeeds) noise_by_seed.clear();
+    it = noise_by_seed.emplace(seed, seed_noise(seed, nfe, shape)).first;
+  }
+  return it->second;
 }
 
 torch::Tensor Segmenter::Impl::forward(const SampleOptions& options, OutputSize size) {
@@ -287,7 +314,7 @@ SampleOptions Segmenter::Impl::batch_options(const SegmentParams& params, const 
   // that a frame gets the same noise batched or not.
   if (batch_seeds != seeds || batch_nfe != options.nfe || batch_shape != shape) {
     std::vector<std::vector<torch::Tensor>> drawn;
-    for (const std::uint64_t seed : seeds) drawn.push_back(seed_noise(seed, options.nfe, shape));
+    for (const std::uint64_t seed : seeds) drawn.push_back(cached_noise(seed, options.nfe, shape));
     batch_noise.clear();
     for (std::size_t step = 0; step < drawn.front().size(); ++step) {
       std::vector<torch::Tensor> frames_step;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ struct Segmenter::Impl {
   // One frame's bridge noise for `seed` (latent `shape`): segment() and
   // segment_batch() draw it alike, so a frame gets the same batched or not.
   std::vector<torch::Tensor> seed_noise(std::uint64_t seed, int nfe, const std::vector<int64_t>& shape);
+  // seed_noise(), kept per seed while the NFE and size stay (streams of
+  // several seeds share a model: each draw costs a CPU pass per step).
+  const std::vector<torch::Tensor>& cached_noise(std::uint64_t seed, int nfe, const std::vector<int64_t>& shape);
   // The sampler options of `params` without noise; true when the sampler
   // draws noise (a bridge and no ODE), with `shape` one frame's latent.
   bool noise_options(const SegmentParams& params, int height, int width, SampleOptions& options,
@@ -83,7 +87,14 @@ struct Segmenter::Impl {
   // The bridge noise: every call draws it from a fresh generator seeded with
   // the seed, so for one seed, NFE and size it is the same every frame. Drawn
   // once (on the CPU, as Bridge::sample would) and kept on the device.
+  // The buffers keep their addresses across seeds (a new seed's draws are
+  // copied in): the captured CUDA graph reads them in place, and new
+  // addresses would mean capturing it again, frame after frame, when
+  // streams of different seeds share the model.
   std::vector<torch::Tensor> noise;
+  std::map<std::uint64_t, std::vector<torch::Tensor>> noise_by_seed;  // cached_noise()
+  int noise_by_seed_nfe = -1;
+  std::vector<int64_t> noise_by_seed_shape;
   std::uint64_t noise_seed = 0;
   int noise_nfe = -1;
   std::vector<int64_t> noise_shape;
