@@ -30,6 +30,10 @@ struct Driver {
   CUresult (*device_count)(int*) = nullptr;
   CUresult (*device_get)(CUdevice*, int) = nullptr;
   CUresult (*primary_retain)(CUcontext*, CUdevice) = nullptr;
+  // For PrimaryContextScope; without them it does nothing.
+  CUresult (*ctx_get_current)(CUcontext*) = nullptr;
+  CUresult (*ctx_push)(CUcontext) = nullptr;
+  CUresult (*ctx_pop)(CUcontext*) = nullptr;
   bool ok = false;
 };
 
@@ -42,6 +46,9 @@ const Driver& driver() {
     r.device_count = reinterpret_cast<decltype(r.device_count)>(dlsym(lib, "cuDeviceGetCount"));
     r.device_get = reinterpret_cast<decltype(r.device_get)>(dlsym(lib, "cuDeviceGet"));
     r.primary_retain = reinterpret_cast<decltype(r.primary_retain)>(dlsym(lib, "cuDevicePrimaryCtxRetain"));
+    r.ctx_get_current = reinterpret_cast<decltype(r.ctx_get_current)>(dlsym(lib, "cuCtxGetCurrent"));
+    r.ctx_push = reinterpret_cast<decltype(r.ctx_push)>(dlsym(lib, "cuCtxPushCurrent_v2"));
+    r.ctx_pop = reinterpret_cast<decltype(r.ctx_pop)>(dlsym(lib, "cuCtxPopCurrent_v2"));
     r.ok = r.init && r.device_count && r.device_get && r.primary_retain && r.init(0) == CUDA_SUCCESS;
     return r;
   }();
@@ -102,6 +109,23 @@ int cuda_device_for(const std::string& device) {
   if (device.rfind("cuda:", 0) == 0) return std::atoi(device.c_str() + 5);
   if (device == "auto") return device_count() > 0 ? 0 : -1;
   return -1;
+}
+
+PrimaryContextScope::PrimaryContextScope(int device_id) {
+  const Driver& d = driver();
+  if (device_id < 0 || !d.ok || !d.ctx_get_current || !d.ctx_push || !d.ctx_pop) return;
+  CUcontext current = nullptr, primary = nullptr;
+  CUdevice dev = -1;
+  if (d.ctx_get_current(&current) != CUDA_SUCCESS || !primary_context(device_id, primary, dev)) return;
+  // No context current: the runtime makes the primary one current itself.
+  if (current == nullptr || current == primary) return;
+  pushed_ = d.ctx_push(primary) == CUDA_SUCCESS;
+}
+
+PrimaryContextScope::~PrimaryContextScope() {
+  if (!pushed_) return;
+  CUcontext popped = nullptr;
+  driver().ctx_pop(&popped);
 }
 
 GstMapFlags cuda_map_flag() { return static_cast<GstMapFlags>(GST_MAP_CUDA); }

@@ -72,6 +72,24 @@ class CudaMemoryState {
   std::unique_ptr<Impl> impl_;
 };
 
+// While alive, the CUDA primary context of `device_id` (the one LibTorch
+// runs in) is the calling thread's current context. GStreamer's CUDA
+// elements push their own contexts on the threads they share with us; with
+// one of those left current, LibTorch's calls run in it (cudaGetDevice
+// still says device 0), and cuDNN crashed in start() on an H200 that way.
+// Does nothing for device_id < 0, when the primary context is current
+// already, or in builds without CUDA memory support.
+class PrimaryContextScope {
+ public:
+  explicit PrimaryContextScope(int device_id);
+  ~PrimaryContextScope();
+  PrimaryContextScope(const PrimaryContextScope&) = delete;
+  PrimaryContextScope& operator=(const PrimaryContextScope&) = delete;
+
+ private:
+  bool pushed_ = false;
+};
+
 // GST_MAP_CUDA (a device pointer from gst_buffer_map / gst_video_frame_map)
 // when compiled, else 0.
 GstMapFlags cuda_map_flag();

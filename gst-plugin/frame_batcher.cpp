@@ -6,6 +6,8 @@
 #include <map>
 #include <vector>
 
+#include "cuda_memory.h"
+
 namespace i2sbseg_gst {
 
 using Clock = std::chrono::steady_clock;
@@ -74,6 +76,7 @@ void FrameBatcher::run(const std::list<Entry*>& batch, std::unique_lock<std::mut
   lock.unlock();
   try {
     int out_w = 0, out_h = 0;
+    const PrimaryContextScope primary(cuda_device_for(segmenter_->device()));
     segmenter_->segment_batch(key.width, key.height, key.layout, params, frames, out_w, out_h);
   } catch (const std::exception& e) {
     error = e.what();

@@ -10,6 +10,7 @@
 
 #include <i2sbseg/error.h>
 
+#include "cuda_memory.h"
 #include "element_state.h"
 #include "frame_checks.h"
 #include "frame_results.h"
@@ -93,6 +94,7 @@ bool run_model(GstI2sbSeg* self, StreamState& s, const Properties& p, const std:
                int stride, const i2sbseg::OverlayTarget* overlay, bool device) {
   const i2sbseg::SegmentParams params = segment_params(p, s.size, device);
   if (!s.batcher) {
+    const PrimaryContextScope primary(cuda_device_for(s.segmenter->device()));
     s.segmenter->segment(px, w, h, stride, s.layout, params, s.class_map, s.map_w, s.map_h, overlay);
     return true;
   }

@@ -7,6 +7,7 @@
 
 #include <i2sbseg/error.h>
 
+#include "cuda_memory.h"
 #include "default_model.h"
 #include "element_state.h"
 
@@ -63,6 +64,7 @@ std::shared_ptr<i2sbseg::Segmenter> open_model(GstI2sbSeg* self, const ModelChoi
   options.cudnn_benchmark = true;  // a stream's frame size repeats
   try {
     bool fell_back = false;
+    const PrimaryContextScope primary(cuda_device_for(p.device));
     auto segmenter = i2sbseg::Segmenter::open(model.path, options, &fell_back);
     if (fell_back) GST_INFO_OBJECT(self, "device=auto: no usable CUDA GPU, running on the CPU");
     GST_INFO_OBJECT(self, "loaded model '%s' (%s) on %s in %s: x%d, %d classes, %s, default %d steps",

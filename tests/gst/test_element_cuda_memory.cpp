@@ -8,6 +8,8 @@
 
 #include "pipeline_hashes.h"
 
+#include <dlfcn.h>
+
 #include <torch/cuda.h>
 
 namespace {
@@ -142,6 +144,37 @@ TEST_F(Element, CudaMemoryPipelineGivesTheSystemMemoryFramesWithoutHostCopiesOfT
   EXPECT_EQ(model->host_input_copies() - mid, 0u) << "CUDA memory: the model reads the frames in place";
   ASSERT_EQ(cuda.hashes.size(), 6u);
   EXPECT_EQ(cuda.hashes, sysmem.hashes);
+}
+
+// A CUDA context of someone else's (as GStreamer's CUDA elements create and
+// push on the threads they share with us) current on the thread that starts
+// the element: the model must still load and run in the primary context.
+// Driver calls through dlopen, so the test needs no CUDA headers.
+TEST_F(Element, ModelLoadsAndRunsWithAnotherCudaContextCurrentOnTheThread) {
+  if (!built_with_cuda_memory() || !have_gpu()) GTEST_SKIP() << "needs gstreamer-cuda-1.0 and a CUDA GPU";
+  void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(lib, nullptr);
+  using Ctx = void*;
+  auto init = reinterpret_cast<int (*)(unsigned)>(dlsym(lib, "cuInit"));
+  auto create = reinterpret_cast<int (*)(Ctx*, unsigned, int)>(dlsym(lib, "cuCtxCreate_v2"));
+  auto pop = reinterpret_cast<int (*)(Ctx*)>(dlsym(lib, "cuCtxPopCurrent_v2"));
+  auto destroy = reinterpret_cast<int (*)(Ctx)>(dlsym(lib, "cuCtxDestroy_v2"));
+  ASSERT_TRUE(init && create && pop && destroy);
+  ASSERT_EQ(init(0), 0);
+  const std::string launch = "videotestsrc num-buffers=4 pattern=ball ! video/x-raw,format=RGBA,width=64,height=48 ! "
+                             "i2sbseg device=cuda:0 model=\"" + model_path() +
+                             "\" ! fakesink name=sink signal-handoffs=true";
+  const Collected plain = run_pipeline(launch);
+  ASSERT_EQ(plain.error, "");
+  Ctx foreign = nullptr;
+  ASSERT_EQ(create(&foreign, 0, 0), 0);  // made current on this thread
+  const Collected under = run_pipeline(launch);
+  Ctx popped = nullptr;
+  EXPECT_EQ(pop(&popped), 0);
+  EXPECT_EQ(popped, foreign) << "the element left the thread's context stack changed";
+  destroy(foreign);
+  ASSERT_EQ(under.error, "");
+  EXPECT_EQ(under.hashes, plain.hashes);
 }
 
 }  // namespace
