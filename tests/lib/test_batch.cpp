@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <map>
 #include <random>
 
 #include <torch/torch.h>
@@ -153,4 +154,40 @@ TEST(Batch, LogitDifferenceIsReported) {
   std::printf("max |logit difference| batch 4 vs 1: %g\n", diff);
   RecordProperty("max_logit_difference", std::to_string(diff));
   EXPECT_LT(diff, 1e-3);
+}
+
+// Streams of different seeds take turns on one shared model (the element's
+// case): each frame still gets its own seed's noise, as from a model that
+// never saw another seed, also past the per-seed noise cache (16 seeds).
+TEST(Batch, SeedsTakingTurnsGiveEachSeedItsOwnMaps) {
+  TempDir dir;
+  Model m(small_v2());
+  randomise(m, 8);
+  save_model(m, dir.file("shared.i2sb"));
+  save_model(m, dir.file("fresh.i2sb"));
+  const int w = 20, h = 12, stride = w * 3;
+  const PixelLayout rgb{3, 0, 1, 2};
+  const Bytes frame = random_frame(w, h, 3, stride, 3);
+  std::vector<std::uint64_t> order = {1, 2, 3, 1, 2};  // within the cache
+  for (std::uint64_t s = 1; s <= 20; ++s) order.push_back(s);
+  for (std::uint64_t s = 20; s >= 1; --s) order.push_back(s);
+  for (std::uint64_t s : {3, 1, 3, 2}) order.push_back(s);
+  std::map<std::uint64_t, Bytes> expected;  // each seed on a model that saw no other
+  for (std::uint64_t s = 1; s <= 20; ++s) {
+    auto fresh = Segmenter::open(dir.file("fresh.i2sb"), {"cpu"});
+    SegmentParams p;
+    p.seed = s;
+    int ow = 0, oh = 0;
+    fresh->segment(frame.data(), w, h, stride, rgb, p, expected[s], ow, oh);
+  }  // released: the next open loads the file afresh
+  ASSERT_NE(expected[1], expected[2]) << "the seed must change the maps, or this test checks nothing";
+  auto shared = Segmenter::open(dir.file("shared.i2sb"), {"cpu"});
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    SegmentParams p;
+    p.seed = order[i];
+    Bytes map;
+    int ow = 0, oh = 0;
+    shared->segment(frame.data(), w, h, stride, rgb, p, map, ow, oh);
+    EXPECT_EQ(map, expected[order[i]]) << "call " << i << ", seed " << order[i];
+  }
 }
