@@ -156,7 +156,11 @@ TEST(ToolBench, ReportsEveryReferencePointAndTheRatios) {
   if (j.contains("element_ms")) {  // built with GStreamer
     EXPECT_GT(j["element_ms"].get<double>(), 0.0);
     EXPECT_GE(j["passthrough_ms"].get<double>(), 0.0);
-    EXPECT_TRUE(j["ratios"].contains("element_minus_passthrough_over_latent"));
+    const double element = j["element_ms"].get<double>() - j["passthrough_ms"].get<double>();
+    EXPECT_NEAR(j["ratios"]["element_minus_passthrough_over_latent"].get<double>(),
+                element / j["latent_ms"]["2"].get<double>(), 1e-9);
+    EXPECT_NEAR(j["ratios"]["element_minus_passthrough_over_frame"].get<double>(),
+                element / j["frame_ms"]["2"].get<double>(), 1e-9);
   }
 
   // The text form names each measurement and target.
