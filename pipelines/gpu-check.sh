@@ -5,9 +5,10 @@
 # PyTorch's LibTorch, then, most important first: runs the GPU tests (CUDA
 # kernels, device frames, the element's CUDA-memory pipeline), times the frame
 # path and the element at 1280x720 output (fp16, NFE 4), checks GPU/CPU mask
-# agreement, times gst-launch-1.0 in system and in CUDA memory, 8 streams
-# batched and unbatched, the torchvision LR-ASPP peer row, training on the GPU
-# and with torchrun, a short soak of 4 batched streams, and fp32/bf16 rows.
+# agreement, times gst-launch-1.0 in system and in CUDA memory, the
+# torchvision LR-ASPP peer row, training on the GPU and with torchrun, 8
+# streams batched and unbatched, a short soak of 4 batched streams, and
+# fp32/bf16 rows. Crashes are reported with named frames (segv-trace.c).
 #
 #   bash pipelines/gpu-check.sh [MODEL]        (default models/default.i2sb)
 #
@@ -96,6 +97,15 @@ tool="$build/tools/i2sbseg"
 plugin="$build/gst-plugin/libgsti2sbseg.so"
 bench() { if [ -f "$plugin" ]; then "$tool" bench --plugin "$plugin" "$@"; else "$tool" bench "$@"; fi; }
 echo "built in ${SECONDS}s"
+# Crash reports without gdb: pipelines/segv-trace.c, preloaded into the GPU
+# tests and the pipelines; `traces LOG` names their frames.
+segv=""
+gcc -shared -fPIC -o "$build/segv-trace.so" pipelines/segv-trace.c 2>/dev/null && segv="$repo/$build/segv-trace.so"
+traces() {
+  grep -q 'SEGV-TRACE begin' "$1" 2>/dev/null || return 0
+  echo "crash report ($1):"
+  sed -n '/SEGV-TRACE begin/,/SEGV-TRACE end/p' "$1" | python3 pipelines/segv-symbols.py | grep -v '/libc.so' | head -40
+}
 
 step "GPU tests: CUDA kernels, device frames, the element's CUDA-memory pipeline"
 suites=()
@@ -103,11 +113,12 @@ suites=()
 [ -x "$build/tests/test_device-frames" ] && suites+=(device-frames)
 [ -x "$build/tests/test_element_cuda_memory" ] && suites+=(element-cuda-memory)
 if [ ${#suites[@]} -gt 0 ] && have 120 "GPU tests"; then
-  timeout 150 meson test -C "$build" --no-rebuild --print-errorlogs "${suites[@]}" >"$out/gpu-tests.log" 2>&1 ||
-    fail "GPU tests (log: $out/gpu-tests.log)"
+  LD_PRELOAD=$segv timeout 150 meson test -C "$build" --no-rebuild --print-errorlogs "${suites[@]}" \
+    >"$out/gpu-tests.log" 2>&1 || fail "GPU tests (log: $out/gpu-tests.log)"
   grep -E '^ *[0-9]+/[0-9]+ |^Ok:|^Fail:|^Skipped:' "$out/gpu-tests.log"
   # Each GoogleTest case's outcome (a skip inside a suite still passes it).
   grep -hE '^\[ +(OK|SKIPPED|FAILED) +\] [A-Za-z]' "$build/meson-logs/testlog.txt" | sed 's/ ([0-9]* ms)//' | head -40
+  traces "$build/meson-logs/testlog.txt"
 else
   echo "no GPU test suite built (needs GoogleTest; GStreamer for element-cuda-memory)"
 fi
@@ -134,8 +145,8 @@ gst_fps() {
   shift 2
   echo "gst-launch-1.0 $*" | cut -c1-400
   t0=$(date +%s.%N)
-  if ! timeout 150 gst-launch-1.0 -v "$@" >"$log" 2>&1; then
-    tail -15 "$log"; fail "gst-launch $name (log: $log)"; return
+  if ! LD_PRELOAD=$segv timeout 150 gst-launch-1.0 --no-fault -v "$@" >"$log" 2>&1; then
+    grep -v 'SEGV-TRACE\|^/\|^[a-z ()?]*: ' "$log" | tail -12; traces "$log"; fail "gst-launch $name (log: $log)"; return
   fi
   t1=$(date +%s.%N)
   grep -m2 'i2sbseg0.GstPad:s[a-z]*: caps' "$log" | sed 's/, multiview-mode.*//'
@@ -172,23 +183,6 @@ if [ $gst_ok = 1 ]; then
   fi
 else
   echo "skipped: no element built, or no gst-launch-1.0 (scripts/make-gpu-kit.sh packs GStreamer)"
-fi
-
-step "8 streams through one model: batch of 8 vs one by one"
-have 40 "library batch" && { bench --model "$model" --device cuda --precision fp16 --size 1280x720 --batch 8 \
-  --frames 10 --warmup 2 || fail "bench --batch 8"; }
-# STREAMS BATCH: one gst-launch-1.0 with STREAMS branches of 200 frames each.
-gst_streams() {
-  local n=$1 b=$2 args=() i
-  for ((i = 0; i < n; i++)); do
-    args+=(videotestsrc num-buffers=200 "pattern=$((i % 4))" ! "video/x-raw,format=RGBA,width=320,height=180,framerate=1000/1"
-           ! "${seg[@]}" "batch-size=$b" batch-timeout=20 "seed=$((i + 1))" ! fakesink sync=false)
-  done
-  gst_fps "streams$n-batch$b" $((199 * n)) "${args[@]}"
-}
-if [ $gst_ok = 1 ] && have 70 "8-stream pipelines"; then
-  gst_streams 8 1
-  gst_streams 8 8
 fi
 
 step "peer row: torchvision lraspp_mobilenet_v3_large, 1280x720 input, fp16, channels-last, random weights"
@@ -250,6 +244,26 @@ if [ -f "$pack" ]; then
   fi
 else
   echo "skipped: no $pack (scripts/make-gpu-kit.sh makes it from data/default)"
+fi
+
+step "8 streams through one model: batch of 8 vs one by one"
+have 40 "library batch" && { bench --model "$model" --device cuda --precision fp16 --size 1280x720 --batch 8 \
+  --frames 10 --warmup 2 || fail "bench --batch 8"; }
+# STREAMS BATCH: one gst-launch-1.0 with STREAMS branches of 200 frames each.
+# Patterns with a few large regions, as video has: noise ("snow") gives
+# fragmented class maps whose ROI labelling, not the model, would be timed.
+patterns=(smpte ball circular pinwheel spokes gradient colors smpte75)
+gst_streams() {
+  local n=$1 b=$2 args=() i
+  for ((i = 0; i < n; i++)); do
+    args+=(videotestsrc num-buffers=200 "pattern=${patterns[i % 8]}" ! "video/x-raw,format=RGBA,width=320,height=180,framerate=1000/1"
+           ! "${seg[@]}" "batch-size=$b" batch-timeout=20 "seed=$((i + 1))" ! fakesink sync=false)
+  done
+  gst_fps "streams$n-batch$b" $((199 * n)) "${args[@]}"
+}
+if [ $gst_ok = 1 ] && have 70 "8-stream pipelines"; then
+  gst_streams 8 1
+  gst_streams 8 8
 fi
 
 step "soak: 4 batched streams, 320x180 -> 1280x720 fp16, GPU memory and RSS sampled"
