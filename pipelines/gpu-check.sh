@@ -65,6 +65,19 @@ echo "$(nproc) cores"
 
 step "build against PyTorch's LibTorch"
 torch_dir=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+# Distributed training needs Gloo's headers, which PyTorch's wheels lack:
+# the kit's (Debian's), where c10d's Gloo header compiles with them.
+if [ -d "$kit/gloo/include" ]; then
+  ti=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "include"))')
+  if echo '#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>' |
+      g++ -std=c++17 -fsyntax-only -x c++ - -DUSE_C10D_GLOO=1 -isystem "$ti" -isystem "$ti/torch/csrc/api/include" \
+        -isystem "$kit/gloo/include" >"$out/gloo-check.log" 2>&1; then
+    export CPLUS_INCLUDE_PATH="$CPLUS_INCLUDE_PATH:$kit/gloo/include"
+    echo "Gloo headers: the kit's"
+  else
+    echo "Gloo headers: the kit's do not fit this PyTorch (log: $out/gloo-check.log); no distributed training"
+  fi
+fi
 cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' ')
 build="build-gpu"
 setup() {

@@ -2,16 +2,21 @@
 # SPDX-License-Identifier: MIT
 # Packs what pipelines/gpu-check.sh needs beyond PyTorch, CMake, meson and nvcc
 # into .gpukit/ (git-ignored, ~31 MB), for a GPU machine without a package
-# registry: header-only libraries, GoogleTest's sources, ninja, and Debian's
-# GStreamer with pkg-config in .gpukit/gst (scripts/make-gst-kit.sh; GST=0
-# leaves it out, saving ~27 MB). Run here (after scripts/install-deps.sh),
-# then carry .gpukit with the tree.
+# registry: header-only libraries, Gloo's headers, GoogleTest's sources,
+# ninja, and Debian's GStreamer with pkg-config in .gpukit/gst
+# (scripts/make-gst-kit.sh; GST=0 leaves it out, saving ~27 MB). Run here
+# (after scripts/install-deps.sh), then carry .gpukit with the tree.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 kit="$repo/.gpukit"
 rm -rf "$kit"
 mkdir -p "$kit/include" "$kit/bin" "$kit/src"
 cp -r /usr/include/nlohmann /usr/include/CLI "$kit/include/"
+# Gloo's headers (libgloo-dev): PyTorch's wheels have c10d's but not these,
+# without which meson builds no distributed training (seen on an H200).
+# Apart: gpu-check uses them only if c10d's Gloo header compiles with them.
+mkdir -p "$kit/gloo/include"
+cp -r /usr/include/gloo "$kit/gloo/include/"
 cp -r /usr/src/googletest/googletest "$kit/src/"
 cp /usr/bin/ninja "$kit/bin/"
 [ "${GST:-1}" = 0 ] || bash "$repo/scripts/make-gst-kit.sh"
