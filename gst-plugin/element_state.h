@@ -32,6 +32,9 @@ constexpr double kDefaultAlpha = 0.5;
 constexpr guint kDefaultBatchTimeoutMs = 10;
 // Smaller regions of a class are noise rather than objects to report.
 constexpr guint kDefaultRoiMinArea = 16;
+// A fragmented class map (noise, foliage) can hold thousands of regions,
+// whose metas then cost more than the model on a GPU (docs/performance.md).
+constexpr guint kDefaultRoiMax = 64;
 
 // The property values, as set by the application (or a control binding).
 struct Properties {
@@ -47,6 +50,7 @@ struct Properties {
   bool post_messages = false;
   bool roi_meta = true;
   guint roi_min_area = kDefaultRoiMinArea;  // pixels of the class map
+  guint roi_max = kDefaultRoiMax;           // metas per frame, the largest regions; 0: all
   bool class_map_meta = true;
   GstI2sbSegUpscale upscale = GST_I2SBSEG_UPSCALE_NEAREST;
   guint threads = 0;

@@ -223,7 +223,11 @@ GstFlowReturn transform(GstBaseTransform* trans, GstBuffer* inbuf, GstBuffer* ou
   if (ret != GST_FLOW_OK) return ret;
   if (ran) record_latency(self, took);
   if (p.class_map_meta) attach_class_map_meta(outbuf, *s.segmenter, s.class_map, s.map_w, s.map_h);
-  if (p.roi_meta) attach_roi_metas(outbuf, s.segmenter->classes(), s.class_map, s.map_w, s.map_h, p.roi_min_area);
+  if (p.roi_meta) {
+    const std::size_t left_out =
+        attach_roi_metas(outbuf, s.segmenter->classes(), s.class_map, s.map_w, s.map_h, p.roi_min_area, p.roi_max);
+    if (left_out > 0) GST_LOG_OBJECT(self, "roi-max %u: %zu smaller regions get no meta", p.roi_max, left_out);
+  }
   if (p.post_messages) post_frame_message(GST_ELEMENT(self), inbuf, ran, took, *s.segmenter, s.class_map);
   return GST_FLOW_OK;
 }

@@ -3,6 +3,7 @@
 
 #include <gst/video/video.h>
 
+#include <algorithm>
 #include <string>
 
 #include <i2sbseg/i2sbsegmeta.h>
@@ -37,10 +38,15 @@ void post_frame_message(GstElement* element, GstBuffer* inbuf, bool ran, GstCloc
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), s));
 }
 
-void attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
-                      const std::vector<std::uint8_t>& map, int w, int h, guint min_area) {
-  for (const Region& r : label_regions(map.data(), w, h, min_area)) {
-    if (r.class_index >= classes.size()) continue;
+std::size_t attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
+                             const std::vector<std::uint8_t>& map, int w, int h, guint min_area,
+                             guint max_regions) {
+  std::vector<Region> regions = label_regions(map.data(), w, h, min_area);
+  regions.erase(std::remove_if(regions.begin(), regions.end(),
+                               [&](const Region& r) { return r.class_index >= classes.size(); }),
+                regions.end());
+  const std::size_t dropped = keep_largest(regions, max_regions);
+  for (const Region& r : regions) {
     const char* name = classes[r.class_index].name.c_str();
     GstVideoRegionOfInterestMeta* meta = gst_buffer_add_video_region_of_interest_meta(
         outbuf, name, static_cast<guint>(r.x), static_cast<guint>(r.y), static_cast<guint>(r.w),
@@ -51,6 +57,7 @@ void attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& 
                                 static_cast<double>(r.pixels) / map.size(), "pixels", G_TYPE_UINT64,
                                 static_cast<guint64>(r.pixels), nullptr));
   }
+  return dropped;
 }
 
 void attach_class_map_meta(GstBuffer* outbuf, const i2sbseg::Segmenter& segmenter,

@@ -5,6 +5,7 @@
 
 #include <gst/gst.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -19,9 +20,11 @@ namespace i2sbseg_gst {
 // class name, with an "i2sbseg/class" param holding class-index (uint),
 // class-name (string), pixel-share (double: the region's share of the map)
 // and pixels (uint64: the region's pixel count). Indices beyond `classes`
-// have no name and get no meta.
-void attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
-                      const std::vector<std::uint8_t>& map, int w, int h, guint min_area);
+// have no name and get no meta. At most `max_regions` metas (0: no limit):
+// the largest regions; returns how many regions were left out for that.
+std::size_t attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
+                             const std::vector<std::uint8_t>& map, int w, int h, guint min_area,
+                             guint max_regions);
 
 // A GstI2sbSegMeta (<i2sbseg/i2sbsegmeta.h>) with a copy of `map` (w x h), the
 // class names and colours.

@@ -31,6 +31,7 @@ enum {
   PROP_BATCH_SIZE,
   PROP_BATCH_TIMEOUT,
   PROP_ROI_MIN_AREA,
+  PROP_ROI_MAX,
 };
 
 // Model-shaping properties (GST_PARAM_MUTABLE_READY) change only in NULL or
@@ -70,6 +71,7 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
       case PROP_POST_MESSAGES: p.post_messages = g_value_get_boolean(value); break;
       case PROP_ROI_META: p.roi_meta = g_value_get_boolean(value); break;
       case PROP_ROI_MIN_AREA: p.roi_min_area = g_value_get_uint(value); break;
+      case PROP_ROI_MAX: p.roi_max = g_value_get_uint(value); break;
       case PROP_CLASS_MAP_META: p.class_map_meta = g_value_get_boolean(value); break;
       case PROP_UPSCALE: p.upscale = static_cast<GstI2sbSegUpscale>(g_value_get_enum(value)); break;
       case PROP_THREADS: p.threads = g_value_get_uint(value); break;
@@ -97,6 +99,7 @@ void get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* psp
     case PROP_POST_MESSAGES: g_value_set_boolean(value, p.post_messages); break;
     case PROP_ROI_META: g_value_set_boolean(value, p.roi_meta); break;
     case PROP_ROI_MIN_AREA: g_value_set_uint(value, p.roi_min_area); break;
+    case PROP_ROI_MAX: g_value_set_uint(value, p.roi_max); break;
     case PROP_CLASS_MAP_META: g_value_set_boolean(value, p.class_map_meta); break;
     case PROP_UPSCALE: g_value_set_enum(value, p.upscale); break;
     case PROP_PRECISION: g_value_set_enum(value, p.precision); break;
@@ -183,6 +186,13 @@ void install_properties(GObjectClass* gobject_class) {
                         "Smallest region, in pixels of the class map (the output frame's size), that roi-meta "
                         "reports; smaller ones are noise (0 or 1: every region)",
                         0, G_MAXUINT, kDefaultRoiMinArea, live));
+  g_object_class_install_property(
+      gobject_class, PROP_ROI_MAX,
+      g_param_spec_uint("roi-max", "ROI metas at most",
+                        "Most ROI metas per frame: the regions of most pixels, still in raster order (0: no "
+                        "limit). A fragmented class map can hold thousands of regions, whose metas then cost "
+                        "more than the model; how many were left out is logged at LOG level",
+                        0, G_MAXUINT, kDefaultRoiMax, live));
   g_object_class_install_property(
       gobject_class, PROP_CLASS_MAP_META,
       g_param_spec_boolean("class-map-meta", "Class map meta",

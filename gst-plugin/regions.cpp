@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <numeric>
 
 namespace i2sbseg_gst {
 namespace {
@@ -113,6 +114,24 @@ std::vector<Region> label_regions(const std::uint8_t* map, int w, int h, std::ui
     if (e.pixels >= min_area)
       regions.push_back({e.class_index, e.x0, e.y0, e.x1 - e.x0 + 1, e.y1 - e.y0 + 1, e.pixels});
   return regions;
+}
+
+std::size_t keep_largest(std::vector<Region>& regions, std::size_t max) {
+  if (max == 0 || regions.size() <= max) return 0;
+  std::vector<std::size_t> order(regions.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(max), order.end(),
+                   [&](std::size_t a, std::size_t b) {
+                     return regions[a].pixels != regions[b].pixels ? regions[a].pixels > regions[b].pixels : a < b;
+                   });
+  order.resize(max);
+  std::sort(order.begin(), order.end());  // back to raster order
+  std::vector<Region> kept;
+  kept.reserve(max);
+  for (const std::size_t i : order) kept.push_back(regions[i]);
+  const std::size_t dropped = regions.size() - max;
+  regions.swap(kept);
+  return dropped;
 }
 
 }  // namespace i2sbseg_gst

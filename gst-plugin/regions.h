@@ -3,6 +3,7 @@
 // no GStreamer, no LibTorch, so that it is tested on its own.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -24,5 +25,9 @@ struct Region {
 // number of same-class runs in the rows, not with recursion depth: any map
 // size is safe.
 std::vector<Region> label_regions(const std::uint8_t* map, int w, int h, std::uint64_t min_area);
+
+// Keeps the `max` regions of most pixels (ties: the earlier one), still in
+// raster order; 0 keeps all. Returns how many it dropped.
+std::size_t keep_largest(std::vector<Region>& regions, std::size_t max);
 
 }  // namespace i2sbseg_gst

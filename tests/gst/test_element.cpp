@@ -11,6 +11,8 @@
 #include <gst/controller/gstdirectcontrolbinding.h>
 #include <gst/controller/gstinterpolationcontrolsource.h>
 
+#include <algorithm>
+
 TEST_F(Element, EveryFormatNegotiatesAtScaleAndAlphaZeroIsTheUpscaledInput) {
   const int w = 6, h = 4;
   for (const FormatCase& f : kFormats) {
@@ -410,11 +412,34 @@ TEST_F(Element, AttachesOneRoiMetaPerConnectedRegion) {
   EXPECT_EQ(read_back, min_area);
 }
 
+// roi-max: the largest regions only (ties: the earlier), in raster order.
+TEST_F(Element, RoiMaxKeepsTheLargestRegions) {
+  const int w = 16, h = 12;
+  GstHarness* hn = make_harness({{"mode", "mask"}, {"seed", "4"}, {"roi-min-area", "0"}, {"roi-max", "2"}},
+                                caps_string("RGB", w, h));
+  EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, random_pixels(w, h, 3, 8))), GST_FLOW_OK);
+  GstBuffer* buf = gst_harness_pull(hn);
+  ASSERT_TRUE(buf != nullptr);
+  const Output out = read_output(hn, gst_buffer_ref(buf));
+  const auto rois = roi_tuples(buf, out.pixels.size());
+  gst_buffer_unref(buf);
+  const auto all = i2sbseg::testing::flood_fill_regions(out.pixels.data(), out.width(), out.height(), 0);
+  ASSERT_GT(all.size(), 2u) << "the test needs more regions than roi-max";
+  std::vector<std::size_t> order(all.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return std::get<5>(all[a]) > std::get<5>(all[b]); });
+  order.resize(2);
+  std::sort(order.begin(), order.end());
+  EXPECT_EQ(rois, decltype(all)({all[order[0]], all[order[1]]}));
+}
+
 TEST_F(Element, RoiMinAreaDefaultsTo16ClassMapPixels) {
   GstElement* e = make_element({}, false);
-  guint area = 0;
-  g_object_get(e, "roi-min-area", &area, nullptr);
+  guint area = 0, most = 0;
+  g_object_get(e, "roi-min-area", &area, "roi-max", &most, nullptr);
   EXPECT_EQ(area, 16u);
+  EXPECT_EQ(most, 64u);
   GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "roi-min-area");
   ASSERT_TRUE(spec != nullptr);
   EXPECT_TRUE(spec->flags & GST_PARAM_MUTABLE_PLAYING);

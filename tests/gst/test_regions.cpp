@@ -128,3 +128,31 @@ TEST(Regions, ThinMapsMatchAFloodFill) {
     EXPECT_EQ(tuples(label_regions(m.data(), w, h, 0)), flood_fill_regions(m.data(), w, h, 0));
   }
 }
+
+// The most pixels first, ties to the earlier region, back in raster order.
+TEST(Regions, KeepLargestKeepsTheBiggestInRasterOrder) {
+  auto make = [](std::vector<std::uint64_t> sizes) {
+    std::vector<Region> r;
+    for (std::size_t i = 0; i < sizes.size(); ++i) r.push_back({1, static_cast<int>(i), 0, 1, 1, sizes[i]});
+    return r;
+  };
+  auto xs = [](const std::vector<Region>& r) {
+    std::vector<int> x;
+    for (const Region& g : r) x.push_back(g.x);
+    return x;
+  };
+  std::vector<Region> r = make({5, 9, 9, 2, 7});
+  EXPECT_EQ(i2sbseg_gst::keep_largest(r, 3), 2u);
+  EXPECT_EQ(xs(r), std::vector<int>({1, 2, 4}));
+  r = make({5, 9, 9, 2, 7});
+  EXPECT_EQ(i2sbseg_gst::keep_largest(r, 1), 4u);
+  EXPECT_EQ(xs(r), std::vector<int>({1})) << "a tie goes to the earlier region";
+  r = make({3, 3, 3});
+  EXPECT_EQ(i2sbseg_gst::keep_largest(r, 2), 1u);
+  EXPECT_EQ(xs(r), std::vector<int>({0, 1}));
+  for (std::size_t max : {std::size_t{0}, std::size_t{5}, std::size_t{9}}) {
+    r = make({5, 9, 9, 2, 7});
+    EXPECT_EQ(i2sbseg_gst::keep_largest(r, max), 0u) << max;
+    EXPECT_EQ(xs(r), std::vector<int>({0, 1, 2, 3, 4})) << max;
+  }
+}

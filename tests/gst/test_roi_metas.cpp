@@ -65,7 +65,7 @@ TEST(RoiMetas, OneMetaPerConnectedRegionOfAtLeastTheMinimumArea) {
     for (char c : r) map.push_back(c == '.' ? 0 : static_cast<std::uint8_t>(c - '0'));
 
   GstBuffer* buf = gst_buffer_new();
-  i2sbseg_gst::attach_roi_metas(buf, classes, map, 8, 8, 3);
+  i2sbseg_gst::attach_roi_metas(buf, classes, map, 8, 8, 3, 0);
   const std::vector<Roi> rois = read_rois(buf);
   ASSERT_EQ(rois.size(), 2u) << "the plant is under 3 pixels; class 7 has no name";
   const Roi& a = rois[0];
@@ -83,11 +83,21 @@ TEST(RoiMetas, OneMetaPerConnectedRegionOfAtLeastTheMinimumArea) {
   gst_buffer_unref(buf);
 
   buf = gst_buffer_new();
-  i2sbseg_gst::attach_roi_metas(buf, classes, map, 8, 8, 0);
+  i2sbseg_gst::attach_roi_metas(buf, classes, map, 8, 8, 0, 0);
   const std::vector<Roi> all = read_rois(buf);
   ASSERT_EQ(all.size(), 3u) << "min_area 0: every region of a named class";
   EXPECT_EQ(all[2].type, "plant");
   EXPECT_EQ(std::vector<guint>({all[2].x, all[2].y, all[2].w, all[2].h, all[2].index}),
             std::vector<guint>({0, 6, 2, 1, 2}));
+  gst_buffer_unref(buf);
+
+  // At most 2 metas: the two animals (6 and 4 pixels), not the plant (2);
+  // the unnamed class 7 neither counts nor gets one.
+  buf = gst_buffer_new();
+  EXPECT_EQ(i2sbseg_gst::attach_roi_metas(buf, classes, map, 8, 8, 0, 2), 1u);
+  const std::vector<Roi> two = read_rois(buf);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].pixels, 6u);
+  EXPECT_EQ(two[1].pixels, 4u);
   gst_buffer_unref(buf);
 }
