@@ -228,6 +228,12 @@ except Exception as e:  # a compiler that is not there, or fails: say so
 PY
 }
 
+step "one bridge step at the 720p latent: GroupNorm or none, channels-last or contiguous (fp16)"
+# Where the ~1 ms per bridge step goes (docs/performance.md): a stand-in of
+# BridgeNetImpl with random weights, in PyTorch, as a CUDA graph.
+have 40 "bridge step layouts" && { timeout 90 python3 pipelines/bridge-step-layouts.py "$out/bridge-step-layouts.json" ||
+  fail "bridge step layouts"; }
+
 step "training throughput: one process on the GPU, and torchrun with 2 Gloo processes"
 # On the kit's packed set (scripts/make-gpu-kit.sh). One GPU: NCCL needs one
 # GPU per rank, so the torchrun job runs its 2 ranks on the CPU over Gloo
