@@ -23,6 +23,7 @@ Command add_pack_command(CLI::App& app);
 #ifdef I2SBSEG_HAVE_OPENCV
 Command add_make_dataset_command(CLI::App& app);
 Command add_flicker_command(CLI::App& app);
+Command add_make_clip_command(CLI::App& app);
 #endif
 
 }  // namespace i2sbseg::tools

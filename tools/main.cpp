@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
 #ifdef I2SBSEG_HAVE_OPENCV
       i2sbseg::tools::add_make_dataset_command(app),
       i2sbseg::tools::add_flicker_command(app),
+      i2sbseg::tools::add_make_clip_command(app),
 #endif
   };
 
