@@ -13,11 +13,13 @@
 #include <torch/torch.h>
 
 #include <i2sbseg/dataset.h>
+#include <i2sbseg/metrics.h>
 #include <i2sbseg/model.h>
 #include <i2sbseg/schedule.h>
 
 #ifdef I2SBSEG_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #endif
 
 #include <i2sbseg/segmenter.h>
@@ -480,5 +482,76 @@ TEST(ToolFlicker, MatchesTheLibrarysClassMapsFrameToFrame) {
   r = run_tool("flicker --model " + model + " --input-pattern " + dir.file("f_%d.png") + " --count 5");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("f_4.png"), std::string::npos) << r.err;
+}
+
+// flicker --masks-pattern: the scores against ground truth, checked against
+// the library's own maps scored here: the truth is each frame's own map,
+// except the last frame's, which is the frame before's (so the prediction
+// changes where the truth holds still, and is wrong there).
+TEST(ToolFlicker, ScoresALabelledClipAgainstItsMasks) {
+  TempDir dir;
+  const std::string model = dir.file("m.i2sb");
+  i2sbseg::Model m(i2sbseg::testing::small_config());
+  torch::manual_seed(5);
+  {
+    torch::NoGradGuard g;
+    for (auto& [name, t] : m.named_tensors())
+      if (t.is_floating_point() && name.find("running") == std::string::npos) t.add_(torch::randn_like(t) * 0.5);
+  }
+  i2sbseg::save_model(m, model);
+  torch::manual_seed(4);
+  auto seg = i2sbseg::Segmenter::open(model, {"cpu"});
+  std::vector<std::vector<std::uint8_t>> maps(4), truth(4);
+  for (int i = 0; i < 4; ++i) {
+    const torch::Tensor t =
+        torch::randint(0, 256, {3, 4, 3}, torch::kUInt8).repeat_interleave(8, 0).repeat_interleave(8, 1).contiguous();
+    const cv::Mat frame = cv::Mat(24, 32, CV_8UC3, t.data_ptr<std::uint8_t>()).clone();
+    ASSERT_TRUE(cv::imwrite(dir.file("f_" + std::to_string(i) + ".png"), frame));
+    int w = 0, h = 0;
+    seg->segment(frame.data, 32, 24, static_cast<int>(frame.step), {3, 2, 1, 0}, {}, maps[i], w, h);
+    ASSERT_EQ(w, 128);
+    ASSERT_EQ(h, 96);
+  }
+  for (int i = 0; i < 4; ++i) {
+    truth[i] = maps[i == 3 ? 2 : i];
+    ASSERT_TRUE(cv::imwrite(dir.file("mask_" + std::to_string(i) + ".png"), cv::Mat(96, 128, CV_8UC1, truth[i].data())));
+    cv::Mat small;
+    cv::resize(cv::Mat(96, 128, CV_8UC1, truth[i].data()), small, {64, 48}, 0, 0, cv::INTER_NEAREST);
+    ASSERT_TRUE(cv::imwrite(dir.file("small_" + std::to_string(i) + ".png"), small));
+  }
+  ASSERT_NE(maps[3], maps[2]) << "the last frame must be wrong somewhere, or the check shows nothing";
+  i2sbseg::ConfusionMatrix cm(seg->num_classes());
+  std::int64_t steady = 0, steady_changed = 0;
+  for (int i = 0; i < 4; ++i) {
+    cm.add(maps[i].data(), truth[i].data(), maps[i].size());
+    for (std::size_t p = 0; i > 0 && p < maps[i].size(); ++p)
+      if (truth[i][p] == truth[i - 1][p]) ++steady, steady_changed += maps[i][p] != maps[i - 1][p];
+  }
+  Result r = run_tool("flicker --model " + model + " --lr-up --input-pattern " + dir.file("f_%d.png") +
+                      " --masks-pattern " + dir.file("mask_%d.png") + " --count 4 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["model"]["miou"].get<double>(), cm.mean_iou(), 1e-12);
+  EXPECT_NEAR(j["model"]["pixel_accuracy"].get<double>(), cm.pixel_accuracy(), 1e-12);
+  EXPECT_LT(j["model"]["pixel_accuracy"].get<double>(), 1.0);
+  EXPECT_NEAR(j["model"]["flicker_steady_truth"].get<double>(), static_cast<double>(steady_changed) / steady, 1e-12);
+  EXPECT_GT(j["model"]["flicker_steady_truth"].get<double>(), 0.0);
+  for (const char* row : {"model", "lr_up"})
+    for (const char* key : {"miou", "pixel_accuracy", "boundary_f"}) {
+      EXPECT_GE(j[row][key].get<double>(), 0.0) << row << " " << key;
+      EXPECT_LE(j[row][key].get<double>(), 1.0) << row << " " << key;
+    }
+  EXPECT_EQ(j["boundary_tolerance_px"].get<double>(), 2.0);
+
+  // Masks not at the output size, and a bad pattern, are named.
+  r = run_tool("flicker --model " + model + " --input-pattern " + dir.file("f_%d.png") + " --masks-pattern " +
+               dir.file("small_%d.png") + " --count 4");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("small_0.png"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("128x96"), std::string::npos) << r.err;
+  r = run_tool("flicker --model " + model + " --input-pattern " + dir.file("f_%d.png") + " --masks-pattern " +
+               dir.file("mask.png") + " --count 4");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("--masks-pattern"), std::string::npos) << r.err;
 }
 #endif
