@@ -145,6 +145,21 @@ if [ "$count" -gt 1 ] && [ -f "$direct" ] && [ "$(realpath "$direct")" != "$(rea
   [ -n "$flicker_line" ] || flicker_line="not measured (see $out/flicker.log)"
 fi
 
+# A labelled clip (pipelines/labelled-clip/: a moving camera over validation
+# composites, made by i2sbseg make-clip): LR-up, direct and bridge scored
+# against its ground truth.
+clip=pipelines/labelled-clip clip_report="  (not scored: no $clip or no direct model)"
+if [ -f "$clip/clip.json" ] && [ -f "$direct" ] && [ "$(realpath "$direct")" != "$(realpath "$model")" ]; then
+  clip_frames=$(grep -o '"frames": [0-9]*' "$clip/clip.json" | head -1 | grep -o '[0-9]*$')
+  if build/tools/i2sbseg flicker --model "$model" --baseline "$direct" --lr-up --device "$device" \
+      --input-pattern "$clip/lr_%03d.png" --masks-pattern "$clip/mask_%03d.png" --count "$clip_frames" \
+      >"$out/clip_scores.txt" 2>"$out/clip_scores.log"; then
+    clip_report=$(sed -e 's/^  baseline  /  direct    /' -e 's/^  model     /  bridge    /' -e 's/^/  /' "$out/clip_scores.txt")
+  else
+    clip_report="  (failed: see $out/clip_scores.log)"
+  fi
+fi
+
 cat <<REPORT
 
 demo: done
@@ -156,4 +171,9 @@ demo: done
                   model alone: $infer_ms ms/frame over $runs frames = $model_fps fps
   flicker         $flicker_line: share of pixels whose class changes
                   from one frame to the next (the clip has no labels to score)
+
+labelled clip ($clip: camera over unseen validation composites; mIoU,
+pixel accuracy, boundary F at 2 px, flicker, and flicker where the truth
+holds still):
+$clip_report
 REPORT
