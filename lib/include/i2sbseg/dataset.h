@@ -28,8 +28,11 @@ class Dataset {
   // than kIgnoreIndex, unreadable image, no images).
   static Dataset load(const std::string& path, const std::string& split);
 
-  // Writes every sample of this dataset (with its split) to one file.
-  void save_packed(const std::string& path) const;
+  // Writes every sample of this dataset (with its split) to one file: raw
+  // pixels, or with jpeg_quality 1..100 the images as JPEG and the masks
+  // run-length coded (lossless), about a tenth of the size; reading that
+  // back needs libjpeg (Error kUnsupported without).
+  void save_packed(const std::string& path, int jpeg_quality = 0) const;
 
   std::int64_t size() const { return static_cast<std::int64_t>(images_.size()); }
   const std::vector<ClassInfo>& classes() const { return classes_; }

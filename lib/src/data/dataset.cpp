@@ -16,6 +16,7 @@
 
 #include "common/archive_bytes.h"
 #include "common/atomic_file.h"
+#include "data/packed_codec.h"
 
 #ifdef I2SBSEG_HAVE_OPENCV
 #include <opencv2/imgcodecs.hpp>
@@ -171,17 +172,54 @@ std::vector<std::int64_t> Dataset::class_pixel_counts() const {
   return counts;
 }
 
-void Dataset::save_packed(const std::string& path) const {
+namespace {
+
+torch::Tensor bytes_tensor(const std::vector<std::uint8_t>& bytes) {
+  return torch::from_blob(const_cast<std::uint8_t*>(bytes.data()), {static_cast<int64_t>(bytes.size())}, torch::kUInt8)
+      .clone();
+}
+
+// Sample i of a "jpeg-rle" packed file: its JPEG image and run-length mask.
+void read_compact(torch::serialize::InputArchive& a, std::size_t i, const nlohmann::json& shape, const std::string& file,
+                  torch::Tensor& image, torch::Tensor& mask) {
+  const std::string what = file + " (image " + std::to_string(i) + ")";
+  const torch::Tensor jpeg = archive::read(a, "jpeg." + std::to_string(i)).contiguous();
+  const torch::Tensor rle = archive::read(a, "rle." + std::to_string(i)).contiguous();
+  const int64_t h = shape.at(0).get<int64_t>(), w = shape.at(1).get<int64_t>();
+  int jw = 0, jh = 0;
+  std::vector<std::uint8_t> rgb = packed::jpeg_decode(jpeg.data_ptr<std::uint8_t>(), jpeg.numel(), jw, jh, what);
+  if (jw != w || jh != h) throw Error(ErrorKind::kBadFile, what + ": its JPEG is not the recorded size");
+  image = bytes_tensor(rgb).view({h, w, 3});
+  mask = bytes_tensor(packed::rle_decode(rle.data_ptr<std::uint8_t>(), rle.numel(), h * w, what)).view({h, w});
+}
+
+}  // namespace
+
+void Dataset::save_packed(const std::string& path, int jpeg_quality) const {
   torch::serialize::OutputArchive a;
   a.write("magic", archive::from_string(kPackedMagic));
   a.write("classes", archive::from_string(classes_to_json(classes_)));
   nlohmann::json meta;
   meta["names"] = names_;
   meta["splits"] = splits_;
+  if (jpeg_quality > 0) {
+    meta["encoding"] = "jpeg-rle";
+    meta["jpeg_quality"] = jpeg_quality;
+    meta["shapes"] = nlohmann::json::array();
+    for (const torch::Tensor& m : masks_) meta["shapes"].push_back({m.size(0), m.size(1)});
+  }
   a.write("meta", archive::from_string(meta.dump()));
   for (size_t i = 0; i < images_.size(); ++i) {
-    a.write("image." + std::to_string(i), images_[i]);
-    a.write("mask." + std::to_string(i), masks_[i]);
+    if (jpeg_quality <= 0) {
+      a.write("image." + std::to_string(i), images_[i]);
+      a.write("mask." + std::to_string(i), masks_[i]);
+      continue;
+    }
+    const torch::Tensor image = images_[i].contiguous(), mask = masks_[i].contiguous();
+    a.write("jpeg." + std::to_string(i),
+            bytes_tensor(packed::jpeg_encode(image.data_ptr<std::uint8_t>(), static_cast<int>(image.size(1)),
+                                             static_cast<int>(image.size(0)), jpeg_quality)));
+    a.write("rle." + std::to_string(i), bytes_tensor(packed::rle_encode(mask.data_ptr<std::uint8_t>(), mask.numel())));
   }
   std::ostringstream out;
   a.save_to(out);
@@ -204,10 +242,19 @@ Dataset Dataset::load_packed(const std::string& file, const std::string& split) 
     const nlohmann::json meta = nlohmann::json::parse(archive::to_string(archive::read(a, "meta")));
     const auto names = meta.at("names").get<std::vector<std::string>>();
     const auto splits = meta.at("splits").get<std::vector<std::string>>();
+    const std::string encoding = meta.value("encoding", "raw");
+    if (encoding != "raw" && encoding != "jpeg-rle")
+      throw Error(ErrorKind::kBadFile, file + ": unknown packed encoding '" + encoding + "' (a newer i2sbseg wrote it?)");
     for (size_t i = 0; i < names.size(); ++i) {
       if (split != "all" && splits.at(i) != split) continue;
-      all.add(names[i], archive::read(a, "image." + std::to_string(i)), archive::read(a, "mask." + std::to_string(i)),
-              splits[i]);
+      torch::Tensor image, mask;
+      if (encoding == "jpeg-rle") {
+        read_compact(a, i, meta.at("shapes").at(i), file, image, mask);
+      } else {
+        image = archive::read(a, "image." + std::to_string(i));
+        mask = archive::read(a, "mask." + std::to_string(i));
+      }
+      all.add(names[i], image, mask, splits[i]);
     }
   } catch (const Error&) {
     throw;
