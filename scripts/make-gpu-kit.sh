@@ -6,6 +6,9 @@
 # ninja, and Debian's GStreamer with pkg-config in .gpukit/gst
 # (scripts/make-gst-kit.sh; GST=0 leaves it out, saving ~27 MB). Run here
 # (after scripts/install-deps.sh), then carry .gpukit with the tree.
+# FULL_PACK=Q (e.g. 85) also packs all of data/default with JPEG images of
+# that quality (~37 MB at 85) and Debian's libjpeg to read it, for
+# pipelines/gpu-train.sh; with GST=0 the kit then fits the 64 MiB a call carries.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 kit="$repo/.gpukit"
@@ -24,7 +27,16 @@ cp /usr/bin/ninja "$kit/bin/"
 # folders): 64 images per split of data/default, ~8 MB, for the training
 # throughput step. Needs the dataset and a built tool here.
 tool=${I2SBSEG_TOOL:-$repo/build/tools/i2sbseg}
-if [ -d "$repo/data/default" ] && [ -x "$tool" ]; then
+if [ -n "${FULL_PACK:-}" ]; then
+  [ -d "$repo/data/default" ] && [ -x "$tool" ] ||
+    { echo "make-gpu-kit: FULL_PACK needs data/default and $tool" >&2; exit 1; }
+  "$tool" pack "$repo/data/default" --out "$kit/default.pack" --jpeg-quality "$FULL_PACK"
+  tmp=$(mktemp -d)
+  chmod 777 "$tmp"  # apt-get, as root, downloads as the _apt user
+  (cd "$tmp" && apt-get download -q libjpeg62-turbo libjpeg62-turbo-dev)
+  for f in "$tmp"/*.deb; do dpkg-deb -x "$f" "$kit/jpeg"; done
+  rm -rf "$tmp"
+elif [ -d "$repo/data/default" ] && [ -x "$tool" ]; then
   "$tool" pack "$repo/data/default" --out "$kit/train.pack" --max-per-split 64
 else
   echo "make-gpu-kit: no data/default or no $tool: the kit has no training set (gpu-check skips that step)"
