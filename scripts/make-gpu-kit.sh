@@ -35,7 +35,7 @@ if [ -n "${FULL_PACK:-}" ]; then
   chmod 777 "$tmp"  # apt-get, as root, downloads as the _apt user
   (cd "$tmp" && apt-get download -q libjpeg62-turbo libjpeg62-turbo-dev)
   for f in "$tmp"/*.deb; do dpkg-deb -x "$f" "$kit/jpeg"; done
-  rm -rf "$tmp"
+  rm -rf "$tmp" "$kit/jpeg/usr/share" "$kit/jpeg/usr/lib/x86_64-linux-gnu/libjpeg.a"  # the shared library is enough
 elif [ -d "$repo/data/default" ] && [ -x "$tool" ]; then
   "$tool" pack "$repo/data/default" --out "$kit/train.pack" --max-per-split 64
 else
