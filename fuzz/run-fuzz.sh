@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Runs the bundle fuzzer for SECONDS over fresh seeds (valid bundles written
-# by make_seeds) and fails on any crash, hang, leak or sanitizer report.
+# Runs a fuzzer (the bundle's, or the packed codec's) for SECONDS over fresh
+# seeds (valid inputs its MAKE_SEEDS program writes) and fails on any crash,
+# hang, leak or sanitizer report.
 #   run-fuzz.sh FUZZER MAKE_SEEDS SECONDS [CORPUS_DIR]
 # CORPUS_DIR keeps what the run found (default: a temporary folder).
 set -euo pipefail

@@ -101,6 +101,9 @@ TEST(PackedCodec, JpegRoundTripIsClose) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("set.pack (image 7)"), std::string::npos) << e.what();
   }
+  // Cut mid-stream, libjpeg only warns and fills the rest: an error here.
+  Bytes cut(jpeg.begin(), jpeg.begin() + static_cast<std::ptrdiff_t>(jpeg.size() * 6 / 10));
+  EXPECT_THROW(packed::jpeg_decode(cut.data(), cut.size(), dw, dh, "cut"), Error);
   EXPECT_THROW(packed::jpeg_encode(rgb.data(), w, h, 0), Error);
 }
 

@@ -57,11 +57,14 @@ std::vector<std::uint8_t> rle_decode(const std::uint8_t* code, std::size_t size,
 namespace {
 
 // libjpeg reports errors by calling error_exit, which must not return: jump
-// back out of the C calls below, which hold no C++ objects to unwind.
+// back out of the C calls below, which hold no C++ objects to unwind. Its
+// warnings (a truncated or corrupt stream it decodes anyway) are kept, not
+// printed: a damaged image in a dataset is an error, not a grey patch.
 struct JpegErrors {
   jpeg_error_mgr mgr;
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
+  bool warned;
 };
 
 void on_jpeg_error(j_common_ptr c) {
@@ -70,11 +73,20 @@ void on_jpeg_error(j_common_ptr c) {
   std::longjmp(e->jump, 1);
 }
 
+void on_jpeg_message(j_common_ptr c, int level) {
+  auto* e = reinterpret_cast<JpegErrors*>(c->err);
+  if (level >= 0 || e->warned) return;  // trace messages; the first warning is the one to tell
+  (*c->err->format_message)(c, e->message);
+  e->warned = true;
+}
+
 bool decode(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& rgb, int& w, int& h, char* message) {
   jpeg_decompress_struct info;
   JpegErrors errors;
   info.err = jpeg_std_error(&errors.mgr);
   errors.mgr.error_exit = on_jpeg_error;
+  errors.mgr.emit_message = on_jpeg_message;
+  errors.warned = false;
   if (setjmp(errors.jump)) {
     jpeg_destroy_decompress(&info);
     std::memcpy(message, errors.message, JMSG_LENGTH_MAX);
@@ -83,6 +95,12 @@ bool decode(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t
   jpeg_create_decompress(&info);
   jpeg_mem_src(&info, data, static_cast<unsigned long>(size));
   jpeg_read_header(&info, TRUE);
+  // A damaged header may claim gigapixels: refuse before allocating them.
+  if (static_cast<std::uint64_t>(info.image_width) * info.image_height > (std::uint64_t{1} << 26)) {
+    std::snprintf(message, JMSG_LENGTH_MAX, "it claims %ux%u pixels", info.image_width, info.image_height);
+    jpeg_destroy_decompress(&info);
+    return false;
+  }
   info.out_color_space = JCS_RGB;
   jpeg_start_decompress(&info);
   w = static_cast<int>(info.output_width);
@@ -94,7 +112,8 @@ bool decode(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t
   }
   jpeg_finish_decompress(&info);
   jpeg_destroy_decompress(&info);
-  return true;
+  if (errors.warned) std::memcpy(message, errors.message, JMSG_LENGTH_MAX);
+  return !errors.warned;
 }
 
 bool encode(const std::uint8_t* rgb, int w, int h, int quality, std::vector<std::uint8_t>& out, char* message) {
@@ -104,6 +123,8 @@ bool encode(const std::uint8_t* rgb, int w, int h, int quality, std::vector<std:
   unsigned long size = 0;
   info.err = jpeg_std_error(&errors.mgr);
   errors.mgr.error_exit = on_jpeg_error;
+  errors.mgr.emit_message = on_jpeg_message;
+  errors.warned = false;
   if (setjmp(errors.jump)) {
     jpeg_destroy_compress(&info);
     std::free(buffer);
