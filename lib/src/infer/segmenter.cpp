@@ -412,6 +412,8 @@ void Segmenter::Impl::rethrow(const c10::Error& e, int width, int height, Output
   host_in = dev_in = host_out = dev_out = host_classes = dev_classes = torch::Tensor();
   noise.clear();
   noise_nfe = -1;
+  noise_by_seed.clear();
+  noise_by_seed_nfe = -1;
   batch_noise.clear();
   batch_seeds.clear();
   batch_nfe = -1;
@@ -423,7 +425,9 @@ void Segmenter::Impl::rethrow(const c10::Error& e, int width, int height, Output
                                            " class maps"
                                      : "a " + in + " frame into a " + out + " class map";
   std::string hints = "smaller frames";
-  if (s > 1) hints += std::string(batch > 1 ? ", " : " or ") + "output_size kInput (the input's size)";
+  if (s > 1)
+    hints += std::string(batch > 1 ? ", " : " or ") +
+             "class maps at the input's size (OutputSize::kInput; the element's output-size=input)";
   if (batch > 1) hints += " or a smaller batch";
   throw Error("out of GPU memory on " + device.str() + " segmenting " + what + "; use " + hints + ". " +
               text.substr(0, text.find('\n')));
