@@ -29,7 +29,9 @@ if [ -d "$jpeg_lib/pkgconfig" ]; then
   # Its .pc names /usr outright; jconfig.h sits in the multiarch folder.
   sed -i "s|=/usr|=$kit/jpeg/usr|" "$jpeg_lib"/pkgconfig/*.pc
   export PKG_CONFIG_PATH="$jpeg_lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-  export CPLUS_INCLUDE_PATH="$CPLUS_INCLUDE_PATH:$kit/jpeg/usr/include/x86_64-linux-gnu"
+  # Also on the compiler's own paths, for a machine without pkg-config.
+  export CPLUS_INCLUDE_PATH="$CPLUS_INCLUDE_PATH:$kit/jpeg/usr/include:$kit/jpeg/usr/include/x86_64-linux-gnu"
+  export LIBRARY_PATH="$jpeg_lib${LIBRARY_PATH:+:$LIBRARY_PATH}"
   export LD_LIBRARY_PATH="$jpeg_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || exit 1
