@@ -154,10 +154,26 @@ void write_manifest(const std::filesystem::path& dir, const std::vector<Segment>
   if (!f) throw Error(ErrorKind::kWriteFailed, path + ": cannot write");
 }
 
+// Frames of an earlier, longer clip in `dir` would read as part of this one
+// (clip.json says how many there are, but a glob would not): refuse rather
+// than delete files that may be someone's.
+void refuse_stale_frames(const std::filesystem::path& dir, int frames) {
+  char name[32];
+  for (const char* kind : {"lr", "mask"}) {
+    std::snprintf(name, sizeof name, "%s_%03d.png", kind, frames);
+    if (std::filesystem::exists(dir / name))
+      throw Error(ErrorKind::kInvalidOption,
+                  (dir / name).string() + " is left from a longer clip: remove the folder's lr_/mask_ files or choose "
+                                          "another --out",
+                  "out_dir");
+  }
+}
+
 int run_make_clip(const ClipOptions& o) {
   const ClipPlan p = parse_plan(o);
   const std::vector<Segment> segments = load_segments(o);
   const std::filesystem::path dir(o.out_dir);
+  refuse_stale_frames(dir, o.frames);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir))

@@ -226,6 +226,15 @@ TEST(MakeClip, PairsSplitTheFrames) {
       EXPECT_EQ(v, std::set<int>{5}) << "frame " << i;
   }
   EXPECT_FALSE(fs::exists(frame(out.path(), "lr", 9)));
+
+  // A shorter clip into the same folder would leave frames 7 and 8 behind:
+  // refused, naming the first of them, and nothing overwritten.
+  const auto before = all_files(out.path());
+  const ToolResult shorter = run_tool("make-clip" + f.pair("a.png", "a_mask.png") + " --out " + out.path().string() +
+                                      " --frames 7");
+  EXPECT_EQ(shorter.status, 1);
+  EXPECT_NE(shorter.err.find("lr_007.png"), std::string::npos) << shorter.err;
+  EXPECT_TRUE(all_files(out.path()) == before);
 }
 
 TEST(MakeClip, ErrorsNameTheFileOrOption) {
