@@ -425,29 +425,42 @@ TEST(ToolPack, KeepsSplitsAndPixelsAndTheFirstNOfEach) {
 }
 
 #ifdef I2SBSEG_HAVE_OPENCV
+namespace {
+
+// The small x4 model with its weights moved far enough that the classes
+// vary across a frame, saved at `path`.
+void save_varied_model(const std::string& path) {
+  i2sbseg::Model m(i2sbseg::testing::small_config());
+  torch::manual_seed(5);
+  {
+    torch::NoGradGuard g;
+    for (auto& [name, t] : m.named_tensors())
+      if (t.is_floating_point() && name.find("running") == std::string::npos) t.add_(torch::randn_like(t) * 0.5);
+  }
+  i2sbseg::save_model(m, path);
+}
+
+// A 32x24 BGR frame of 8x8 blocks of random colours (torch's generator):
+// regions a model can tell apart.
+cv::Mat block_frame() {
+  const torch::Tensor t =
+      torch::randint(0, 256, {3, 4, 3}, torch::kUInt8).repeat_interleave(8, 0).repeat_interleave(8, 1).contiguous();
+  return cv::Mat(24, 32, CV_8UC3, t.data_ptr<std::uint8_t>()).clone();
+}
+
+}  // namespace
+
 // flicker: the share of pixels whose class changes between consecutive
 // frames, as the library's own class maps give it; still frames give 0, a
 // model against itself the ratio 1; bad patterns and missing frames named.
 TEST(ToolFlicker, MatchesTheLibrarysClassMapsFrameToFrame) {
   TempDir dir;
   const std::string model = dir.file("m.i2sb");
-  i2sbseg::Model m(i2sbseg::testing::small_config());
-  torch::manual_seed(5);
-  {
-    torch::NoGradGuard g;  // large enough that the classes vary across a frame
-    for (auto& [name, t] : m.named_tensors())
-      if (t.is_floating_point() && name.find("running") == std::string::npos) t.add_(torch::randn_like(t) * 0.5);
-  }
-  i2sbseg::save_model(m, model);
+  save_varied_model(model);
   torch::manual_seed(4);
   std::vector<cv::Mat> frames;
   for (int i = 0; i < 4; ++i) {
-    // Blocks of 8x8 pixels of random colours: regions a model can tell apart.
-    const torch::Tensor t = torch::randint(0, 256, {3, 4, 3}, torch::kUInt8)
-                                .repeat_interleave(8, 0)
-                                .repeat_interleave(8, 1)
-                                .contiguous();
-    frames.push_back(cv::Mat(24, 32, CV_8UC3, t.data_ptr<std::uint8_t>()).clone());
+    frames.push_back(block_frame());
     ASSERT_TRUE(cv::imwrite(dir.file("f_" + std::to_string(i) + ".png"), frames.back()));
     ASSERT_TRUE(cv::imwrite(dir.file("still_" + std::to_string(i) + ".png"), frames.front()));
   }
@@ -491,21 +504,12 @@ TEST(ToolFlicker, MatchesTheLibrarysClassMapsFrameToFrame) {
 TEST(ToolFlicker, ScoresALabelledClipAgainstItsMasks) {
   TempDir dir;
   const std::string model = dir.file("m.i2sb");
-  i2sbseg::Model m(i2sbseg::testing::small_config());
-  torch::manual_seed(5);
-  {
-    torch::NoGradGuard g;
-    for (auto& [name, t] : m.named_tensors())
-      if (t.is_floating_point() && name.find("running") == std::string::npos) t.add_(torch::randn_like(t) * 0.5);
-  }
-  i2sbseg::save_model(m, model);
+  save_varied_model(model);
   torch::manual_seed(4);
   auto seg = i2sbseg::Segmenter::open(model, {"cpu"});
   std::vector<std::vector<std::uint8_t>> maps(4), truth(4);
   for (int i = 0; i < 4; ++i) {
-    const torch::Tensor t =
-        torch::randint(0, 256, {3, 4, 3}, torch::kUInt8).repeat_interleave(8, 0).repeat_interleave(8, 1).contiguous();
-    const cv::Mat frame = cv::Mat(24, 32, CV_8UC3, t.data_ptr<std::uint8_t>()).clone();
+    const cv::Mat frame = block_frame();
     ASSERT_TRUE(cv::imwrite(dir.file("f_" + std::to_string(i) + ".png"), frame));
     int w = 0, h = 0;
     seg->segment(frame.data, 32, 24, static_cast<int>(frame.step), {3, 2, 1, 0}, {}, maps[i], w, h);

@@ -80,13 +80,19 @@ void on_jpeg_message(j_common_ptr c, int level) {
   e->warned = true;
 }
 
+// `e`'s manager, set up to route errors and warnings as above.
+jpeg_error_mgr* route_errors(JpegErrors& e) {
+  jpeg_error_mgr* mgr = jpeg_std_error(&e.mgr);
+  mgr->error_exit = on_jpeg_error;
+  mgr->emit_message = on_jpeg_message;
+  e.warned = false;
+  return mgr;
+}
+
 bool decode(const std::uint8_t* data, std::size_t size, std::vector<std::uint8_t>& rgb, int& w, int& h, char* message) {
   jpeg_decompress_struct info;
   JpegErrors errors;
-  info.err = jpeg_std_error(&errors.mgr);
-  errors.mgr.error_exit = on_jpeg_error;
-  errors.mgr.emit_message = on_jpeg_message;
-  errors.warned = false;
+  info.err = route_errors(errors);
   if (setjmp(errors.jump)) {
     jpeg_destroy_decompress(&info);
     std::memcpy(message, errors.message, JMSG_LENGTH_MAX);
@@ -121,10 +127,7 @@ bool encode(const std::uint8_t* rgb, int w, int h, int quality, std::vector<std:
   JpegErrors errors;
   unsigned char* buffer = nullptr;
   unsigned long size = 0;
-  info.err = jpeg_std_error(&errors.mgr);
-  errors.mgr.error_exit = on_jpeg_error;
-  errors.mgr.emit_message = on_jpeg_message;
-  errors.warned = false;
+  info.err = route_errors(errors);
   if (setjmp(errors.jump)) {
     jpeg_destroy_compress(&info);
     std::free(buffer);
