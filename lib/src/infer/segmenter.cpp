@@ -184,11 +184,9 @@ SampleOptions Segmenter::Impl::sample_options(const SegmentParams& params, int h
   // The same seed gives the same noise (drawn once per seed, NFE and size).
   if (noise_seed != params.seed || noise_nfe != options.nfe || noise_shape != shape) {
     const std::vector<torch::Tensor>& drawn = cached_noise(params.seed, options.nfe, shape);
-    const bool same_buffers =
-        noise.size() == drawn.size() &&
-        std::equal(noise.begin(), noise.end(), drawn.begin(),
-                   [](const torch::Tensor& a, const torch::Tensor& b) { return a.sizes() == b.sizes(); });
-    if (same_buffers) {
+    // The NFE sets how many draws there are and the size their shape: only a
+    // new seed fits the buffers the graph reads.
+    if (noise_nfe == options.nfe && noise_shape == shape) {
       for (std::size_t i = 0; i < noise.size(); ++i) noise[i].copy_(drawn[i]);
     } else {
       noise.clear();
