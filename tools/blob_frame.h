@@ -10,7 +10,9 @@
 
 namespace i2sbseg::tools {
 
-// w x h packed RGB (rows of w * 3 bytes), the same for the same seed.
-std::vector<std::uint8_t> blob_frame(int w, int h, std::uint32_t seed);
+// w x h packed RGB (rows of w * 3 bytes) of `blobs` cells, the same for the
+// same arguments. With `grain`, each pixel's colour is scaled by a draw from
+// [0.8, 1] (the bench's agreement frames: some texture inside the regions).
+std::vector<std::uint8_t> blob_frame(int w, int h, std::uint32_t seed, int blobs = 5, bool grain = false);
 
 }  // namespace i2sbseg::tools

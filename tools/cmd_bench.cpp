@@ -5,12 +5,11 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <random>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "bench_batch.h"
+#include "blob_frame.h"
 #include "benchmark.h"
 #include <i2sbseg/bundle.h>
 #include <i2sbseg/config.h>
@@ -18,6 +17,7 @@
 #include <i2sbseg/segmenter.h>
 
 #include "commands.h"
+#include "size_option.h"
 #ifdef I2SBSEG_HAVE_GSTREAMER
 #include "bench_element.h"
 #endif
@@ -41,39 +41,6 @@ struct BenchCli {
   std::string batch_images;
 };
 
-void parse_size(const std::string& s, int& w, int& h) {
-  char x = 0;
-  std::istringstream in(s);
-  if (!(in >> w >> x >> h) || x != 'x' || w < 1 || h < 1 || !in.eof())
-    throw Error("--size '" + s + "': expected WIDTHxHEIGHT, e.g. 1280x720");
-}
-
-// Smooth test frames (random blobs at LR) so class maps have real regions.
-std::vector<std::uint8_t> test_frame(int w, int h, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(0, 1);
-  std::vector<std::uint8_t> px(static_cast<std::size_t>(w) * h * 3);
-  float cx[6], cy[6], col[6][3];
-  for (int i = 0; i < 6; ++i) {
-    cx[i] = u(rng) * w;
-    cy[i] = u(rng) * h;
-    for (int c = 0; c < 3; ++c) col[i][c] = u(rng) * 255;
-  }
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      int best = 0;
-      float bd = 1e30f;
-      for (int i = 0; i < 6; ++i) {
-        const float d = (x - cx[i]) * (x - cx[i]) + (y - cy[i]) * (y - cy[i]);
-        if (d < bd) bd = d, best = i;
-      }
-      for (int c = 0; c < 3; ++c)
-        px[(static_cast<std::size_t>(y) * w + x) * 3 + c] =
-            static_cast<std::uint8_t>(std::min(255.0f, col[best][c] * (0.8f + 0.2f * u(rng))));
-    }
-  return px;
-}
-
 // Fraction of class-map pixels on which the device and the CPU (fp32) agree.
 double agreement(const BenchCli& c, Precision precision, int lr_w, int lr_h) {
   auto cpu = Segmenter::open(c.o.model, {"cpu", Precision::kFp32});
@@ -84,7 +51,7 @@ double agreement(const BenchCli& c, Precision precision, int lr_w, int lr_h) {
   p.seed = 7;  // noise is drawn on the CPU from the seed: identical on both devices
   p.threads = c.o.threads;
   for (int i = 0; i < c.compare_frames; ++i) {
-    const auto frame = test_frame(lr_w, lr_h, 100 + i);
+    const auto frame = blob_frame(lr_w, lr_h, 100 + i, 6, true);  // smooth regions with some grain
     std::vector<std::uint8_t> a, b;
     int w1, h1, w2, h2;
     cpu->segment(frame.data(), lr_w, lr_h, lr_w * 3, {3, 0, 1, 2}, p, a, w1, h1);

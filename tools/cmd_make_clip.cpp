@@ -22,6 +22,7 @@
 
 #include "clip_path.h"
 #include "commands.h"
+#include "size_option.h"
 
 namespace i2sbseg::tools {
 namespace {
@@ -52,13 +53,11 @@ Error invalid(const std::string& message, const std::string& field) {
 
 ClipPlan parse_plan(const ClipOptions& o) {
   ClipPlan p;
-  std::smatch m;
-  static const std::regex size_re("([0-9]{1,5})x([0-9]{1,5})");
-  if (!std::regex_match(o.size, m, size_re) || (p.width = std::stoi(m[1])) < 1 || (p.height = std::stoi(m[2])) < 1)
-    throw invalid("--size '" + o.size + "' is not WIDTHxHEIGHT (e.g. 128x96)", "size");
+  parse_size(o.size, p.width, p.height);
   if (o.scale < 1) throw invalid("--scale is " + std::to_string(o.scale) + "; it must be 1 or more", "scale");
   if (p.width % o.scale != 0 || p.height % o.scale != 0)
     throw invalid("--size " + o.size + " is not divisible by --scale " + std::to_string(o.scale), "size");
+  std::smatch m;
   static const std::regex zoom_re("\\s*([0-9]*\\.?[0-9]+)\\s*,\\s*([0-9]*\\.?[0-9]+)\\s*");
   if (!std::regex_match(o.zoom, m, zoom_re))
     throw invalid("--zoom '" + o.zoom + "' is not FROM,TO (e.g. 0.9,0.6)", "zoom");
@@ -158,13 +157,12 @@ void write_manifest(const std::filesystem::path& dir, const std::vector<Segment>
 // (clip.json says how many there are, but a glob would not): refuse rather
 // than delete files that may be someone's.
 void refuse_stale_frames(const std::filesystem::path& dir, int frames) {
-  char name[32];
   for (const char* kind : {"lr", "mask"}) {
-    std::snprintf(name, sizeof name, "%s_%03d.png", kind, frames);
-    if (std::filesystem::exists(dir / name))
+    const std::filesystem::path stale = dir / frame_name(kind, frames);
+    if (std::filesystem::exists(stale))
       throw Error(ErrorKind::kInvalidOption,
-                  (dir / name).string() + " is left from a longer clip: remove the folder's lr_/mask_ files or choose "
-                                          "another --out",
+                  stale.string() + " is left from a longer clip: remove the folder's lr_/mask_ files or choose "
+                                   "another --out",
                   "out_dir");
   }
 }
