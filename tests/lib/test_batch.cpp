@@ -191,3 +191,44 @@ TEST(Batch, SeedsTakingTurnsGiveEachSeedItsOwnMaps) {
     EXPECT_EQ(map, expected[order[i]]) << "call " << i << ", seed " << order[i];
   }
 }
+
+// Batches on one shared model whose sizes and seed orders change, as the
+// element's streams arrive in any order and a timeout sends a smaller
+// batch: each frame's map is still its seed's own (segment_batch keeps
+// one noise row per batch slot and refills a row only when its seed changes).
+TEST(Batch, BatchesOfChangingSizesAndSeedOrdersGiveEachSeedItsOwnMaps) {
+  TempDir dir;
+  Model m(small_v2());
+  randomise(m, 9);
+  save_model(m, dir.file("shared.i2sb"));
+  const PixelLayout rgb{3, 0, 1, 2};
+  // Per frame size, the maps of seeds 1..6 on frame `seed`, one by one.
+  std::map<std::pair<int, std::uint64_t>, Bytes> expected;
+  std::map<std::pair<int, std::uint64_t>, Bytes> frames;
+  auto seg = Segmenter::open(dir.file("shared.i2sb"), {"cpu"});
+  for (int w : {20, 16}) {
+    for (std::uint64_t s = 1; s <= 6; ++s) {
+      frames[{w, s}] = random_frame(w, 12, 3, w * 3, 50 + static_cast<unsigned>(s));
+      SegmentParams p;
+      p.seed = s;
+      int ow = 0, oh = 0;
+      seg->segment(frames[{w, s}].data(), w, 12, w * 3, rgb, p, expected[{w, s}], ow, oh);
+    }
+  }
+  ASSERT_NE((expected[{20, 1}]), (expected[{20, 2}]));
+  const std::vector<std::pair<int, std::vector<std::uint64_t>>> batches = {
+      {20, {1, 2, 3, 4}}, {20, {4, 3, 2, 1}}, {20, {2, 5}},       {20, {6, 1, 5}},
+      {20, {5, 6, 1, 2}}, {16, {3, 1}},       {16, {1, 2, 3, 4}}, {20, {4, 4, 1, 3}}};
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    const int w = batches[b].first;
+    const std::vector<std::uint64_t>& seeds = batches[b].second;
+    std::vector<Bytes> maps(seeds.size());
+    std::vector<BatchFrame> items;
+    for (std::size_t i = 0; i < seeds.size(); ++i)
+      items.push_back({frames[{w, seeds[i]}].data(), w * 3, seeds[i], &maps[i], nullptr});
+    int ow = 0, oh = 0;
+    seg->segment_batch(w, 12, rgb, {}, items, ow, oh);
+    for (std::size_t i = 0; i < seeds.size(); ++i)
+      EXPECT_EQ(maps[i], (expected[{w, seeds[i]}])) << "batch " << b << ", slot " << i << ", seed " << seeds[i];
+  }
+}

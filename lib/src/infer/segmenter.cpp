@@ -3,8 +3,6 @@
 // plugin) compile without LibTorch headers.
 #include <i2sbseg/segmenter.h>
 
-#include <algorithm>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +35,11 @@ std::map<std::string, std::weak_ptr<Segmenter>>& cache() {
   static std::map<std::string, std::weak_ptr<Segmenter>> c;
   return c;
 }
+
+}  // namespace
+
+// Shared with segmenter_batch.cpp (declared in segmenter_impl.h).
+namespace detail {
 
 void check_layout(const PixelLayout& l) {
   const bool ok = (l.bytes_per_pixel == 3 || l.bytes_per_pixel == 4) && l.r >= 0 && l.g >= 0 && l.b >= 0 &&
@@ -72,7 +75,9 @@ void apply_threads(int requested, int fallback) {
   if (at::get_num_threads() != threads) at::set_num_threads(threads);
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 Segmenter::Segmenter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Segmenter::~Segmenter() = default;
@@ -225,7 +230,10 @@ torch::Tensor Segmenter::Impl::forward(const SampleOptions& options, OutputSize 
   // On a GPU replayed as a CUDA graph when the options allow (same numbers,
   // fewer launches).
   const bool use_graph = device.is_cuda() && GraphRunner::compiled() && cuda_graphs;
-  torch::Tensor logits = use_graph ? graph.run(model, input, options) : model.segment_lr(input, options);
+  return at_output_size(use_graph ? graph.run(model, input, options) : model.segment_lr(input, options), size);
+}
+
+torch::Tensor Segmenter::Impl::at_output_size(torch::Tensor logits, OutputSize size) const {
   const int s = model.config().scale_factor;
   if (size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
   return logits.contiguous();
@@ -282,121 +290,6 @@ void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int s
   }
 }
 
-std::vector<const std::uint8_t*> Segmenter::Impl::upload_batch(const std::vector<Frame>& frames) {
-  const Frame& first = frames.front();
-  const auto n = static_cast<int64_t>(frames.size());
-  ensure(batch_input, {n, 3, first.height, first.width}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
-  const int64_t plane3 = int64_t{3} * first.width * first.height;
-  if (!device.is_cuda()) {
-    for (int64_t i = 0; i < n; ++i) {
-      const Frame& f = frames[static_cast<std::size_t>(i)];
-      frame_ops::packed_to_rgb01(f.pixels, f.width, f.height, f.stride, f.layout,
-                                 batch_input.data_ptr<float>() + i * plane3);
-    }
-    return {};
-  }
-  // Kept for the fused overlays: they read each frame's bytes on the device.
-  std::vector<const std::uint8_t*> srcs = frames_on_device(frames);
-  for (int64_t i = 0; i < n; ++i)
-    planes_gpu(srcs[static_cast<std::size_t>(i)], frames[static_cast<std::size_t>(i)],
-               batch_input.data_ptr<float>() + i * plane3);
-  return srcs;
-}
-
-SampleOptions Segmenter::Impl::batch_options(const SegmentParams& params, const std::vector<std::uint64_t>& seeds,
-                                             int height, int width) {
-  SampleOptions options;
-  std::vector<int64_t> shape;
-  if (!noise_options(params, height, width, options, shape)) return options;
-  // Each frame's noise as sample_options() draws it for that seed alone, so
-  // that a frame gets the same noise batched or not.
-  if (batch_seeds != seeds || batch_nfe != options.nfe || batch_shape != shape) {
-    std::vector<std::vector<torch::Tensor>> drawn;
-    for (const std::uint64_t seed : seeds) drawn.push_back(cached_noise(seed, options.nfe, shape));
-    batch_noise.clear();
-    for (std::size_t step = 0; step < drawn.front().size(); ++step) {
-      std::vector<torch::Tensor> frames_step;
-      for (const auto& d : drawn) frames_step.push_back(d[step]);
-      batch_noise.push_back(torch::cat(frames_step, 0));
-    }
-    batch_seeds = seeds;
-    batch_nfe = options.nfe;
-    batch_shape = shape;
-  }
-  options.noise = &batch_noise;
-  return options;
-}
-
-namespace {
-
-// Frame n's share of a batch's sampler options: its own noise draws.
-SampleOptions frame_options(const SampleOptions& batch, int64_t n, std::vector<torch::Tensor>& noise) {
-  SampleOptions one = batch;
-  if (!batch.noise) return one;
-  noise.clear();
-  for (const torch::Tensor& step : *batch.noise) noise.push_back(step.narrow(0, n, 1));
-  one.noise = &noise;
-  return one;
-}
-
-}  // namespace
-
-void Segmenter::segment_batch(int width, int height, PixelLayout layout, const SegmentParams& params,
-                              const std::vector<BatchFrame>& frames, int& out_w, int& out_h) {
-  check_memory(params.memory, impl_->device);  // first: device pointers are not host-readable
-  check_layout(layout);
-  output_size(width, height, params.output_size, out_w, out_h);
-  if (frames.empty()) return;
-  std::vector<Frame> fs;
-  std::vector<std::uint64_t> seeds;
-  for (const BatchFrame& b : frames) {
-    check_frame(width, height, b.stride_bytes, layout);
-    if (!b.pixels || !b.class_map_out) throw Error("segment_batch: a frame without pixels or class map");
-    fs.push_back({b.pixels, width, height, b.stride_bytes, layout, params.memory});
-    seeds.push_back(b.seed);
-  }
-  check_frame_size(width, height);
-  const double need = frame_memory_bytes(width, height) * static_cast<double>(frames.size());
-  const double have = physical_memory();
-  if (!impl_->device.is_cuda() && have > 0 && need > have)
-    throw Error("a batch of " + std::to_string(frames.size()) + " " + std::to_string(width) + "x" +
-                std::to_string(height) + " frames needs more memory than this machine has (use a smaller batch)");
-
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  apply_threads(params.threads, impl_->default_threads);
-  c10::InferenceMode inference;
-  Impl& im = *impl_;
-  try {
-    const std::vector<const std::uint8_t*> srcs = im.upload_batch(fs);
-    const SampleOptions options = im.batch_options(params, seeds, height, width);
-    const int s = scale_factor();
-    // On a GPU one pass for the N frames (eager: a captured graph is for one
-    // stream's repeating frame). The CPU runs them one after another: one
-    // frame already keeps every core busy, and N frames' activations at once
-    // overflow the caches (one pass of 8 ran at 0.45x, docs/performance.md);
-    // this way each frame's result is also exactly its segment() result.
-    const bool one_pass = im.device.is_cuda();
-    const torch::Tensor batched = one_pass ? im.model.segment_lr(im.batch_input, options) : torch::Tensor();
-    std::vector<torch::Tensor> noise;  // one frame's draws, on the CPU
-    for (std::size_t i = 0; i < fs.size(); ++i) {
-      const auto n = static_cast<int64_t>(i);
-      torch::Tensor logits =
-          one_pass ? batched.narrow(0, n, 1)
-                   : im.model.segment_lr(im.batch_input.narrow(0, n, 1), frame_options(options, n, noise));
-      if (params.output_size == OutputSize::kInput && s > 1) logits = torch::avg_pool2d(logits, {s, s});
-      logits = logits.contiguous();
-      std::vector<std::uint8_t>& map = *frames[i].class_map_out;
-      map.resize(static_cast<std::size_t>(out_w) * out_h);
-      if (im.device.is_cuda())
-        im.classes_gpu(logits, fs[i], srcs[i], map.data(), frames[i].overlay);
-      else
-        im.classes_cpu(logits, fs[i], map.data(), frames[i].overlay);
-    }
-  } catch (const c10::Error& e) {
-    im.rethrow(e, width, height, params.output_size, frames.size());
-  }
-}
-
 std::uint64_t Segmenter::host_input_copies() const { return impl_->host_copies.load(); }
 
 void Segmenter::Impl::rethrow(const c10::Error& e, int width, int height, OutputSize size, std::size_t batch) {
@@ -412,9 +305,13 @@ void Segmenter::Impl::rethrow(const c10::Error& e, int width, int height, Output
   noise_nfe = -1;
   noise_by_seed.clear();
   noise_by_seed_nfe = -1;
+  batch_capacity = 0;
   batch_noise.clear();
+  batch_noise_rows.clear();
   batch_seeds.clear();
+  batch_seeded.clear();
   batch_nfe = -1;
+  batch_graph.reset();
   graph.reset();
   const int s = size == OutputSize::kInput ? 1 : model.config().scale_factor;
   const std::string in = std::to_string(width) + "x" + std::to_string(height),

@@ -59,6 +59,16 @@ void Segmenter::Impl::planes_gpu(const std::uint8_t* src, const Frame& f, float*
 
 void Segmenter::Impl::classes_gpu(const torch::Tensor& logits, const Frame& f, const std::uint8_t* src,
                                   std::uint8_t* map, const OverlayTarget* overlay) {
+  const StagedClasses staged = classes_gpu_start(logits, f, src, map, overlay, 0, 1);
+  // Also the caller's device overlay: it is handed on right after.
+  torch::cuda::synchronize(device.index());
+  classes_gpu_finish(staged);
+}
+
+Segmenter::Impl::StagedClasses Segmenter::Impl::classes_gpu_start(const torch::Tensor& logits, const Frame& f,
+                                                                  const std::uint8_t* src, std::uint8_t* map,
+                                                                  const OverlayTarget* overlay, int64_t slot,
+                                                                  int64_t slots) {
   const int k = static_cast<int>(logits.size(1)), out_h = static_cast<int>(logits.size(2)),
             out_w = static_cast<int>(logits.size(3)), bpp = f.layout.bytes_per_pixel;
   const auto plane = static_cast<int64_t>(out_w) * out_h;
@@ -67,40 +77,48 @@ void Segmenter::Impl::classes_gpu(const torch::Tensor& logits, const Frame& f, c
   // overlays are drawn on the CPU from the class map.
   const bool draw = overlay && (overlay->upscale == Upscale::kNearest || (out_w == f.width && out_h == f.height));
   const auto u8 = torch::TensorOptions().dtype(torch::kUInt8);
-  ensure(dev_classes, {plane}, u8.device(device));
-  ensure(host_classes, {plane}, u8.pinned_memory(true));
+  // One row per frame of the call: every slot's copy may be in flight at once.
+  ensure(dev_classes, {slots, plane}, u8.device(device));
+  ensure(host_classes, {slots, plane}, u8.pinned_memory(true));
   cuda::OverlayArgs args;
   if (draw) {
     if (!dev_palette.defined()) dev_palette = torch::tensor(frame_ops::palette(model.config().classes), u8).to(device);
     std::uint8_t* dst = overlay->pixels;
     int dst_stride = overlay->stride;
-    if (!in_place) {  // staged, then copied into the host target below
-      ensure(dev_out, {plane * bpp}, u8.device(device));
-      ensure(host_out, {plane * bpp}, u8.pinned_memory(true));
-      dst = dev_out.data_ptr<std::uint8_t>();
+    if (!in_place) {  // staged, then copied into the host target by finish()
+      ensure(dev_out, {slots, plane * bpp}, u8.device(device));
+      ensure(host_out, {slots, plane * bpp}, u8.pinned_memory(true));
+      dst = dev_out.data_ptr<std::uint8_t>() + slot * plane * bpp;
       dst_stride = out_w * bpp;
     }
     args = {dev_palette.data_ptr<std::uint8_t>(), frame_ops::alpha256(overlay->alpha), src, f.width, f.height,
             f.stride, dst, dst_stride, f.layout};
   }
-  check_cuda(cuda::argmax_overlay(logits.data_ptr<float>(), k, out_w, out_h, dev_classes.data_ptr<std::uint8_t>(),
-                                  draw ? &args : nullptr),
+  check_cuda(cuda::argmax_overlay(logits.data_ptr<float>(), k, out_w, out_h,
+                                  dev_classes.data_ptr<std::uint8_t>() + slot * plane, draw ? &args : nullptr),
              "CUDA argmax/overlay");
-  host_classes.copy_(dev_classes, /*non_blocking=*/true);
-  if (draw && !in_place) host_out.copy_(dev_out, /*non_blocking=*/true);
-  // Also the caller's device overlay: it is handed on right after.
-  torch::cuda::synchronize(device.index());
-  std::memcpy(map, host_classes.data_ptr<std::uint8_t>(), static_cast<std::size_t>(plane));
-  if (draw && !in_place) {
-    const std::uint8_t* staged = host_out.data_ptr<std::uint8_t>();
+  host_classes[slot].copy_(dev_classes[slot], /*non_blocking=*/true);
+  if (draw && !in_place) host_out[slot].copy_(dev_out[slot], /*non_blocking=*/true);
+  return {&f, map, overlay, out_w, out_h, draw, slot};
+}
+
+void Segmenter::Impl::classes_gpu_finish(const StagedClasses& staged) {
+  const Frame& f = *staged.frame;
+  const int out_w = staged.out_w, out_h = staged.out_h, bpp = f.layout.bytes_per_pixel;
+  const auto plane = static_cast<int64_t>(out_w) * out_h;
+  const bool in_place = f.memory == FrameMemory::kDevice;
+  std::memcpy(staged.map, host_classes.data_ptr<std::uint8_t>() + staged.slot * plane,
+              static_cast<std::size_t>(plane));
+  if (staged.drawn && !in_place) {
+    const std::uint8_t* rows = host_out.data_ptr<std::uint8_t>() + staged.slot * plane * bpp;
     const std::size_t row = static_cast<std::size_t>(out_w) * bpp;
     for (int y = 0; y < out_h; ++y)
-      std::memcpy(overlay->pixels + static_cast<std::size_t>(y) * overlay->stride, staged + y * row, row);
-  } else if (overlay && !draw) {
+      std::memcpy(staged.overlay->pixels + static_cast<std::size_t>(y) * staged.overlay->stride, rows + y * row, row);
+  } else if (staged.overlay && !staged.drawn) {
     if (in_place)
-      paint_device_overlay(map, out_w, out_h, f, *overlay);
+      paint_device_overlay(staged.map, out_w, out_h, f, *staged.overlay);
     else
-      paint_overlay(map, out_w, out_h, f, *overlay, model.config().classes);
+      paint_overlay(staged.map, out_w, out_h, f, *staged.overlay, model.config().classes);
   }
 }
 

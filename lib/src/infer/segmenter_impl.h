@@ -52,10 +52,28 @@ struct Segmenter::Impl {
                      std::vector<int64_t>& shape);
   // HR logits (1, K, out_h, out_w) float32, contiguous.
   torch::Tensor forward(const SampleOptions& options, OutputSize size);
+  // Model logits at the requested size (kInput: averaged over the scale
+  // factor's squares), contiguous.
+  torch::Tensor at_output_size(torch::Tensor logits, OutputSize size) const;
   // Logits -> class map (+ overlay): fused on the GPU (`src`: the frame's
   // bytes on the device), row-parallel on the CPU.
   void classes_gpu(const torch::Tensor& logits, const Frame& f, const std::uint8_t* src, std::uint8_t* map,
                    const OverlayTarget* overlay);
+  // classes_gpu() in two halves, so that a batch's N frames wait for the
+  // device once: start() launches frame `slot` of `slots` (argmax, fused
+  // overlay, copies into that slot of the pinned staging); after a
+  // synchronize, finish() copies it out (or paints a bilinear overlay).
+  struct StagedClasses {
+    const Frame* frame;
+    std::uint8_t* map;
+    const OverlayTarget* overlay;
+    int out_w, out_h;
+    bool drawn;  // the overlay was drawn on the device
+    int64_t slot;
+  };
+  StagedClasses classes_gpu_start(const torch::Tensor& logits, const Frame& f, const std::uint8_t* src,
+                                  std::uint8_t* map, const OverlayTarget* overlay, int64_t slot, int64_t slots);
+  void classes_gpu_finish(const StagedClasses& staged);
   void classes_cpu(const torch::Tensor& logits, const Frame& f, std::uint8_t* map, const OverlayTarget* overlay);
 
   // CUDA frame path (segmenter_cuda.cpp). The frames' bytes on the device:
@@ -98,18 +116,45 @@ struct Segmenter::Impl {
   std::uint64_t noise_seed = 0;
   int noise_nfe = -1;
   std::vector<int64_t> noise_shape;
-  // segment_batch(): the frames' RGB planes (N, 3, h, w) and, per stochastic
-  // step, the frames' own draws stacked; kept while the seeds stay. Returns
-  // the frames' bytes on the device, as upload().
+  // segment_batch() (segmenter_batch.cpp). Its buffers hold `batch_capacity`
+  // frames, the largest batch of this frame size so far, and keep their
+  // addresses while it stays: a batch of that many frames replays one
+  // captured graph (batch_graph) whatever its seeds and their order; a
+  // smaller batch (a timeout) runs eagerly on the first N rows.
+  // The frames' RGB planes into batch_input's first N rows; returns the
+  // frames' bytes on the device, as upload().
   std::vector<const std::uint8_t*> upload_batch(const std::vector<Frame>& frames);
+  // Per stochastic step a (capacity, latent) buffer; row n holds the draws
+  // of batch_seeds[n], copied in only when that row's seed changes.
   SampleOptions batch_options(const SegmentParams& params, const std::vector<std::uint64_t>& seeds, int height,
                               int width);
+  // The batch's class maps (+ overlays) from batch_input and `options`: one
+  // pass on a GPU, waiting for the device once; frame after frame on the CPU.
+  void batch_gpu(const std::vector<Frame>& fs, const std::vector<const std::uint8_t*>& srcs,
+                 const SampleOptions& options, OutputSize size, const std::vector<BatchFrame>& frames);
+  void batch_cpu(const std::vector<Frame>& fs, const SampleOptions& options, OutputSize size,
+                 const std::vector<BatchFrame>& frames);
   torch::Tensor batch_input;
-  std::vector<torch::Tensor> batch_noise;
+  int64_t batch_capacity = 0;
+  std::vector<torch::Tensor> batch_noise, batch_noise_rows;  // rows: the first N of each, for a smaller batch
   std::vector<std::uint64_t> batch_seeds;
+  std::vector<bool> batch_seeded;  // row n holds batch_seeds[n]'s draws
   int batch_nfe = -1;
   std::vector<int64_t> batch_shape;
+  GraphRunner batch_graph;
 };
+
+// Checks and settings segment() and segment_batch() share (segmenter.cpp).
+namespace detail {
+void check_layout(const PixelLayout& l);
+void check_frame(int width, int height, int stride_bytes, const PixelLayout& layout);
+// Refuses frames in device memory unless the model is on a CUDA device.
+void check_memory(FrameMemory memory, const torch::Device& device);
+// This machine's physical memory in bytes (0 when unknown), asked once.
+double physical_memory();
+// OpenMP's team size is per calling thread: every inference call applies it.
+void apply_threads(int requested, int fallback);
+}  // namespace detail
 
 // (Re)allocates `t` only when its shape changes.
 inline void ensure(torch::Tensor& t, at::IntArrayRef shape, const torch::TensorOptions& opts) {
