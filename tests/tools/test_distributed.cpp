@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // `i2sbseg train` as a data-parallel job of processes on 127.0.0.1 (Gloo):
 // two ranks train (all three v1 stages) to the weights one process reaches on
-// the combined batches, only rank 0 writes, --resume survives a change of world size,
+// the combined batches, v2's ranks average their BatchNorm running
+// statistics (a first step's running mean is the combined batch's), only
+// rank 0 writes, --resume survives a change of world size,
 // and a rank that dies or never comes stops the others with an error
 // within the timeout, leaving the last checkpoint intact.
 #include <gtest/gtest.h>
@@ -45,7 +47,9 @@ const std::string kTiny =
     " --latent-channels 4 --bridge-channels 16 --bridge-blocks 1 --crop 32 --direct-iters 2"
     " --threads 1 --log-every 2 --seed 7 --quiet";
 // The weight comparison runs v1: v2's BatchNorm normalises each rank's own
-// batch, so ranks of 2 do not compute what one process of 4 does.
+// batch (its running statistics are averaged over the ranks, but its batch
+// statistics are not synchronised), so ranks of 2 do not compute what one
+// process of 4 does.
 // Widths 16/32: with 2 channels per GroupNorm group every bias has a real
 // gradient (a bias feeding a per-channel norm has none, and Adam turns the
 // rounding noise of a zero gradient into steps that differ between runs).
@@ -123,6 +127,43 @@ TEST(Distributed, TwoRanksReachTheWeightsOfOneProcessOnTheCombinedBatches) {
   // process had the same --out and wrote nothing else.
   for (const auto& f : std::filesystem::directory_iterator(dir.path()))
     EXPECT_EQ(f.path().string().find(".tmp."), std::string::npos) << f.path();
+}
+
+// v2's BatchNorm running statistics are averaged over the ranks after every
+// step. After one step of each encoder's stage, a stem's BatchNorm (its
+// input, a conv of the same images with the same weights, is the one
+// process's) holds the running_mean one process with the combined batch
+// holds; rank 0's own shard left it 2e-3 to 5e-3 away. The EMA (which follows the
+// statistics) is on, so the bundle holds 0.1 x initial + 0.9 x trained.
+TEST(Distributed, TwoRanksOfV2AverageTheBatchNormRunningStatistics) {
+  TempDir dir;
+  make_dataset(dir.file("d.pt"), 12);
+  const std::string stages = " --data " + dir.file("d.pt") +
+                             " --latent-channels 4 --crop 32 --threads 1 --seed 7 --quiet --classifier-ema 0.99"
+                             " --classifier-iters 1 --direct-iters 1 --bridge-iters 0 --finetune-iters 0";
+  run_job(stages + " --batch 2 --out " + dir.file("two.i2sb"), 2, dir);
+  const auto one = run_tool("train" + stages + " --batch 4 --out " + dir.file("one.i2sb"));
+  ASSERT_EQ(one.status, 0) << one.err;
+
+  const BundleContents a = read_bundle_file(dir.file("two.i2sb")), b = read_bundle_file(dir.file("one.i2sb"));
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  int checked = 0;
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    const std::string& name = a.tensors[i].name;
+    // The HR encoder's (classifier stage) and the LR encoder's (LR-encoder stage).
+    if (name != "encoder_hr.stem.bn.running_mean" && name != "encoder.stem.bn.running_mean") continue;
+    SCOPED_TRACE(name);
+    ++checked;
+    ASSERT_EQ(b.tensors[i].name, name);
+    double worst = 0, moved = 0;
+    for (size_t k = 0; k < a.tensors[i].data.size(); ++k) {
+      worst = std::max(worst, static_cast<double>(std::abs(a.tensors[i].data[k] - b.tensors[i].data[k])));
+      moved = std::max(moved, static_cast<double>(std::abs(b.tensors[i].data[k])));  // from 0
+    }
+    EXPECT_LT(worst, 1e-6) << "largest running_mean difference";
+    EXPECT_GT(moved, 1e-3) << "training moved the running mean";
+  }
+  EXPECT_EQ(checked, 2);
 }
 
 TEST(Distributed, ResumeWorksAfterTheWorldSizeChanges) {

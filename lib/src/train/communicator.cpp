@@ -139,30 +139,40 @@ void Communicator::broadcast(const std::vector<torch::Tensor>& tensors, int root
   });
 }
 
+void Communicator::average(const std::vector<torch::Tensor>& tensors, std::size_t bucket_bytes) {
+  average_buckets(tensors, bucket_bytes, "averaging over the ranks");
+}
+
 void Communicator::average_gradients(const std::vector<torch::Tensor>& params, std::size_t bucket_bytes) {
-  guarded(*this, "averaging the gradients", [&] {
-    // Gradients are packed, reduced and unpacked bucket by bucket.
-    std::vector<torch::Tensor> grads;
-    for (const torch::Tensor& p : params)
-      if (p.grad().defined()) grads.push_back(p.grad());
+  std::vector<torch::Tensor> grads;
+  for (const torch::Tensor& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  average_buckets(grads, bucket_bytes, "averaging the gradients");
+}
+
+void Communicator::average_buckets(const std::vector<torch::Tensor>& tensors, std::size_t bucket_bytes,
+                                   const char* what) {
+  guarded(*this, what, [&] {
+    // The tensors are packed, reduced and unpacked bucket by bucket.
     size_t begin = 0;
-    while (begin < grads.size()) {
+    while (begin < tensors.size()) {
       size_t end = begin;
       std::size_t bytes = 0;
-      while (end < grads.size() && (end == begin || bytes + grads[end].nbytes() <= bucket_bytes) &&
-             grads[end].scalar_type() == grads[begin].scalar_type() && grads[end].device() == grads[begin].device()) {
-        bytes += grads[end].nbytes();
+      while (end < tensors.size() && (end == begin || bytes + tensors[end].nbytes() <= bucket_bytes) &&
+             tensors[end].scalar_type() == tensors[begin].scalar_type() &&
+             tensors[end].device() == tensors[begin].device()) {
+        bytes += tensors[end].nbytes();
         ++end;
       }
       std::vector<torch::Tensor> pieces;
-      for (size_t i = begin; i < end; ++i) pieces.push_back(grads[i].reshape({-1}));
+      for (size_t i = begin; i < end; ++i) pieces.push_back(tensors[i].reshape({-1}));
       std::vector<torch::Tensor> flat{torch::cat(pieces)};
       wait(impl_->on_group([&](auto& g) { return g.allreduce(flat); }), impl_->timeout);
       flat[0].div_(world_size());
       int64_t offset = 0;
       for (size_t i = begin; i < end; ++i) {
-        const int64_t n = grads[i].numel();
-        grads[i].copy_(flat[0].slice(0, offset, offset + n).view_as(grads[i]));
+        const int64_t n = tensors[i].numel();
+        tensors[i].copy_(flat[0].slice(0, offset, offset + n).view_as(tensors[i]));
         offset += n;
       }
       begin = end;

@@ -29,8 +29,10 @@ class Communicator {
 
   // Copies rank `root`'s tensors into everyone's (in place).
   void broadcast(const std::vector<torch::Tensor>& tensors, int root = 0);
-  // Averages the gradients of `params` over the ranks, in buckets of about
-  // `bucket_bytes` (one flat tensor per bucket and dtype/device).
+  // Averages floating-point `tensors` over the ranks, in place, in buckets
+  // of about `bucket_bytes` (one flat all-reduce per bucket and dtype/device).
+  void average(const std::vector<torch::Tensor>& tensors, std::size_t bucket_bytes = 25u << 20);
+  // The same for the gradients of `params` (those that have one).
   void average_gradients(const std::vector<torch::Tensor>& params, std::size_t bucket_bytes = 25u << 20);
   // The sum of `values` over the ranks, element by element.
   std::vector<double> sum(const std::vector<double>& values);
@@ -40,6 +42,8 @@ class Communicator {
 
  private:
   struct Impl;
+  // average() and average_gradients(); `what` names the step in an error.
+  void average_buckets(const std::vector<torch::Tensor>& tensors, std::size_t bucket_bytes, const char* what);
   DistOptions options_;
   std::string backend_;
   std::unique_ptr<Impl> impl_;

@@ -165,11 +165,17 @@ std::vector<torch::Tensor> stage_parameters(Stage stage, Model& model) {
   return p;
 }
 
-std::vector<torch::Tensor> stage_state(Stage stage, Model& model) {
-  std::vector<torch::Tensor> p = stage_parameters(stage, model);
+std::vector<torch::Tensor> stage_buffers(Stage stage, Model& model) {
+  std::vector<torch::Tensor> b;
   for (torch::nn::Module* m : stage_modules(stage, model))
     for (auto& t : m->buffers())
-      if (t.is_floating_point()) p.push_back(t);
+      if (t.is_floating_point()) b.push_back(t);
+  return b;
+}
+
+std::vector<torch::Tensor> stage_state(Stage stage, Model& model) {
+  std::vector<torch::Tensor> p = stage_parameters(stage, model);
+  for (torch::Tensor& t : stage_buffers(stage, model)) p.push_back(t);
   return p;
 }
 

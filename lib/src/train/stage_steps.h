@@ -30,8 +30,10 @@ struct StepContext {
 
 // The parameters the stage trains (the others stay frozen).
 std::vector<torch::Tensor> stage_parameters(Stage stage, Model& model);
-// The same with those networks' floating-point buffers (BatchNorm
-// statistics) after the parameters: what a weight EMA of the stage follows.
+// Those networks' floating-point buffers: v2's BatchNorm running_mean and
+// running_var (not the integer num_batches_tracked); none for v1.
+std::vector<torch::Tensor> stage_buffers(Stage stage, Model& model);
+// stage_parameters() then stage_buffers(): what a weight EMA of the stage follows.
 std::vector<torch::Tensor> stage_state(Stage stage, Model& model);
 
 // Puts the model's parts in train/eval mode for the stage and returns this

@@ -308,6 +308,9 @@ class Trainer {
     loss.backward();
     if (comm_) comm_->average_gradients(stage_parameters(stage(), *model_));
     optimizer_->step();
+    // Each rank's BatchNorm running statistics moved with its own shard: all
+    // take their mean (for running_mean, the combined batch's; docs/distributed.md).
+    if (comm_) comm_->average(stage_buffers(stage(), *model_));
     // The job's loss (every rank sees the same value, so all stop on NaN).
     const float value =
         comm_ ? static_cast<float>(comm_->sum({loss.item<double>()})[0] / world()) : loss.item<float>();
