@@ -37,12 +37,9 @@ have() {
   echo "skipped (budget): $2"; return 1
 }
 
-kit="$repo/.gpukit"
-if [ -d "$kit" ]; then
-  export PATH="$kit/bin:$PATH"
-  export CPLUS_INCLUDE_PATH="$kit/include${CPLUS_INCLUDE_PATH:+:$CPLUS_INCLUDE_PATH}"
-fi
-[ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"
+# The kit's ninja and headers, CUDA's bin; gpu_env_torch, gpu_meson_setup.
+# shellcheck source=SCRIPTDIR/gpu-env.sh
+. pipelines/gpu-env.sh
 # GStreamer 1.22, GLib and pkg-config from the kit: PATH, LD_LIBRARY_PATH,
 # PKG_CONFIG*, GST_PLUGIN_SYSTEM_PATH_1_0, GST_PLUGIN_SCANNER, GST_REGISTRY_1_0.
 if [ -d "$kit/gst" ]; then
@@ -64,7 +61,7 @@ command -v gst-inspect-1.0 >/dev/null && echo "$(gst-inspect-1.0 --version | gre
 echo "$(nproc) cores"
 
 step "build against PyTorch's LibTorch"
-torch_dir=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+gpu_env_torch
 # Distributed training needs Gloo's headers, which PyTorch's wheels lack:
 # the kit's (Debian's), where c10d's Gloo header compiles with them.
 if [ -d "$kit/gloo/include" ]; then
@@ -78,13 +75,9 @@ if [ -d "$kit/gloo/include" ]; then
     echo "Gloo headers: the kit's do not fit this PyTorch (log: $out/gloo-check.log); no distributed training"
   fi
 fi
-cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' ')
 build="build-gpu"
 setup() {
-  rm -rf "$build"
-  meson setup "$build" --wrap-mode=nodownload -Dtorch_dir="$torch_dir" -Dgpu_archs="$cc" -Dcuda=enabled \
-    -Dtests=auto -Dfuzzer=disabled -Dopencv=disabled "$@" >"$out/meson-setup.log" 2>&1 ||
-    { tail -30 "$out/meson-setup.log"; return 1; }
+  gpu_meson_setup "$build" --wrap-mode=nodownload -Dtests=auto "$@" || return 1
   ninja -C "$build" tools/i2sbseg >"$out/build.log" 2>&1 || { grep -m5 -B2 -A12 'error' "$out/build.log"; return 1; }
 }
 if ! setup -Dgstreamer=auto; then

@@ -18,29 +18,17 @@ cd "$repo" || exit 1
 out=${OUT:-out/gpu-train}
 mkdir -p "$out"
 exec > >(tee -a "$out/gpu-train.log") 2>&1
-kit="$repo/.gpukit"
+# The kit's ninja and headers, CUDA's bin; gpu_env_jpeg, gpu_env_torch, gpu_meson_setup.
+# shellcheck source=SCRIPTDIR/gpu-env.sh
+. pipelines/gpu-env.sh
 pack="$kit/default.pack"
 [ -f "$pack" ] || { echo "gpu-train: no $pack (GST=0 FULL_PACK=85 bash scripts/make-gpu-kit.sh)"; exit 1; }
-export PATH="$kit/bin:$PATH:/usr/local/cuda/bin"
-export CPLUS_INCLUDE_PATH="$kit/include${CPLUS_INCLUDE_PATH:+:$CPLUS_INCLUDE_PATH}"
-# libjpeg (Debian's, from the kit) decodes the pack's images.
-jpeg_lib="$kit/jpeg/usr/lib/x86_64-linux-gnu"
-if [ -d "$jpeg_lib/pkgconfig" ]; then
-  # Its .pc names /usr outright; jconfig.h sits in the multiarch folder.
-  sed -i "s|=/usr|=$kit/jpeg/usr|" "$jpeg_lib"/pkgconfig/*.pc
-  export PKG_CONFIG_PATH="$jpeg_lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-  # Also on the compiler's own paths, for a machine without pkg-config.
-  export CPLUS_INCLUDE_PATH="$CPLUS_INCLUDE_PATH:$kit/jpeg/usr/include:$kit/jpeg/usr/include/x86_64-linux-gnu"
-  export LIBRARY_PATH="$jpeg_lib${LIBRARY_PATH:+:$LIBRARY_PATH}"
-  export LD_LIBRARY_PATH="$jpeg_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
+# The kit's libjpeg decodes the pack's images.
+gpu_env_jpeg
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || exit 1
-torch_dir=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)') || exit 1
-cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' ')
+gpu_env_torch || exit 1
 build="build-gpu-train"
-rm -rf "$build"
-meson setup "$build" -Dtorch_dir="$torch_dir" -Dgpu_archs="$cc" -Dcuda=enabled -Dtests=disabled -Dfuzzer=disabled \
-  -Dopencv=disabled -Dgstreamer=disabled >"$out/meson-setup.log" 2>&1 || { tail -30 "$out/meson-setup.log"; exit 1; }
+gpu_meson_setup "$build" -Dtests=disabled -Dgstreamer=disabled || exit 1
 grep -qiE "JPEG packed datasets \(libjpeg\): *(true|yes)" "$out/meson-setup.log" ||
   { echo "gpu-train: this build has no libjpeg to read the pack"; grep -i jpeg "$out/meson-setup.log"; exit 1; }
 ninja -C "$build" tools/i2sbseg >"$out/build.log" 2>&1 || { grep -m5 -A12 error "$out/build.log"; exit 1; }

@@ -13,6 +13,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=SCRIPTDIR/deb-fetch.sh
+. "$repo/scripts/deb-fetch.sh"
 size=128 count=6000 seed=1 out="$repo/data/default" tool=${I2SBSEG_TOOL:-$repo/build/tools/i2sbseg} artwork=0
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -43,26 +45,15 @@ packages=(tuxpaint-stamps-default plasma-workspace-wallpapers python3-skimage li
 # opencv-doc's photographs are never used here: they are the unseen-background
 # check (scripts/make-unseen-dataset.sh).
 
-# The .deb of a package in the cache, downloaded when missing.
-deb_of() {
-  local pkg=$1 deb
-  deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
-  if [ -z "$deb" ]; then
-    echo "downloading $pkg" >&2
-    (cd "$cache" && apt-get download "$pkg" >&2) ||
-      { echo "make-default-dataset: apt-get download $pkg failed (apt-get update first?)" >&2; exit 1; }
-    deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
-  fi
-  echo "$deb"
-}
-
-# Unpacks a package once; an earlier unpack (its copyright file) counts.
+# Unpacks a package once (its .deb cached, downloaded when missing); an
+# earlier unpack (its copyright file) counts.
 unpack() {
-  local pkg=$1
+  local pkg=$1 deb
   [ -f "$root/.unpacked-$pkg" ] && return
   if [ ! -f "$root/usr/share/doc/$pkg/copyright" ]; then
     echo "unpacking $pkg" >&2
-    dpkg-deb -x "$(deb_of "$pkg")" "$root"
+    deb=$(deb_cached "$cache" "$pkg")
+    dpkg-deb -x "$deb" "$root"
   fi
   touch "$root/.unpacked-$pkg"
 }
@@ -161,7 +152,7 @@ elapsed=$((SECONDS - start))
 mkdir -p "$out/licenses"
 version_of() {
   local deb
-  deb=$(find "$cache" -maxdepth 1 -name "${1}_*.deb" | sort | tail -n 1)
+  deb=$(deb_newest "$cache" "$1")
   if [ -n "$deb" ]; then dpkg-deb -f "$deb" Version; else echo "unknown"; fi
 }
 {

@@ -11,6 +11,8 @@
 # pipelines/gpu-train.sh; with GST=0 the kit then fits the 64 MiB a call carries.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=SCRIPTDIR/deb-fetch.sh
+. "$repo/scripts/deb-fetch.sh"
 kit="$repo/.gpukit"
 rm -rf "$kit"
 mkdir -p "$kit/include" "$kit/bin" "$kit/src"
@@ -31,11 +33,8 @@ if [ -n "${FULL_PACK:-}" ]; then
   [ -d "$repo/data/default" ] && [ -x "$tool" ] ||
     { echo "make-gpu-kit: FULL_PACK needs data/default and $tool" >&2; exit 1; }
   "$tool" pack "$repo/data/default" --out "$kit/default.pack" --jpeg-quality "$FULL_PACK"
-  tmp=$(mktemp -d)
-  chmod 777 "$tmp"  # apt-get, as root, downloads as the _apt user
-  (cd "$tmp" && apt-get download -q libjpeg62-turbo libjpeg62-turbo-dev)
-  for f in "$tmp"/*.deb; do dpkg-deb -x "$f" "$kit/jpeg"; done
-  rm -rf "$tmp" "$kit/jpeg/usr/share" "$kit/jpeg/usr/lib/x86_64-linux-gnu/libjpeg.a"  # the shared library is enough
+  deb_unpack "$kit/jpeg" libjpeg62-turbo libjpeg62-turbo-dev
+  rm -rf "$kit/jpeg/usr/share" "$kit/jpeg/usr/lib/x86_64-linux-gnu/libjpeg.a"  # the shared library is enough
 elif [ -d "$repo/data/default" ] && [ -x "$tool" ]; then
   "$tool" pack "$repo/data/default" --out "$kit/train.pack" --max-per-split 64
 else

@@ -19,20 +19,18 @@
 #               their prefix= at the kit (its path differs per machine)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=SCRIPTDIR/deb-fetch.sh
+. "$repo/scripts/deb-fetch.sh"
 gst="$repo/.gpukit/gst"
 lib=usr/lib/x86_64-linux-gnu
 tmp=$(mktemp -d)
-chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 
 # unpack SET PACKAGE...: downloads the Debian packages and unpacks them into
 # $tmp/SET (Debian 12 still ships some libraries in /lib: merged into /usr/lib).
 unpack() {
   local set=$1; shift
-  mkdir -p "$tmp/deb/$set" "$tmp/$set"
-  chmod 777 "$tmp/deb/$set"  # apt-get, as root, downloads as the _apt user
-  (cd "$tmp/deb/$set" && apt-get download -q "$@")
-  for f in "$tmp/deb/$set"/*.deb; do dpkg-deb -x "$f" "$tmp/$set"; done
+  deb_unpack "$tmp/$set" "$@"
   if [ -d "$tmp/$set/lib" ]; then cp -a "$tmp/$set/lib/." "$tmp/$set/usr/lib/"; rm -rf "${tmp:?}/$set/lib"; fi
 }
 # The kit's own: unpacked whole, then pruned.

@@ -14,6 +14,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=SCRIPTDIR/deb-fetch.sh
+. "$repo/scripts/deb-fetch.sh"
 count=1500 out="$repo/data/unseen" tool=${I2SBSEG_TOOL:-$repo/build/tools/i2sbseg}
 need_value() { [ $# -ge 2 ] || { echo "make-unseen-dataset: $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -35,13 +37,7 @@ stamps="$cache/x/usr/share/tuxpaint/stamps"
 [ -d "$stamps" ] || { echo "make-unseen-dataset: no stamps in $stamps (run scripts/make-default-dataset.sh first)" >&2; exit 1; }
 ocv="$cache/opencv-doc"
 if [ ! -f "$ocv/usr/share/doc/opencv-doc/examples/data/leuvenA.jpg" ]; then
-  deb=$(find "$cache" -maxdepth 1 -name 'opencv-doc_*.deb' | sort | tail -n 1)
-  if [ -z "$deb" ]; then
-    echo "downloading opencv-doc (~96 MB)" >&2
-    (cd "$cache" && apt-get download opencv-doc >&2) ||
-      { echo "make-unseen-dataset: apt-get download opencv-doc failed (apt-get update first?)" >&2; exit 1; }
-    deb=$(find "$cache" -maxdepth 1 -name 'opencv-doc_*.deb' | sort | tail -n 1)
-  fi
+  deb=$(deb_cached "$cache" opencv-doc "~96 MB")
   dpkg-deb -x "$deb" "$ocv"
 fi
 # Colour photographs without animals, plants in close-up, food or vehicles
