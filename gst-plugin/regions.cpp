@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <numeric>
 
 namespace i2sbseg_gst {
@@ -45,12 +46,28 @@ class Forest {
   std::vector<std::size_t> parent_;
 };
 
+// The first x' >= x in row[0, w) whose class is not c (w if none). Eight
+// bytes at a time: a segmentation's runs are long, and this scan over every
+// pixel was most of the labelling's time on blob maps (0.33 ms at 1280x720).
+int run_end(const std::uint8_t* row, int x, int w, std::uint8_t c) {
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const std::uint64_t same = 0x0101010101010101ull * c;
+  for (; x + 8 <= w; x += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, row + x, 8);
+    // The lowest differing byte is the first one in memory (little-endian).
+    if (const std::uint64_t diff = word ^ same) return x + __builtin_ctzll(diff) / 8;
+  }
+#endif
+  while (x < w && row[x] == c) ++x;
+  return x;
+}
+
 // Appends the runs of row y's classes other than 0.
 void add_row_runs(const std::uint8_t* row, int w, int y, std::vector<Run>& runs) {
   for (int x = 0; x < w;) {
     const std::uint8_t c = row[x];
-    int end = x + 1;
-    while (end < w && row[end] == c) ++end;
+    const int end = run_end(row, x + 1, w, c);
     if (c != 0) runs.push_back({x, end - 1, y, c});
     x = end;
   }

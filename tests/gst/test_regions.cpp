@@ -4,6 +4,7 @@
 // GStreamer, no model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -125,6 +126,24 @@ TEST(Regions, ThinMapsMatchAFloodFill) {
     SCOPED_TRACE(std::to_string(w) + "x" + std::to_string(h));
     Map m(static_cast<std::size_t>(w) * h);
     for (auto& v : m) v = static_cast<std::uint8_t>(rng() % 3);
+    EXPECT_EQ(tuples(label_regions(m.data(), w, h, 0)), flood_fill_regions(m.data(), w, h, 0));
+  }
+}
+
+// Long runs, as segmentations have, of every length around the labeller's
+// 8-byte steps, starting and ending anywhere in a row of odd width.
+TEST(Regions, LongRunMapsMatchAFloodFill) {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 200; ++i) {
+    SCOPED_TRACE("map " + std::to_string(i));
+    const int w = 61 + i % 11, h = 24;
+    Map m(static_cast<std::size_t>(w) * h, static_cast<std::uint8_t>(i % 2 ? 0 : rng() % 3));
+    for (int r = 0; r < 6; ++r) {  // rectangles of random classes, overlapping
+      const int x0 = static_cast<int>(rng() % w), y0 = static_cast<int>(rng() % h);
+      const int x1 = std::min(w, x0 + 1 + static_cast<int>(rng() % 40)), y1 = std::min(h, y0 + 1 + static_cast<int>(rng() % 12));
+      const auto c = static_cast<std::uint8_t>(rng() % 4);
+      for (int y = y0; y < y1; ++y) std::fill(m.begin() + y * w + x0, m.begin() + y * w + x1, c);
+    }
     EXPECT_EQ(tuples(label_regions(m.data(), w, h, 0)), flood_fill_regions(m.data(), w, h, 0));
   }
 }
