@@ -305,11 +305,9 @@ void Segmenter::Impl::rethrow(const c10::Error& e, int width, int height, Output
   noise_nfe = -1;
   noise_by_seed.clear();
   noise_by_seed_nfe = -1;
-  batch_capacity = 0;
   batch_noise.clear();
   batch_noise_rows.clear();
   batch_seeds.clear();
-  batch_seeded.clear();
   batch_nfe = -1;
   batch_graph.reset();
   graph.reset();

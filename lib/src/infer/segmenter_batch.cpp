@@ -3,6 +3,7 @@
 // (the element's batch-size; docs/design.md §5). Each frame keeps its own
 // seed's noise, so its map is the one segment() gives it.
 #include <algorithm>
+#include <optional>
 
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -24,8 +25,7 @@ std::vector<const std::uint8_t*> Segmenter::Impl::upload_batch(const std::vector
   // (a timeout) leaves the buffers, and the graph reading them, in place.
   const bool same_size = batch_input.defined() && batch_input.size(2) == first.height &&
                          batch_input.size(3) == first.width;
-  batch_capacity = same_size ? std::max(batch_capacity, n) : n;
-  ensure(batch_input, {batch_capacity, 3, first.height, first.width},
+  ensure(batch_input, {same_size ? std::max(batch_capacity(), n) : n, 3, first.height, first.width},
          torch::TensorOptions().dtype(torch::kFloat32).device(device));
   const int64_t plane3 = int64_t{3} * first.width * first.height;
   if (!device.is_cuda()) {
@@ -53,27 +53,25 @@ SampleOptions Segmenter::Impl::batch_options(const SegmentParams& params, const 
   // that a frame gets the same noise batched or not. The buffers change
   // only with the NFE, the size or the capacity; a row is refilled only
   // when its seed changes (streams arrive in any order).
-  if (batch_nfe != options.nfe || batch_shape != shape || static_cast<int64_t>(batch_seeds.size()) != batch_capacity) {
+  if (batch_nfe != options.nfe || batch_shape != shape || static_cast<int64_t>(batch_seeds.size()) != batch_capacity()) {
     batch_noise.clear();
     for (const torch::Tensor& draw : cached_noise(seeds.front(), options.nfe, shape)) {
       std::vector<int64_t> rows = draw.sizes().vec();
-      rows[0] = batch_capacity;
+      rows[0] = batch_capacity();
       batch_noise.push_back(torch::empty(rows, draw.options()));
     }
-    batch_seeds.assign(static_cast<std::size_t>(batch_capacity), 0);
-    batch_seeded.assign(static_cast<std::size_t>(batch_capacity), false);
+    batch_seeds.assign(static_cast<std::size_t>(batch_capacity()), std::nullopt);
     batch_nfe = options.nfe;
     batch_shape = shape;
   }
   for (std::size_t i = 0; i < seeds.size(); ++i) {
-    if (batch_seeded[i] && batch_seeds[i] == seeds[i]) continue;
+    if (batch_seeds[i] == seeds[i]) continue;
     const std::vector<torch::Tensor>& drawn = cached_noise(seeds[i], options.nfe, shape);
     for (std::size_t step = 0; step < drawn.size(); ++step)
       batch_noise[step].narrow(0, static_cast<int64_t>(i), 1).copy_(drawn[step]);
     batch_seeds[i] = seeds[i];
-    batch_seeded[i] = true;
   }
-  if (static_cast<int64_t>(seeds.size()) == batch_capacity) {
+  if (static_cast<int64_t>(seeds.size()) == batch_capacity()) {
     options.noise = &batch_noise;
     return options;
   }
@@ -89,7 +87,7 @@ void Segmenter::Impl::batch_gpu(const std::vector<Frame>& fs, const std::vector<
   const torch::Tensor in = batch_input.narrow(0, 0, n);
   // A full batch replays one captured graph (its buffers stay put); a
   // smaller one runs eagerly rather than capturing a graph per size.
-  const bool use_graph = GraphRunner::compiled() && cuda_graphs && n == batch_capacity;
+  const bool use_graph = GraphRunner::compiled() && cuda_graphs && n == batch_capacity();
   const torch::Tensor batched = use_graph ? batch_graph.run(model, in, options) : model.segment_lr(in, options);
   std::vector<StagedClasses> staged;
   for (int64_t i = 0; i < n; ++i) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -116,7 +117,7 @@ struct Segmenter::Impl {
   std::uint64_t noise_seed = 0;
   int noise_nfe = -1;
   std::vector<int64_t> noise_shape;
-  // segment_batch() (segmenter_batch.cpp). Its buffers hold `batch_capacity`
+  // segment_batch() (segmenter_batch.cpp). Its buffers hold batch_capacity()
   // frames, the largest batch of this frame size so far, and keep their
   // addresses while it stays: a batch of that many frames replays one
   // captured graph (batch_graph) whatever its seeds and their order; a
@@ -135,10 +136,9 @@ struct Segmenter::Impl {
   void batch_cpu(const std::vector<Frame>& fs, const SampleOptions& options, OutputSize size,
                  const std::vector<BatchFrame>& frames);
   torch::Tensor batch_input;
-  int64_t batch_capacity = 0;
+  int64_t batch_capacity() const { return batch_input.defined() ? batch_input.size(0) : 0; }
   std::vector<torch::Tensor> batch_noise, batch_noise_rows;  // rows: the first N of each, for a smaller batch
-  std::vector<std::uint64_t> batch_seeds;
-  std::vector<bool> batch_seeded;  // row n holds batch_seeds[n]'s draws
+  std::vector<std::optional<std::uint64_t>> batch_seeds;  // whose draws row n holds, if any
   int batch_nfe = -1;
   std::vector<int64_t> batch_shape;
   GraphRunner batch_graph;
