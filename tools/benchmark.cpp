@@ -64,10 +64,12 @@ namespace {
 void time_pixel_bridge(const BenchOptions& o, Model& model, const torch::Tensor& lr, BenchReport& r) {
   const torch::Device device = model.device();
   const torch::ScalarType dtype = model.precision();
-  BridgeNet pixel_net(3, *model.config().bridge);
-  pixel_net->to(device, dtype);
-  pixel_net->eval();
+  BridgeNet pixel_net = make_bridge_net(3, *model.config().bridge);
   const Bridge& bridge = model.bridge();
+  pixel_net->eval();
+  // Folded as the latent bridge is (Model::fold_for_inference).
+  pixel_net->fold(bridge.noise_level(torch::arange(bridge.steps(), torch::TensorOptions().dtype(torch::kLong).device(device))));
+  pixel_net->to(device, dtype);
   torch::Tensor sink;  // keeps results alive so no work is skipped
   for (int nfe : o.nfes) {
     r.pixel_ms[nfe] = median_ms(o, device, [&] {
@@ -77,7 +79,7 @@ void time_pixel_bridge(const BenchOptions& o, Model& model, const torch::Tensor&
           x1, nfe,
           [&](const torch::Tensor& xt, int step) {
             const torch::Tensor t = torch::full({1}, step, torch::TensorOptions().dtype(torch::kLong).device(device));
-            const torch::Tensor out = pixel_net->forward_conditioned(xt.to(dtype), cond, bridge.noise_level(t));
+            const torch::Tensor out = pixel_net->forward_step(xt.to(dtype), cond, step, bridge.noise_level(t));
             return bridge.pred_x0(t, xt, out.to(torch::kFloat32));
           },
           false);

@@ -62,15 +62,17 @@ double agreement(const BenchCli& c, Precision precision, int lr_w, int lr_h) {
   return total ? static_cast<double>(same) / total : 0.0;
 }
 
-// The scale factor from the bundle's config, without loading weights.
-int scale_factor_of(const std::string& model) {
+// The bundle's config, without loading weights.
+ModelConfig config_of(const std::string& model) {
   const BundleContents b = read_bundle_file(model);
   try {
-    return ModelConfig::from_json(b.config_json).scale_factor;
+    return ModelConfig::from_json(b.config_json);
   } catch (const Error& e) {
     throw Error(model + ": " + e.what());
   }
 }
+
+int scale_factor_of(const std::string& model) { return config_of(model).scale_factor; }
 
 std::string ms(double v) {
   char b[32];
@@ -150,6 +152,17 @@ nlohmann::json report_json(const BenchCli& c, const BenchReport& r, const nlohma
   j["peak_rss_mb"] = peak_rss_mb();
   j["ratios"] = ratios(r, j, c.element_nfe);
   j["ratio_nfe"] = c.element_nfe;
+  // Every timed NFE against the direct path (issue 23's targets), and the
+  // bridge network that was timed.
+  for (const auto& [n, v] : r.latent_ms) j["over_unet"]["latent"][std::to_string(n)] = v / r.unet_ms;
+  for (const auto& [n, v] : r.frame_ms) j["over_unet"]["frame"][std::to_string(n)] = v / r.unet_ms;
+  const ModelConfig config = config_of(c.o.model);
+  if (config.bridge)
+    j["bridge"] = {{"type", to_string(config.bridge->type)},
+                   {"channels", config.bridge->channels},
+                   {"blocks", config.bridge->blocks}};
+  else
+    j["bridge"] = nullptr;
   return j;
 }
 
@@ -189,6 +202,15 @@ void print_table(const BenchCli& c, const BenchReport& r, const nlohmann::json& 
   line("pixel_over_latent", "pixel_ms / latent_ms", "", 0);
   line("element_minus_passthrough_over_latent", "(element_ms - passthrough_ms) / latent_ms", "<= 1.10", 1.10);
   line("element_minus_passthrough_over_frame", "(element_ms - passthrough_ms) / frame_ms", "<= 1.10", 1.10);
+  if (j.contains("over_unet")) {
+    std::printf("\nagainst unet_ms, per NFE\n");
+    for (const auto& [path, by_nfe] : j["over_unet"].items())
+      for (const auto& [n, v] : by_nfe.items())
+        std::printf("  %-6s NFE %-3s %6.2f\n", path.c_str(), n.c_str(), v.get<double>());
+  }
+  if (j["bridge"].is_object())
+    std::printf("bridge network: %s, %d channels x %d blocks\n", j["bridge"]["type"].get<std::string>().c_str(),
+                j["bridge"]["channels"].get<int>(), j["bridge"]["blocks"].get<int>());
 }
 
 int run_bench(BenchCli& c) {

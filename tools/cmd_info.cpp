@@ -79,8 +79,8 @@ int run_info(const InfoOptions& o) {
   std::printf("scale factor   x%d (LR WxH -> HR %dW x %dH)\n", c.scale_factor, c.scale_factor, c.scale_factor);
   print_networks(c);
   if (c.bridge)
-    std::printf("bridge         %d ch, %d blocks, time embedding %d; schedule %s T=%d beta_max=%g; default NFE %d\n",
-                c.bridge->channels, c.bridge->blocks, c.bridge->time_dim, to_string(c.schedule.kind).c_str(),
+    std::printf("bridge         %s, %d ch, %d blocks, time embedding %d; schedule %s T=%d beta_max=%g; default NFE %d\n",
+                to_string(c.bridge->type).c_str(), c.bridge->channels, c.bridge->blocks, c.bridge->time_dim, to_string(c.schedule.kind).c_str(),
                 c.schedule.steps, c.schedule.beta_max, c.default_nfe);
   else
     std::printf("bridge         none (a plain segmenter on LR-up input)\n");

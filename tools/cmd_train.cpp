@@ -50,6 +50,7 @@ const FieldFlags& option_flags() {
       {"latent_channels", "--latent-channels"},
       {"bridge_channels", "--bridge-channels"},
       {"bridge_blocks", "--bridge-blocks"},
+      {"bridge_type", "--bridge-type"},
       {"classifier_iters", "--classifier-iters"},
       {"bridge_iters", "--bridge-iters"},
       {"finetune_iters", "--finetune-iters"},
@@ -200,6 +201,13 @@ void add_model_options(CLI::App* sub, TrainOptions& o) {
   sub->add_option("--latent-channels", o.latent_channels, "Latent channels")->capture_default_str();
   sub->add_option("--bridge-channels", o.bridge_channels, "Bridge network width")->capture_default_str();
   sub->add_option("--bridge-blocks", o.bridge_blocks, "Bridge network residual blocks")->capture_default_str();
+  sub->add_option_function<std::string>(
+         "--bridge-type",
+         [&o](const std::string& v) { o.bridge_type = v == "groupnorm" ? BridgeType::kGroupNorm : BridgeType::kConvBn; },
+         "Bridge network: conv_bn (conv + BatchNorm, time input a per-step bias: folds at load) or groupnorm "
+         "(the earlier ResBlock net with a time MLP per step)")
+      ->check(CLI::IsMember({"conv_bn", "groupnorm"}))
+      ->default_str(to_string(o.bridge_type));
   sub->add_option("--classifier-iters", o.classifier_iters, "Classifier stage iterations")->capture_default_str();
   sub->add_option("--bridge-iters", o.bridge_iters, "Bridge stage iterations")->capture_default_str();
   sub->add_option("--finetune-iters", o.finetune_iters, "Decoder fine-tune iterations (0: skip)")->capture_default_str();

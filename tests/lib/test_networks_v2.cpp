@@ -292,6 +292,36 @@ TEST(NetworksV2, ShippedV1BundlesGiveTheSameMasksAsBefore) {
   }
 }
 
+// The v2 bridge model shipped until 2026-12-04 (models/v2-groupnorm/: a
+// groupnorm bridge, its config without a bridge type) loads as that type and
+// gives the class maps it gave when it was the default; the fingerprints
+// were first computed on 2026-12-04 by the code that added the conv_bn type,
+// whose groupnorm path is the earlier code's, and the demo's figures for this
+// model (labelled clip, flicker) were checked equal to the ones before.
+constexpr std::uint64_t kGroupNormNfe1 = 0x9c2de3bcbf8cd3f6ull, kGroupNormNfe4 = 0x7361f04830c35281ull;
+TEST(NetworksV2, TheGroupNormV2BundleGivesTheSameMasksAsBefore) {
+  torch::set_num_threads(1);
+  torch::NoGradGuard g;
+  const torch::Tensor y = torch::arange(24, torch::kFloat32).view({1, 1, 24, 1}) / 24;
+  const torch::Tensor x = torch::arange(32, torch::kFloat32).view({1, 1, 1, 32}) / 32;
+  const torch::Tensor lr = torch::cat({y.expand({1, 1, 24, 32}), x.expand({1, 1, 24, 32}),
+                                       (torch::sin(y * 17) * torch::cos(x * 11) + 1) / 2},
+                                      1);
+  const std::string path = (models_dir() / "v2-groupnorm" / "default.i2sb").string();
+  EXPECT_EQ(read_bundle_file(path).config_json.find("\"type\""), std::string::npos)
+      << "a bundle from before the bridge types";
+  Model m = load_model(path);
+  ASSERT_TRUE(m.has_bridge());
+  EXPECT_EQ(m.config().bridge->type, BridgeType::kGroupNorm);
+  m.fold_for_inference();  // as Segmenter::open does
+  std::vector<std::uint64_t> hashes;
+  for (int nfe : {1, 4}) {
+    const torch::Tensor map = m.segment_lr(lr, {nfe, true, nullptr}).argmax(1).to(torch::kUInt8).contiguous();
+    hashes.push_back(i2sbseg::testing::fnv1a(map.data_ptr<std::uint8_t>(), map.numel()));
+  }
+  EXPECT_EQ(hashes, (std::vector<std::uint64_t>{kGroupNormNfe1, kGroupNormNfe4}));
+}
+
 // The shipped models are v2: the bridge model and its direct baseline share
 // the classes and scale, and folding their BatchNorms for inference leaves
 // the masks they give unchanged (float32 rounding aside: <0.1% of pixels).

@@ -53,11 +53,20 @@ struct V2Arch {
   int trunk_stride() const { return 1 << context_widths.size(); }
 };
 
+// Which bridge network (docs/design.md §4). kGroupNorm: v1's ResBlocks
+// (GroupNorm, 3x3 in and out, a time MLP every step), what every bundle
+// without "type" holds. kConvBn: conv + BatchNorm blocks whose time input is
+// a per-channel bias, so at load BatchNorm and each step's time bias fold
+// into the convolutions.
+enum class BridgeType { kGroupNorm, kConvBn };
+std::string to_string(BridgeType type);
+
 // NN(z_t; z_LR; t): residual blocks at latent resolution.
 struct BridgeArch {
   int channels = 64;
   int blocks = 4;
   int time_dim = 64;  // sinusoidal embedding size
+  BridgeType type = BridgeType::kConvBn;  // "type" in JSON; absent: groupnorm
 };
 
 // One class of a model or dataset; lists of them follow <i2sbseg/class_list.h>.

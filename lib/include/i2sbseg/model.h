@@ -59,9 +59,10 @@ class Model {
   EncoderV2& lr_encoder() { return lr_encoder_; }
   EncoderV2& hr_encoder() { return hr_encoder_; }
   DecoderV2& decoder_v2() { return decoder_v2_; }
-  // Folds BatchNorm into the convolutions (v2; v1 has none): for inference
-  // only, once, after loading. Segmenter::open calls it; load_model does not
-  // (training and resuming need the raw weights).
+  // Folds BatchNorm into the convolutions (v2; v1 has none) and a conv_bn
+  // bridge's time input into per-step biases: for inference only, once,
+  // after loading. Segmenter::open calls it; load_model does not (training
+  // and resuming need the raw weights).
   void fold_for_inference();
   bool has_bridge() const { return !bridge_net_.is_empty(); }
   BridgeNet& bridge_net();  // throws Error when the model has no bridge

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// LibTorch modules: the classifier's encoder and decoder, and the bridge
-// network NN(z_t; z_LR; t) (docs/design.md §4).
+// LibTorch modules of v1: the classifier's encoder and decoder, and the
+// GroupNorm bridge network (docs/design.md §4).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -11,6 +11,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <i2sbseg/bridge_net.h>
 #include <i2sbseg/config.h>
 
 namespace i2sbseg {
@@ -56,21 +57,19 @@ class DecoderImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Decoder);
 
-// Sinusoidal embedding of continuous time values t (N) -> (N, dim).
-torch::Tensor timestep_embedding(const torch::Tensor& t, int dim);
+// Sinusoidal embedding of continuous time values t (N) -> (N, dim), in
+// `dtype` (float64 when the bridge folds its time input).
+torch::Tensor timestep_embedding(const torch::Tensor& t, int dim, torch::ScalarType dtype = torch::kFloat32);
 
-// Predicts the I2SB label from concat(z_t, z_LR) and the noise level t.
-// The output convolution starts at zero, so an untrained net predicts x0 = x_t.
-class BridgeNetImpl : public torch::nn::Module {
+// BridgeType::kGroupNorm: ResBlocks taking the time MLP's embedding, 3x3
+// input and output convolutions (v1's bridge, and v2's until 2026-12).
+class GroupNormBridgeImpl : public BridgeNetImpl {
  public:
-  BridgeNetImpl(int latent_channels, const BridgeArch& arch);
-  torch::Tensor forward(const torch::Tensor& z_t, const torch::Tensor& z_lr, const torch::Tensor& t);
-
-  // Inference shortcut: the input convolution is linear, so its z_LR half
-  // (with the bias) is computed once per frame by condition() and added at
-  // every step by forward_conditioned(). Equals forward() up to rounding.
-  torch::Tensor condition(const torch::Tensor& z_lr);
-  torch::Tensor forward_conditioned(const torch::Tensor& z_t, const torch::Tensor& cond, const torch::Tensor& t);
+  GroupNormBridgeImpl(int latent_channels, const BridgeArch& arch);
+  torch::Tensor forward(const torch::Tensor& z_t, const torch::Tensor& z_lr, const torch::Tensor& t) override;
+  torch::Tensor condition(const torch::Tensor& z_lr) override;
+  torch::Tensor forward_conditioned(const torch::Tensor& z_t, const torch::Tensor& cond,
+                                    const torch::Tensor& t) override;
 
  private:
   torch::Tensor body(torch::Tensor h, const torch::Tensor& t);
@@ -82,6 +81,5 @@ class BridgeNetImpl : public torch::nn::Module {
   torch::nn::GroupNorm out_norm_{nullptr};
   torch::nn::ModuleList blocks_{nullptr};
 };
-TORCH_MODULE(BridgeNet);
 
 }  // namespace i2sbseg

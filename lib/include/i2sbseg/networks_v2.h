@@ -2,7 +2,7 @@
 // LibTorch modules of the v2 family (docs/design.md §4 "Networks v2"):
 // conv + BatchNorm + SiLU blocks; an encoder that works at the LR grid
 // (from the LR frame, or from HR through a patchify stem) and a sub-pixel
-// decoder. The bridge network is v1's BridgeNet on the latent grid.
+// decoder. The bridge networks are in bridge_net.h.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -20,7 +20,13 @@ namespace i2sbseg {
 class ConvBnActImpl : public torch::nn::Module {
  public:
   ConvBnActImpl(int in, int out, int kernel, int stride, int groups, bool bn, bool act);
-  torch::Tensor forward(const torch::Tensor& x);
+  // shift (N, out) or undefined: added per channel after the BatchNorm,
+  // before the SiLU (the bridge's time input).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& shift = {});
+  // The conv with `bias` (out) in place of its own, then the SiLU: a folded
+  // layer whose shift is a known constant folded into its bias.
+  torch::Tensor forward_with_bias(const torch::Tensor& x, const torch::Tensor& bias);
+  const torch::Tensor& bias() const { return conv_->bias; }
   // W' = W*g/sqrt(v+eps), b' = (b-m)*g/sqrt(v+eps)+beta, computed in float64;
   // the BatchNorm is then skipped and reset to the identity, so the module
   // still computes the same if saved and loaded unfolded.

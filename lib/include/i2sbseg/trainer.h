@@ -32,7 +32,7 @@ struct TrainOptions {
   std::string out;             // bundle to write; missing folders are created
   std::string checkpoint;      // default: out + ".ckpt"
   std::string log;             // JSON lines; default: out + ".log.jsonl"
-  std::string init;            // start from this bundle (v1 only; e.g. for direct)
+  std::string init;            // start from this bundle (its encoders and decoder; a fresh bridge unless direct)
   bool resume = false;
   bool direct = false;
   // v2 without `direct`: also write the direct baseline (the model after
@@ -56,6 +56,8 @@ struct TrainOptions {
   int latent_channels = 64;
   int bridge_channels = 32;
   int bridge_blocks = 2;
+  // conv_bn folds at load (docs/design.md §4); groupnorm is the earlier net.
+  BridgeType bridge_type = BridgeType::kConvBn;
   int classifier_iters = 6000;
   int bridge_iters = 5000;
   int finetune_iters = 1000;  // 0: skip the decoder fine-tune

@@ -151,6 +151,15 @@ ModelFamily family_from_json(const Reader& r) {
   throw Error(ErrorKind::kUnsupported, "config: family '" + f + "' is not one this build knows (v1, v2)", "family");
 }
 
+BridgeType bridge_type_from_json(const Reader& b) {
+  if (!b.has("type")) return BridgeType::kGroupNorm;  // bundles from before the conv_bn type
+  const std::string t = b.get_string("type");
+  for (BridgeType known : {BridgeType::kGroupNorm, BridgeType::kConvBn})
+    if (t == to_string(known)) return known;
+  throw Error(ErrorKind::kUnsupported,
+              "config: bridge.type '" + t + "' is not one this build knows (groupnorm, conv_bn)", "bridge.type");
+}
+
 void validate_v1(const ClassifierArch& c) {
   require(c.in_channels == 3, "classifier.in_channels must be 3");
   require(!c.widths.empty() && c.widths.size() <= 6, "classifier.widths must list 1 to 6 level widths");
@@ -176,6 +185,7 @@ ClassifierArch v1_from_json(const Reader& a) {
 }  // namespace
 
 std::string to_string(ModelFamily family) { return family == ModelFamily::kV2 ? "v2" : "v1"; }
+std::string to_string(BridgeType type) { return type == BridgeType::kConvBn ? "conv_bn" : "groupnorm"; }
 
 void ModelConfig::validate() const {
   require_field(scale_factor >= 1 && scale_factor <= 16, "scale_factor", "must be in [1, 16]");
@@ -228,7 +238,10 @@ std::string ModelConfig::to_json(int indent) const {
                        {"blocks_per_level", classifier.blocks_per_level},
                        {"latent_channels", classifier.latent_channels}};
   if (bridge)
-    j["bridge"] = {{"channels", bridge->channels}, {"blocks", bridge->blocks}, {"time_dim", bridge->time_dim}};
+    j["bridge"] = {{"type", to_string(bridge->type)},
+                   {"channels", bridge->channels},
+                   {"blocks", bridge->blocks},
+                   {"time_dim", bridge->time_dim}};
   else
     j["bridge"] = nullptr;
   j["classes"] = class_list_json_array(classes);
@@ -260,7 +273,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
     c.classifier = v1_from_json(Reader(r.at("classifier"), "classifier"));
   if (r.has("bridge")) {
     const Reader b(r.at("bridge"), "bridge");
-    c.bridge = BridgeArch{b.get_int("channels"), b.get_int("blocks"), b.get_int("time_dim")};
+    c.bridge = BridgeArch{b.get_int("channels"), b.get_int("blocks"), b.get_int("time_dim"), bridge_type_from_json(b)};
   }
   c.classes = class_entries_from_json(r.at("classes"), "config");
   c.scale_factor = r.get_int("scale_factor");

@@ -55,7 +55,7 @@ Model::Model(ModelConfig config, torch::Device device)
     encoder_ = Encoder(config_.classifier);
     decoder_ = Decoder(config_.classifier, config_.num_classes());
   }
-  if (config_.bridge) bridge_net_ = BridgeNet(config_.latent_channels(), *config_.bridge);
+  if (config_.bridge) bridge_net_ = make_bridge_net(config_.latent_channels(), *config_.bridge);
   latent_mean_ = channel_tensor(config_.latent_mean, device);
   latent_std_ = channel_tensor(config_.latent_std, device);
   input_mean_ = channel_tensor({config_.input_mean.begin(), config_.input_mean.end()}, device);
@@ -127,8 +127,13 @@ void Model::train(bool on) {
 }
 
 void Model::fold_for_inference() {
-  if (config_.family != ModelFamily::kV2) return;  // v1 has no BatchNorm
-  for (const auto& [prefix, net] : networks()) fold_batch_norms(*net);
+  // v1's networks have no BatchNorm; a conv_bn bridge folds in either family.
+  if (config_.family == ModelFamily::kV2)
+    for (const auto& [prefix, net] : networks()) fold_batch_norms(*net);
+  if (has_bridge()) {
+    const torch::Tensor all_steps = torch::arange(bridge_.steps(), torch::TensorOptions().dtype(torch::kLong).device(device_));
+    bridge_net_->fold(bridge_.noise_level(all_steps));
+  }
 }
 
 BridgeNet& Model::bridge_net() {
@@ -254,7 +259,7 @@ torch::Tensor Model::run_bridge(const torch::Tensor& z1, const SampleOptions& op
   const Bridge::PredictX0 predict = [&](const torch::Tensor& xt, int step) {
     const torch::Tensor steps =
         torch::full({xt.size(0)}, step, torch::TensorOptions().dtype(torch::kLong).device(device_));
-    const torch::Tensor out = net->forward_conditioned(xt.to(dtype_), cond, bridge_.noise_level(steps));
+    const torch::Tensor out = net->forward_step(xt.to(dtype_), cond, step, bridge_.noise_level(steps));
     return bridge_.pred_x0(steps, xt, out.to(torch::kFloat32));
   };
   if (options.noise) return bridge_.sample_with_noise(z1, nfe, predict, options.ot_ode ? std::vector<torch::Tensor>{} : *options.noise);

@@ -65,6 +65,30 @@ BridgePlan bridge_plan(int latent_channels, const BridgeArch& arch) {
   return p;
 }
 
+ConvBnBridgePlan conv_bn_bridge_plan(int latent_channels, const BridgeArch& arch) {
+  const int ch = arch.channels, embed = 4 * arch.time_dim;
+  return {{arch.time_dim, embed}, {embed, embed}, {2 * latent_channels, ch, 1}, ch, arch.blocks, {embed, ch},
+          {ch, latent_channels, 1}};
+}
+
+namespace {
+
+double bridge_count(int latent_channels, const BridgeArch& arch) {
+  if (arch.type == BridgeType::kConvBn) {
+    const ConvBnBridgePlan b = conv_bn_bridge_plan(latent_channels, arch);
+    // Per block: the 3x3 conv, its BatchNorm (weight, bias, running mean
+    // and variance) and the shift Linear.
+    const double block = count(Conv{b.channels, b.channels, 3}) + 4.0 * b.channels + count(b.shift);
+    return count(b.time_in) + count(b.time_out) + count(b.in) + b.blocks * block + count(b.out);
+  }
+  const BridgePlan b = bridge_plan(latent_channels, arch);
+  double n = count(b.time_in) + count(b.time_out) + count(b.in) + norm_count(b.out_norm) + count(b.out);
+  for (const Block& block : b.blocks) n += count(block);
+  return n;
+}
+
+}  // namespace
+
 double parameter_count(const ModelConfig& config) {
   double n = 0;
   if (config.family == ModelFamily::kV2) {
@@ -75,11 +99,7 @@ double parameter_count(const ModelConfig& config) {
     n = count(e.stem) + count(e.levels) + count(e.to_latent);
     n += count(d.from_latent) + count(d.levels) + norm_count(d.head_norm) + count(d.head);
   }
-  if (config.bridge) {
-    const BridgePlan b = bridge_plan(config.latent_channels(), *config.bridge);
-    n += count(b.time_in) + count(b.time_out) + count(b.in) + norm_count(b.out_norm) + count(b.out);
-    for (const Block& block : b.blocks) n += count(block);
-  }
+  if (config.bridge) n += bridge_count(config.latent_channels(), *config.bridge);
   return n;
 }
 

@@ -55,9 +55,21 @@ struct BridgePlan {
   Conv out;
 };
 
+// BridgeType::kConvBn (bridge_net_conv_bn.h): 1x1 in, `blocks` 3x3 conv +
+// BatchNorm blocks of `channels`, each with a shift Linear from the time
+// embedding, 1x1 out.
+struct ConvBnBridgePlan {
+  Linear time_in, time_out;
+  Conv in;  // 1x1 on concat(z_t, z_LR)
+  int channels, blocks;
+  Linear shift;  // per block
+  Conv out;      // 1x1
+};
+
 EncoderPlan encoder_plan(const ClassifierArch& arch);
 DecoderPlan decoder_plan(const ClassifierArch& arch, int num_classes);
 BridgePlan bridge_plan(int latent_channels, const BridgeArch& arch);
+ConvBnBridgePlan conv_bn_bridge_plan(int latent_channels, const BridgeArch& arch);
 
 // The parameters (floats) of the networks `config` describes: what
 // Model(config).parameter_count() would report, without building it. In

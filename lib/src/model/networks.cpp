@@ -114,15 +114,15 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& z) {
   return head_(F::silu(head_norm_(h)));
 }
 
-torch::Tensor timestep_embedding(const torch::Tensor& t, int dim) {
+torch::Tensor timestep_embedding(const torch::Tensor& t, int dim, torch::ScalarType dtype) {
   const int half = dim / 2;
-  const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(t.device());
+  const auto opts = torch::TensorOptions().dtype(dtype).device(t.device());
   const torch::Tensor freqs = torch::exp(-std::log(10000.0) * torch::arange(half, opts) / half);
-  const torch::Tensor args = t.to(torch::kFloat32).unsqueeze(1) * freqs.unsqueeze(0);
+  const torch::Tensor args = t.to(dtype).unsqueeze(1) * freqs.unsqueeze(0);
   return torch::cat({torch::cos(args), torch::sin(args)}, 1);
 }
 
-BridgeNetImpl::BridgeNetImpl(int latent_channels, const BridgeArch& arch)
+GroupNormBridgeImpl::GroupNormBridgeImpl(int latent_channels, const BridgeArch& arch)
     : time_dim_(arch.time_dim), latent_channels_(latent_channels) {
   const plan::BridgePlan p = plan::bridge_plan(latent_channels, arch);
   time_mlp_ = register_module("time_mlp",
@@ -138,17 +138,17 @@ BridgeNetImpl::BridgeNetImpl(int latent_channels, const BridgeArch& arch)
   out_->bias.zero_();
 }
 
-torch::Tensor BridgeNetImpl::forward(const torch::Tensor& z_t, const torch::Tensor& z_lr, const torch::Tensor& t) {
+torch::Tensor GroupNormBridgeImpl::forward(const torch::Tensor& z_t, const torch::Tensor& z_lr, const torch::Tensor& t) {
   return body(in_(torch::cat({z_t, z_lr}, 1)), t);
 }
 
-torch::Tensor BridgeNetImpl::condition(const torch::Tensor& z_lr) {
+torch::Tensor GroupNormBridgeImpl::condition(const torch::Tensor& z_lr) {
   const auto& o = in_->options;
   return F::conv2d(z_lr, in_->weight.slice(1, latent_channels_, 2 * latent_channels_),
                    F::Conv2dFuncOptions().bias(in_->bias).padding(o.padding()));
 }
 
-torch::Tensor BridgeNetImpl::forward_conditioned(const torch::Tensor& z_t, const torch::Tensor& cond,
+torch::Tensor GroupNormBridgeImpl::forward_conditioned(const torch::Tensor& z_t, const torch::Tensor& cond,
                                                  const torch::Tensor& t) {
   const auto& o = in_->options;
   return body(F::conv2d(z_t, in_->weight.slice(1, 0, latent_channels_), F::Conv2dFuncOptions().padding(o.padding())) +
@@ -156,7 +156,7 @@ torch::Tensor BridgeNetImpl::forward_conditioned(const torch::Tensor& z_t, const
               t);
 }
 
-torch::Tensor BridgeNetImpl::body(torch::Tensor h, const torch::Tensor& t) {
+torch::Tensor GroupNormBridgeImpl::body(torch::Tensor h, const torch::Tensor& t) {
   // The embedding is built in float32; the layers may run in fp16/bf16.
   const torch::Tensor emb = time_mlp_->forward(timestep_embedding(t, time_dim_).to(h.scalar_type()));
   for (const auto& block : *blocks_) h = block->as<ResBlock>()->forward(h, emb);

@@ -2,6 +2,7 @@
 #include <i2sbseg/networks_v2.h>
 
 #include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/conv.h>
 #include <torch/nn/functional/pixelshuffle.h>
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/functional/upsampling.h>
@@ -41,9 +42,18 @@ ConvBnActImpl::ConvBnActImpl(int in, int out, int kernel, int stride, int groups
   if (bn) bn_ = register_module("bn", torch::nn::BatchNorm2d(out));
 }
 
-torch::Tensor ConvBnActImpl::forward(const torch::Tensor& x) {
+torch::Tensor ConvBnActImpl::forward(const torch::Tensor& x, const torch::Tensor& shift) {
   torch::Tensor h = conv_(x);
   if (!bn_.is_empty() && !folded_) h = bn_(h);
+  if (shift.defined()) h = h + shift.unsqueeze(-1).unsqueeze(-1);
+  return act_ ? F::silu(h) : h;
+}
+
+torch::Tensor ConvBnActImpl::forward_with_bias(const torch::Tensor& x, const torch::Tensor& bias) {
+  const auto& o = conv_->options;
+  torch::Tensor h = F::conv2d(
+      x, conv_->weight,
+      F::Conv2dFuncOptions().bias(bias).stride(o.stride()).padding(o.padding()).groups(o.groups()));
   return act_ ? F::silu(h) : h;
 }
 

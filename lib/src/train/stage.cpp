@@ -19,8 +19,10 @@ std::vector<PlannedStage> plan_stages(const TrainOptions& o) {
   std::vector<PlannedStage> stages;
   // A bundle to start from already has its classifier.
   if (o.init.empty()) stages.push_back({Stage::kClassifier, o.classifier_iters});
-  // v2's LR encoder is both the direct model and the bridge's z1.
-  if (o.family == ModelFamily::kV2) stages.push_back({Stage::kLrEncoder, o.direct_iters});
+  // v2's LR encoder is both the direct model and the bridge's z1; a bundle
+  // to start from brings it too, trained again only for a direct model.
+  if (o.family == ModelFamily::kV2 && (o.init.empty() || o.direct))
+    stages.push_back({Stage::kLrEncoder, o.direct_iters});
   if (o.direct) {
     if (o.family != ModelFamily::kV2) stages.push_back({Stage::kDirect, o.direct_iters});
   } else {

@@ -131,6 +131,11 @@ torch::Tensor end_to_end_loss(StepContext& c, const torch::Tensor& hr, const tor
   Model& m = c.model;
   m.eval();
   m.bridge_net()->train();
+  // A conv_bn bridge keeps the bridge stage's BatchNorm statistics: the
+  // sampler's batches all sit at one step, whose statistics are not the
+  // mix over every step that inference normalises with.
+  for (const auto& sub : m.bridge_net()->modules(/*include_self=*/false))
+    if (auto* bn = sub->as<torch::nn::BatchNorm2d>()) bn->eval();
   decoder_of(m).train();
   const LatentPair p = encode_pair(m, hr, lr);
   const torch::Tensor i2sb = i2sb_loss(c, p);  // its draws come before the sampler's

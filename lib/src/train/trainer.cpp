@@ -54,7 +54,7 @@ ModelConfig config_for(const TrainOptions& o, const Dataset& data) {
   c.classifier.widths = o.widths;
   c.classifier.blocks_per_level = o.blocks_per_level;
   c.classifier.latent_channels = o.latent_channels;
-  c.bridge = BridgeArch{o.bridge_channels, o.bridge_blocks, 64};
+  c.bridge = BridgeArch{o.bridge_channels, o.bridge_blocks, 64, o.bridge_type};
   c.classes = data.classes();
   c.scale_factor = o.scale;
   c.latent_mean.assign(o.latent_channels, 0.0f);
@@ -79,7 +79,7 @@ void init_lr_encoder_from_hr(Model& m) {
 // new bridge of the size asked for (bridge_channels/bridge_blocks, default_nfe).
 std::unique_ptr<Model> with_fresh_bridge(Model& init, const TrainOptions& o) {
   ModelConfig c = init.config();
-  c.bridge = BridgeArch{o.bridge_channels, o.bridge_blocks, 64};
+  c.bridge = BridgeArch{o.bridge_channels, o.bridge_blocks, 64, o.bridge_type};
   c.default_nfe = o.default_nfe;
   auto fresh = std::make_unique<Model>(c, torch::kCPU);
   torch::NoGradGuard no_grad;
@@ -181,9 +181,6 @@ class Trainer {
 
   std::unique_ptr<Model> model_from_init() {
     auto m = std::make_unique<Model>(load_model(o_.init, torch::kCPU));
-    if (m->family() != ModelFamily::kV1)  // the stages below train v1's networks
-      throw Error(ErrorKind::kUnsupported, o_.init + ": a " + to_string(m->family()) + " bundle; training starts "
-                  "from v1 bundles only", "init");
     // The planned stages are the family's (inherit_init_settings takes the bundle's).
     if (m->family() != o_.family)
       throw Error(ErrorKind::kInvalidOption, o_.init + ": a " + to_string(m->family()) + " bundle, but family " +
@@ -260,7 +257,8 @@ class Trainer {
     base_lr_ = stage_learning_rate(s.stage, o_);
     optimizer_ = std::make_unique<torch::optim::AdamW>(stage_parameters(s.stage, *model_),
                                                        torch::optim::AdamWOptions(base_lr_).weight_decay(o_.weight_decay));
-    if (s.stage == Stage::kLrEncoder && !restoring) init_lr_encoder_from_hr(*model_);
+    // From a bundle the LR encoder is its own trained one.
+    if (s.stage == Stage::kLrEncoder && !restoring && o_.init.empty()) init_lr_encoder_from_hr(*model_);
     if (network_ema_on() && !restoring) {
       ema_.clear();
       for (const torch::Tensor& t : ema_targets()) ema_.push_back(t.detach().clone());
@@ -269,7 +267,7 @@ class Trainer {
     if (s.stage == Stage::kBridge && !restoring) {
       measure_latent_stats();
       ema_.clear();
-      for (auto& p : model_->bridge_net()->parameters()) ema_.push_back(p.detach().clone());
+      for (const torch::Tensor& t : stage_state(Stage::kBridge, *model_)) ema_.push_back(t.detach().clone());
     }
     say(std::string("stage ") + stage_name(s.stage) + ": " + std::to_string(s.iters) + " iterations, batch " +
         std::to_string(o_.batch) + ", crop " + std::to_string(o_.crop));
@@ -327,7 +325,8 @@ class Trainer {
   // What the EMA follows in this stage: the bridge's weights, or the
   // trained networks' weights and BatchNorm statistics (network_ema_on).
   std::vector<torch::Tensor> ema_targets() {
-    if (has_bridge_ema(stage()) && model_->has_bridge()) return model_->bridge_net()->parameters();
+    // The bridge's weights and, for conv_bn, its BatchNorm statistics.
+    if (has_bridge_ema(stage()) && model_->has_bridge()) return stage_state(Stage::kBridge, *model_);
     if (network_ema_on()) return stage_state(stage(), *model_);
     return {};
   }
@@ -531,8 +530,8 @@ class Trainer {
   // The bridge takes its EMA weights (what the bundle would get).
   void start_from_ema() {
     torch::NoGradGuard no_grad;
-    auto params = model_->bridge_net()->parameters();
-    for (size_t i = 0; i < ema_.size(); ++i) params[i].copy_(ema_[i]);
+    const std::vector<torch::Tensor> state = stage_state(Stage::kBridge, *model_);
+    for (size_t i = 0; i < ema_.size(); ++i) state[i].copy_(ema_[i]);
     ema_.clear();
   }
 
