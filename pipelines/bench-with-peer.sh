@@ -32,6 +32,10 @@ mkdir -p "$out"
 "$tool" bench --model "$model" --size "$size" --no-pixel --no-element --threads "$threads" --nfe 1 4 \
   --frames "$frames" --json-out "$out/bench.json"
 classes=$("$tool" info "$model" --json | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)["config"]["classes"]))')
+# The peer's process keeps freed memory (glibc's tunables, its process only):
+# what i2sbseg's frame path gets from its CPU block cache. Without it LR-ASPP
+# measured 3x slower here (page faults; docs/performance.md).
+MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296 \
 "$py" pipelines/peer-lraspp.py --size "$size" --threads "$threads" --frames "$frames" --classes "$classes" \
   --json-out "$out/peer.json"
 "$py" - "$out" <<'PY'

@@ -12,6 +12,7 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
+#include <i2sbseg/cpu_block_cache.h>
 #include <i2sbseg/device.h>
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
@@ -121,7 +122,8 @@ BenchReport bench_model(const BenchOptions& o) {
   model.eval();
   model.fold_for_inference();  // as Segmenter::open does
   model.set_precision(scalar_type(o.precision, device));
-  if (o.channels_last) model.set_channels_last(true);
+  // As Segmenter::open does, unless a memory order is asked for.
+  model.set_channels_last(o.channels_last || (model.prefers_channels_last() && !o.contiguous));
   BenchReport r;
   r.width = o.width > 0 ? o.width : 128;
   r.height = o.height > 0 ? o.height : 128;
@@ -132,6 +134,10 @@ BenchReport bench_model(const BenchOptions& o) {
   torch::set_num_threads(r.threads);
   torch::NoGradGuard no_grad;
   torch::manual_seed(0);
+  // Every row with the frame path's CPU block cache, so that the ratios
+  // compare the networks, not page faults (docs/performance.md).
+  const CpuBlockCache::User cache_user;
+  const CpuBlockCache::FrameScope cache_scope;
 
   const torch::Tensor lr = torch::rand({1, 3, r.lr_height, r.lr_width}, torch::TensorOptions().device(device));
   const torch::Tensor hr = model.upsample_lr(lr);
@@ -152,6 +158,7 @@ BenchReport bench_model(const BenchOptions& o) {
   }
   if (o.frame) time_frames(o, model.has_bridge(), lr, r);
   r.peak_rss_mb = peak_rss_mb();
+
   return r;
 }
 

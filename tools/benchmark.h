@@ -28,6 +28,7 @@ struct BenchOptions {
   bool pixel = true;              // also time the pixel-space bridge
   bool frame = true;              // also time Segmenter (bytes in, overlay out)
   bool channels_last = false;     // model timings with channels-last weights and inputs
+  bool contiguous = false;        // model timings in NCHW even where inference uses channels-last
 };
 
 struct BenchReport {

@@ -267,7 +267,11 @@ Command add_bench_command(CLI::App& app) {
   sub->add_option("--element-nfe", c->element_nfe, "NFE of the element run and of the ratios")->capture_default_str();
   sub->add_flag("--no-pixel", [c](int) { c->o.pixel = false; }, "Skip the pixel-space bridge (slow at large sizes)");
   sub->add_flag("--no-element", c->no_element, "Skip the GStreamer pipelines");
-  sub->add_flag("--channels-last", c->o.channels_last, "Model timings with channels-last weights and inputs");
+  sub->add_flag("--channels-last", c->o.channels_last,
+                "Model timings with channels-last weights and inputs (v2 inference uses it anyway)");
+  sub->add_flag("--contiguous", c->o.contiguous,
+                "Model timings with contiguous (NCHW) weights and inputs, although v2 inference uses channels-last")
+      ->excludes("--channels-last");
   sub->add_option("--plugin", c->plugin,
                   "The i2sbseg GStreamer plugin file to load (default: GST_PLUGIN_PATH and the registry; "
                   "`meson devenv` sets them for a build tree)");

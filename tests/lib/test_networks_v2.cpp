@@ -58,6 +58,17 @@ std::filesystem::path models_dir() {
   return std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "models";
 }
 
+// The fingerprint tests' LR input: smooth ramps and a checker, 32x24, no
+// random numbers.
+torch::Tensor fingerprint_picture() {
+  const torch::Tensor y = torch::arange(24, torch::kFloat32).view({1, 1, 24, 1}) / 24;
+  const torch::Tensor x = torch::arange(32, torch::kFloat32).view({1, 1, 1, 32}) / 32;
+  const torch::Tensor lr = torch::cat({y.expand({1, 1, 24, 32}), x.expand({1, 1, 24, 32}),
+                                       (torch::sin(y * 17) * torch::cos(x * 11) + 1) / 2},
+                                      1);
+  return lr;
+}
+
 }  // namespace
 
 TEST(NetworksV2, LatentsAndLogitsHaveTheLrGridShapeAtEveryScale) {
@@ -276,12 +287,7 @@ TEST(NetworksV2, ShippedV1BundlesGiveTheSameMasksAsBefore) {
                                                                     {"direct.i2sb", 0x298cfa02a9950fdaull}};
   torch::set_num_threads(1);
   torch::NoGradGuard g;
-  // A deterministic picture: smooth ramps and a checker, no random numbers.
-  const torch::Tensor y = torch::arange(24, torch::kFloat32).view({1, 1, 24, 1}) / 24;
-  const torch::Tensor x = torch::arange(32, torch::kFloat32).view({1, 1, 1, 32}) / 32;
-  const torch::Tensor lr = torch::cat({y.expand({1, 1, 24, 32}), x.expand({1, 1, 24, 32}),
-                                       (torch::sin(y * 17) * torch::cos(x * 11) + 1) / 2},
-                                      1);
+  const torch::Tensor lr = fingerprint_picture();
   for (const auto& [name, hash] : expected) {
     Model m = load_model((models_dir() / "v1" / name).string());
     EXPECT_EQ(m.family(), ModelFamily::kV1) << name;
@@ -302,11 +308,7 @@ constexpr std::uint64_t kGroupNormNfe1 = 0x9c2de3bcbf8cd3f6ull, kGroupNormNfe4 =
 TEST(NetworksV2, TheGroupNormV2BundleGivesTheSameMasksAsBefore) {
   torch::set_num_threads(1);
   torch::NoGradGuard g;
-  const torch::Tensor y = torch::arange(24, torch::kFloat32).view({1, 1, 24, 1}) / 24;
-  const torch::Tensor x = torch::arange(32, torch::kFloat32).view({1, 1, 1, 32}) / 32;
-  const torch::Tensor lr = torch::cat({y.expand({1, 1, 24, 32}), x.expand({1, 1, 24, 32}),
-                                       (torch::sin(y * 17) * torch::cos(x * 11) + 1) / 2},
-                                      1);
+  const torch::Tensor lr = fingerprint_picture();
   const std::string path = (models_dir() / "v2-groupnorm" / "default.i2sb").string();
   EXPECT_EQ(read_bundle_file(path).config_json.find("\"type\""), std::string::npos)
       << "a bundle from before the bridge types";

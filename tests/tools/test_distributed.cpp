@@ -99,7 +99,10 @@ TEST(Distributed, TwoRanksReachTheWeightsOfOneProcessOnTheCombinedBatches) {
   TempDir dir;
   make_dataset(dir.file("d.pt"), 12);
   const std::string stages =
-      " --data " + dir.file("d.pt") + kTiny + kV1 + " --classifier-iters 6 --bridge-iters 6 --finetune-iters 2";
+      " --data " + dir.file("d.pt") + kTiny + kV1 + " --classifier-iters 6 --bridge-iters 6 --finetune-iters 2" +
+      // Normalisation-free across the batch, so two ranks of 2 must equal one
+      // process of 4 (a conv_bn bridge's BatchNorm sees each rank's batch).
+      " --bridge-type groupnorm";
   run_job(stages + " --batch 2 --out " + dir.file("two.i2sb"), 2, dir);
   const auto one = run_tool("train" + stages + " --batch 4 --out " + dir.file("one.i2sb"));
   ASSERT_EQ(one.status, 0) << one.err;

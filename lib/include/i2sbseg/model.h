@@ -50,6 +50,11 @@ class Model {
   // same up to rounding.
   void set_channels_last(bool on);
   bool channels_last() const { return channels_last_; }
+  // The memory order inference runs in (Segmenter::open, bench): v2 in
+  // channels-last on every device (cuDNN's NHWC kernels are faster, and on
+  // the CPU oneDNN's NCHW kernels measured up to 10x slower for some of v2's
+  // layer shapes, docs/performance.md), v1 contiguous.
+  bool prefers_channels_last() const { return config_.family == ModelFamily::kV2; }
 
   ModelFamily family() const { return config_.family; }
   // v1's networks (empty holders in a v2 model).

@@ -22,6 +22,7 @@
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
 
+#include <i2sbseg/cpu_block_cache.h>
 #include "infer/segmenter_impl.h"
 
 namespace i2sbseg {
@@ -79,8 +80,11 @@ void apply_threads(int requested, int fallback) {
 
 using namespace detail;
 
-Segmenter::Segmenter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Segmenter::~Segmenter() = default;
+Segmenter::Segmenter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { CpuBlockCache::add_user(); }
+Segmenter::~Segmenter() {
+  impl_.reset();  // its tensors go back to the cache before the last user empties it
+  CpuBlockCache::remove_user();
+}
 
 std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const SegmenterOptions& options,
                                            bool* auto_fell_back) {
@@ -103,8 +107,8 @@ std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const 
   model.eval();
   model.fold_for_inference();  // v2: BatchNorm into the convolutions, once
   model.set_precision(dtype);  // throws when the device cannot run it
-  // cuDNN runs v2's conv + SiLU layers faster in NHWC (docs/design.md §4).
-  if (dev.is_cuda() && model.family() == ModelFamily::kV2) model.set_channels_last(true);
+  // NHWC for v2 on every device (docs/design.md §4 "Channels-last").
+  model.set_channels_last(model.prefers_channels_last());
   if (dev.is_cuda() && options.cudnn_benchmark) at::globalContext().setBenchmarkCuDNN(true);
   auto impl = std::make_unique<Impl>(ec ? model_path : canonical.string(), dev, std::move(model));
   impl->default_threads = inference_threads(0);
@@ -265,6 +269,7 @@ void Segmenter::Impl::classes_cpu(const torch::Tensor& logits, const Frame& f, s
 void Segmenter::segment(const std::uint8_t* pixels, int width, int height, int stride_bytes, PixelLayout layout,
                         const SegmentParams& params, std::vector<std::uint8_t>& class_map_out, int& out_w,
                         int& out_h, const OverlayTarget* overlay) {
+  const CpuBlockCache::FrameScope cache_scope;  // the frame's large CPU tensors reuse blocks
   check_memory(params.memory, impl_->device);  // first: a device pointer is not host-readable
   check_layout(layout);
   check_frame(width, height, stride_bytes, layout);

@@ -12,6 +12,7 @@
 #include <i2sbseg/error.h>
 #include <i2sbseg/segmenter.h>
 
+#include <i2sbseg/cpu_block_cache.h>
 #include "infer/segmenter_impl.h"
 
 namespace i2sbseg {
@@ -130,6 +131,7 @@ void Segmenter::Impl::batch_cpu(const std::vector<Frame>& fs, const SampleOption
 
 void Segmenter::segment_batch(int width, int height, PixelLayout layout, const SegmentParams& params,
                               const std::vector<BatchFrame>& frames, int& out_w, int& out_h) {
+  const CpuBlockCache::FrameScope cache_scope;
   check_memory(params.memory, impl_->device);  // first: device pointers are not host-readable
   check_layout(layout);
   output_size(width, height, params.output_size, out_w, out_h);

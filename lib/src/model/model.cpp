@@ -90,6 +90,10 @@ void Model::to(torch::Device device) {
 void Model::set_precision(torch::ScalarType dtype) {
   if (dtype != torch::kFloat32 && dtype != torch::kHalf && dtype != torch::kBFloat16)
     throw Error(ErrorKind::kInvalidOption, "precision must be fp32, fp16 or bf16", "precision");
+  // A refused precision must leave the weights as they were, not rounded to it.
+  std::vector<torch::Tensor> before;
+  if (dtype != torch::kFloat32)
+    for (const auto& [name, t] : named_tensors()) before.push_back(t.detach().clone());
   for (const auto& [prefix, net] : networks()) net->to(dtype);
   dtype_ = dtype;
   if (dtype == torch::kFloat32) return;
@@ -105,6 +109,11 @@ void Model::set_precision(torch::ScalarType dtype) {
                                  SampleOptions{1, true, nullptr});
   } catch (const std::exception& e) {
     set_precision(torch::kFloat32);
+    {
+      torch::NoGradGuard no_grad;
+      const auto now = named_tensors();
+      for (size_t i = 0; i < now.size(); ++i) now[i].second.copy_(before[i]);
+    }
     const std::string what = e.what();
     throw Error(ErrorKind::kUnsupported,
                 std::string(dtype == torch::kHalf ? "fp16" : "bf16") + " inference is not supported on " +
@@ -254,12 +263,18 @@ torch::Tensor Model::run_bridge(const torch::Tensor& z1, const SampleOptions& op
         z1, nfe, [&](const torch::Tensor& xt, int step) { return predict_x0(xt, z1, step); }, options.ot_ode,
         options.generator);
   }
+  // The net's inputs in its weights' memory order: a mixed one sends oneDNN
+  // to slow paths (noise drawn contiguous makes x_t contiguous again).
+  const auto for_net = [&](const torch::Tensor& x) {
+    const torch::Tensor y = x.to(dtype_);
+    return channels_last_ ? y.contiguous(torch::MemoryFormat::ChannelsLast) : y;
+  };
   // Inference: the z1 half of the input convolution once, not per step.
-  const torch::Tensor cond = net->condition(z1.to(dtype_));
+  const torch::Tensor cond = net->condition(for_net(z1));
   const Bridge::PredictX0 predict = [&](const torch::Tensor& xt, int step) {
     const torch::Tensor steps =
         torch::full({xt.size(0)}, step, torch::TensorOptions().dtype(torch::kLong).device(device_));
-    const torch::Tensor out = net->forward_step(xt.to(dtype_), cond, step, bridge_.noise_level(steps));
+    const torch::Tensor out = net->forward_step(for_net(xt), cond, step, bridge_.noise_level(steps));
     return bridge_.pred_x0(steps, xt, out.to(torch::kFloat32));
   };
   if (options.noise) return bridge_.sample_with_noise(z1, nfe, predict, options.ot_ode ? std::vector<torch::Tensor>{} : *options.noise);
