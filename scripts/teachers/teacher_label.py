@@ -83,6 +83,8 @@ class Teacher:
         if self.proc.poll() is None:
             self.proc.stdin.close()
             self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
 
 def person_matte(teacher, rgb, box):
