@@ -160,6 +160,21 @@ if [ -f "$clip/clip.json" ] && [ -f "$direct" ] && [ "$(realpath "$direct")" != 
   fi
 fi
 
+# The held-out street clip (pipelines/street-clip/: 48 vtest.avi frames
+# labelled by the teachers; never trained on): scored only when the models'
+# classes are the clip's (flicker --classes refuses others, saying so).
+street=pipelines/street-clip street_report="  (not scored: no $street or no direct model)"
+if [ -f "$street/clip.json" ] && [ -f "$direct" ] && [ "$(realpath "$direct")" != "$(realpath "$model")" ]; then
+  street_frames=$(grep -o '"frames": [0-9]*' "$street/clip.json" | head -1 | grep -o '[0-9]*$')
+  if build/tools/i2sbseg flicker --model "$model" --baseline "$direct" --lr-up --device "$device" \
+      --classes "$street/classes.json" --input-pattern "$street/lr_%03d.png" --masks-pattern "$street/mask_%03d.png" \
+      --count "$street_frames" >"$out/street_scores.txt" 2>"$out/street_scores.log"; then
+    street_report=$(sed -e 's/^  baseline  /  direct    /' -e 's/^  model     /  bridge    /' -e 's/^/  /' "$out/street_scores.txt")
+  else
+    street_report="  (not scored: $(tail -n 1 "$out/street_scores.log"))"
+  fi
+fi
+
 cat <<REPORT
 
 demo: done
@@ -176,4 +191,8 @@ labelled clip ($clip: camera over unseen validation composites; mIoU,
 pixel accuracy, boundary F at 2 px, flicker, and flicker where the truth
 holds still):
 $clip_report
+
+held-out street clip ($street: 48 frames of vtest.avi labelled by the
+teachers, never trained on; the same scores, and IoU per class):
+$street_report
 REPORT

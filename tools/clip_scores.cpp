@@ -52,6 +52,7 @@ ClipScores ClipScorer::scores() const {
   s.miou = labelled_ ? confusion_.mean_iou() : nan;
   s.pixel_accuracy = labelled_ ? confusion_.pixel_accuracy() : nan;
   s.boundary_f = labelled_ ? boundary_.f_score() : nan;
+  if (labelled_) s.class_iou = confusion_.iou();
   return s;
 }
 

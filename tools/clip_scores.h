@@ -19,6 +19,7 @@ struct ClipScores {
   double flicker = 0;
   // With truth only (NaN without): scores over all frames' pixels.
   double flicker_steady_truth = 0, miou = 0, pixel_accuracy = 0, boundary_f = 0;
+  std::vector<double> class_iou;  // with truth: per class, NaN where absent from both
 };
 
 class ClipScorer {

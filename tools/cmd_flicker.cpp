@@ -7,9 +7,13 @@
 // the truth holds still (tools/clip_scores.h). Each frame is segmented as
 // the element segments it (the same seed every frame). Without labels scene
 // motion changes classes too, so compare models on one clip (the ratio).
+// With --classes (the clip's classes.json) the models' class names must be
+// the clip's: the masks' indices mean nothing to a model of other classes.
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <memory>
 #include <regex>
 #include <string>
@@ -19,6 +23,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 
+#include <i2sbseg/class_list.h>
 #include <i2sbseg/device.h>
 #include <i2sbseg/error.h>
 #include <i2sbseg/model.h>
@@ -31,7 +36,7 @@ namespace i2sbseg::tools {
 namespace {
 
 struct FlickerOptions {
-  std::string model, baseline, pattern, masks_pattern, device = "cpu";
+  std::string model, baseline, pattern, masks_pattern, classes_file, device = "cpu";
   int count = 0, steps = 0, threads = 0;
   std::uint64_t seed = 0;
   bool json = false, lr_up = false;
@@ -61,10 +66,30 @@ struct Clip {
   std::vector<std::vector<std::uint8_t>> truth;
   std::vector<std::string> truth_paths;
   int truth_w = 0, truth_h = 0;
+  std::vector<ClassInfo> classes;  // --classes; empty without
 };
+
+// Refuses a model whose class names are not the clip's (--classes).
+void check_classes(const std::string& file, const std::vector<ClassInfo>& model, const Clip& clip) {
+  if (clip.classes.empty()) return;
+  bool same = model.size() == clip.classes.size();
+  for (std::size_t k = 0; same && k < model.size(); ++k) same = model[k].name == clip.classes[k].name;
+  if (!same)
+    throw Error(ErrorKind::kInvalidOption,
+                file + " has the classes " + class_names(model) + ", the clip (--classes) " + class_names(clip.classes) +
+                    ": its masks cannot score this model",
+                "classes");
+}
 
 Clip read_clip(const FlickerOptions& o) {
   Clip c;
+  if (!o.classes_file.empty()) {
+    std::ifstream in(o.classes_file);
+    if (!in) throw Error(ErrorKind::kNotFound, o.classes_file + ": cannot read (--classes)", "classes");
+    std::stringstream text;
+    text << in.rdbuf();
+    c.classes = parse_class_list(text.str(), o.classes_file);
+  }
   for (int i = 0; i < o.count; ++i) {
     const std::string path = frame_path(o.pattern, i, "input-pattern");
     cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
@@ -101,6 +126,7 @@ ClipScores score_model(const std::string& file, const Clip& clip, const FlickerO
   SegmenterOptions so;
   so.device = o.device;
   const std::shared_ptr<Segmenter> seg = Segmenter::open(file, so);
+  check_classes(file, seg->classes(), clip);
   SegmentParams params;
   params.nfe = o.steps;
   params.seed = o.seed;
@@ -121,6 +147,7 @@ ClipScores score_lr_up(const std::string& file, const Clip& clip, const FlickerO
   Model m = load_model(file, parse_device(o.device));
   m.eval();
   m.fold_for_inference();
+  check_classes(file, m.config().classes, clip);
   if (o.threads > 0) torch::set_num_threads(o.threads);
   torch::NoGradGuard no_grad;
   ClipScorer scorer(m.config().num_classes());
@@ -144,6 +171,9 @@ nlohmann::json row_json(const std::string& file, const ClipScores& s, bool label
     j["boundary_f"] = s.boundary_f;
     j["flicker_steady_truth"] = std::isnan(s.flicker_steady_truth) ? nlohmann::json(nullptr)
                                                                     : nlohmann::json(s.flicker_steady_truth);
+    nlohmann::json iou = nlohmann::json::array();  // null: a class in neither truth nor prediction
+    for (const double v : s.class_iou) iou.push_back(std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v));
+    j["class_iou"] = iou;
   }
   return j;
 }
@@ -166,6 +196,21 @@ void print_rows(const nlohmann::json& j, bool labelled) {
                 r["flicker"].get<double>(), steady);
   }
   if (j.contains("ratio") && !j["ratio"].is_null()) std::printf("  flicker, model / baseline: %.2f\n", j["ratio"].get<double>());
+  if (!labelled) return;
+  std::printf("  IoU per class%s:\n", j.contains("class_names") ? "" : " (by index)");
+  for (const char* key : {"lr_up", "baseline", "model"}) {
+    if (!j.contains(key)) continue;
+    std::printf("  %-10s", key == std::string("lr_up") ? "LR-up" : key);
+    const nlohmann::json& iou = j[key]["class_iou"];
+    for (std::size_t k = 0; k < iou.size(); ++k) {
+      const std::string name = j.contains("class_names") ? j["class_names"][k].get<std::string>() : std::to_string(k);
+      if (iou[k].is_null())
+        std::printf(" %s -", name.c_str());
+      else
+        std::printf(" %s %.4f", name.c_str(), iou[k].get<double>());
+    }
+    std::printf("\n");
+  }
 }
 
 int run_flicker(const FlickerOptions& o) {
@@ -176,6 +221,11 @@ int run_flicker(const FlickerOptions& o) {
   const bool labelled = !clip.truth.empty();
   nlohmann::json j{{"frames", o.count}, {"width", clip.frames[0].cols}, {"height", clip.frames[0].rows}};
   if (labelled) j["boundary_tolerance_px"] = 2.0;
+  if (!clip.classes.empty()) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const ClassInfo& c : clip.classes) names.push_back(c.name);
+    j["class_names"] = names;
+  }
   j["model"] = row_json(o.model, score_model(o.model, clip, o), labelled);
   if (!o.baseline.empty()) {
     j["baseline"] = row_json(o.baseline, score_model(o.baseline, clip, o), labelled);
@@ -206,6 +256,9 @@ Command add_flicker_command(CLI::App& app) {
                   "Ground truth: each frame's 8-bit class-index mask at the output size (255: unlabelled), "
                   "printf-style; adds mIoU, pixel accuracy, boundary F (2 px) and the flicker where the truth holds "
                   "still");
+  sub->add_option("--classes", o->classes_file,
+                  "The clip's classes.json: the models' class names must be its names (else refused), and they "
+                  "name the per-class IoU");
   sub->add_option("--count", o->count, "Number of frames, from index 0")->required();
   sub->add_option("--steps", o->steps, "Bridge steps (0: the model's default)");
   sub->add_option("--seed", o->seed, "Bridge noise seed, the same every frame (the element's default 0)");

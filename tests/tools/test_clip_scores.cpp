@@ -36,6 +36,10 @@ TEST(ClipScores, HandComputedClip) {
   // Confusion (truth, predicted): (0,0) 2, (0,1) 1, (1,0) 1, (1,1) 5, (2,1) 1, (2,2) 1.
   // IoU 0: 2 / (3 + 3 - 2) = 0.5; 1: 5 / (6 + 7 - 5) = 0.625; 2: 1 / (2 + 1 - 1) = 0.5.
   EXPECT_NEAR(r.miou, (0.5 + 0.625 + 0.5) / 3, 1e-12);
+  ASSERT_EQ(r.class_iou.size(), 3u);
+  EXPECT_NEAR(r.class_iou[0], 0.5, 1e-12);
+  EXPECT_NEAR(r.class_iou[1], 0.625, 1e-12);
+  EXPECT_NEAR(r.class_iou[2], 0.5, 1e-12);
   EXPECT_GE(r.boundary_f, 0.0);
   EXPECT_LE(r.boundary_f, 1.0);
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -546,6 +547,33 @@ TEST(ToolFlicker, ScoresALabelledClipAgainstItsMasks) {
       EXPECT_LE(j[row][key].get<double>(), 1.0) << row << " " << key;
     }
   EXPECT_EQ(j["boundary_tolerance_px"].get<double>(), 2.0);
+  const std::vector<double> iou = cm.iou();
+  ASSERT_EQ(j["model"]["class_iou"].size(), iou.size());
+  for (std::size_t k = 0; k < iou.size(); ++k)
+    if (std::isnan(iou[k]))
+      EXPECT_TRUE(j["model"]["class_iou"][k].is_null()) << k;
+    else
+      EXPECT_NEAR(j["model"]["class_iou"][k].get<double>(), iou[k], 1e-12) << k;
+
+  // --classes: the clip's names must be the model's (they then name the
+  // per-class IoU); other names are refused, naming both lists.
+  std::string same = "{\"classes\": [", other = "{\"classes\": [";
+  for (std::size_t k = 0; k < seg->classes().size(); ++k) {
+    same += std::string(k ? ", " : "") + "{\"name\": \"" + seg->classes()[k].name + "\", \"color\": [0, 0, 0]}";
+    other += std::string(k ? ", " : "") + "{\"name\": \"c" + std::to_string(k) + "\", \"color\": [0, 0, 0]}";
+  }
+  std::ofstream(dir.file("same.json")) << same + "]}";
+  std::ofstream(dir.file("other.json")) << other + "]}";
+  r = run_tool("flicker --model " + model + " --input-pattern " + dir.file("f_%d.png") + " --masks-pattern " +
+               dir.file("mask_%d.png") + " --count 4 --classes " + dir.file("same.json"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("IoU per class:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(seg->classes()[1].name + " "), std::string::npos) << r.out;
+  r = run_tool("flicker --model " + model + " --input-pattern " + dir.file("f_%d.png") + " --masks-pattern " +
+               dir.file("mask_%d.png") + " --count 4 --classes " + dir.file("other.json"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("c1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot score"), std::string::npos) << r.err;
 
   // Masks not at the output size, and a bad pattern, are named.
   r = run_tool("flicker --model " + model + " --input-pattern " + dir.file("f_%d.png") + " --masks-pattern " +
