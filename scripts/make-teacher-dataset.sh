@@ -8,17 +8,25 @@
 # licence go into data/teacher/provenance.jsonl, the per-package counts into
 # data/teacher/SOURCES.md. opencv-doc is never used: it is held out.
 #
-#   bash scripts/make-teacher-dataset.sh [--out DIR] [--jobs N]
+# Then composites: the teachers' own cutouts (persons, vehicles, animals
+# from the training photos) and Tux Paint's photographic stamps (animals,
+# vehicles, plants as vegetation) pasted over the labelled photos with
+# make-dataset --labelled-backgrounds --realism, into data/teacher-composites,
+# and data/teacher-mix: both sets in one folder (links), what training reads.
+#
+#   bash scripts/make-teacher-dataset.sh [--out DIR] [--jobs N] [--count N] [--tool PATH]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 # shellcheck source=scripts/deb-fetch.sh
 source scripts/deb-fetch.sh
-out=data/teacher jobs=$(nproc)
+out=data/teacher jobs=$(nproc) count=3000 tool=build/tools/i2sbseg
 while [ $# -gt 0 ]; do
   case $1 in
     --out) out=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --count) count=$2; shift 2 ;;
+    --tool) tool=$2; shift 2 ;;
     *) echo "make-teacher-dataset: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -135,3 +143,31 @@ with open(out + "/SOURCES.md", "w") as f:
                                                           total["vehicle"], total["animal"]))
 print(open(out + "/SOURCES.md").read())
 EOF
+
+# Composites over the labelled photos.
+[ -x "$tool" ] || { echo "make-teacher-dataset: no $tool (build first: meson compile -C build)" >&2; exit 1; }
+unpack tuxpaint-stamps-default
+cuts="$cache/teacher-cutouts"
+rm -rf "$cuts" "$out-cutouts"
+$py scripts/teachers/extract_cutouts.py "$out" "$out-cutouts"
+mkdir -p "$cuts"
+stamps="$root/usr/share/tuxpaint/stamps"
+for d in animals vehicles military plants; do ln -s "$stamps/$d" "$cuts/$d"; done
+ln -s "$repo/$out-cutouts" "$cuts/teacher"
+rm -rf "$out-composites"
+"$tool" make-dataset --cutouts "$cuts" --labelled-backgrounds "$out" --classes scripts/teachers/composite-classes.json \
+  --out "$out-composites" --size 128 --count "$count" --val-fraction 0.15 --seed 1 --realism --threads "$jobs"
+
+# One folder for training: the photos and the composites, linked.
+mix="$out-mix"
+rm -rf "$mix"
+mkdir -p "$mix/images" "$mix/masks"
+cmp -s <(grep -o '"name": *"[^"]*"' "$out/classes.json") <(grep -o '"name": *"[^"]*"' "$out-composites/classes.json") ||
+  { echo "make-teacher-dataset: $out and $out-composites have other classes" >&2; exit 1; }
+cp "$out/classes.json" "$mix/classes.json"
+for src in "$out" "$out-composites"; do
+  for f in "$src"/images/* "$src"/masks/*; do ln -s "$repo/$f" "$mix/${f#"$src"/}"; done
+done
+cat "$out/train.txt" "$out-composites/train.txt" >"$mix/train.txt"
+cat "$out/val.txt" "$out-composites/val.txt" >"$mix/val.txt"
+echo "make-teacher-dataset: $mix: $(wc -l <"$mix/train.txt") train, $(wc -l <"$mix/val.txt") val images"

@@ -21,7 +21,8 @@ namespace {
 // member (Error::field), the user typed the flag.
 const FieldFlags& option_flags() {
   static const FieldFlags flags{
-      {"cutouts_dir", "--cutouts"}, {"backgrounds_dirs", "--backgrounds"}, {"out_dir", "--out"},
+      {"cutouts_dir", "--cutouts"}, {"backgrounds_dirs", "--backgrounds"},
+      {"labelled_backgrounds_dirs", "--labelled-backgrounds"}, {"out_dir", "--out"},
       {"size", "--size"}, {"count", "--count"}, {"classes_file", "--classes"}, {"val_fraction", "--val-fraction"},
       {"min_cutouts", "--min-cutouts"}, {"max_cutouts", "--max-cutouts"}, {"min_colours", "--min-colours"},
       {"distractors", "--distractors"}, {"threads", "--threads"}};
@@ -85,8 +86,11 @@ Command add_make_dataset_command(CLI::App& app) {
       "make-dataset",
       "Build a copy-paste segmentation dataset: photographic RGBA cutouts pasted onto background photos");
   sub->add_option("--cutouts", o->cutouts_dir, "Folder of RGBA PNG cutouts in <category>/ subfolders")->required();
-  sub->add_option("--backgrounds", o->backgrounds_dirs, "Folder of background PNG/JPEG photos (repeatable)")
-      ->required();
+  sub->add_option("--backgrounds", o->backgrounds_dirs, "Folder of background PNG/JPEG photos (repeatable)");
+  sub->add_option("--labelled-backgrounds", o->labelled_backgrounds_dirs,
+                  "Dataset folder (images/, masks/, classes.json, train.txt/val.txt) whose photos are backgrounds "
+                  "with their labels: pastes go over the labels (classes matched by name to --classes, 255 kept); "
+                  "each image stays in its folder's split (repeatable)");
   sub->add_option("--out", o->out_dir,
                   "Output folder (images/, masks/, classes.json, train.txt, val.txt, dataset.json)")
       ->required();

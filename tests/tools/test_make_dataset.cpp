@@ -615,3 +615,71 @@ TEST(ToolMakeDataset, UnreadableImagesAreSkippedWithAWarning) {
   EXPECT_EQ(s.categories.at("animals").kept, 4);
   EXPECT_EQ(s.train.images + s.val.images, 24);
 }
+
+// --labelled-backgrounds: a dataset folder's photos as backgrounds with
+// their labels. Replaying each record (the labels' crop, nearest, mapped by
+// name; then the pastes) gives the mask exactly; 255 stays unlabelled; a
+// class with labelled pixels but no cutouts is kept; each photo stays in
+// its folder's split; a class the mapping lacks is refused by name.
+TEST(ToolMakeDataset, LabelledBackgroundsKeepTheirLabelsUnderThePastes) {
+  const SourceTree t;
+  const fs::path lab = t.out("labelled");
+  std::ofstream(t.out("map.json")) << R"({"classes": [{"name": "background", "color": [0, 0, 0]},
+                                                     {"name": "animal", "color": [1, 2, 3]},
+                                                     {"name": "vegetation", "color": [4, 5, 6]}],
+                                         "folders": {"animals": "animal"}})";
+  fs::create_directories(lab);
+  std::ofstream(lab / "classes.json") << R"({"classes": [{"name": "background", "color": [0, 0, 0]},
+                                                          {"name": "vegetation", "color": [9, 9, 9]}]})";
+  for (int i = 0; i < 3; ++i) {
+    const std::string stem = "lb" + std::to_string(i);
+    write(lab / "images" / (stem + ".png"), make_noise(100, 90, 80 + i));
+    cv::Mat m = cv::Mat::zeros(90, 100, CV_8UC1);
+    m(cv::Rect(0, 0, 50, 90)).setTo(1);
+    m(cv::Rect(60, 0, 40, 40)).setTo(255);
+    write(lab / "masks" / (stem + ".png"), m);
+  }
+  std::ofstream(lab / "train.txt") << "lb0\nlb1\n";
+  std::ofstream(lab / "val.txt") << "lb2\n";
+  auto o = options(t, "d");
+  o.backgrounds_dirs.clear();
+  o.labelled_backgrounds_dirs = {lab.string()};
+  o.classes_file = t.out("map.json").string();
+  o.max_cutouts = 1;
+  const json ds = build(o);
+  const auto idx = class_indices(t.out("d"));
+  ASSERT_EQ(idx.count("vegetation"), 1u) << "kept: labelled pixels, though no cutouts";
+  const int veg = idx.at("vegetation"), max_side = ds["options"]["cutout_max_side"];
+  EXPECT_EQ(ds["options"]["labelled_backgrounds"][0].get<std::string>(), lab.string());
+  std::int64_t veg_px = 0, ignored = 0;
+  for (const json& rec : ds["images"]) {
+    const std::string stem = rec["stem"], file = rec["background"]["file"];
+    EXPECT_NE(file.find(rec["split"] == "val" ? "lb2" : "lb"), std::string::npos);
+    if (rec["split"] == "train") EXPECT_EQ(file.find("lb2"), std::string::npos) << stem;
+    const fs::path mask_file = lab / "masks" / fs::path(file).filename();
+    const cv::Mat labels = cv::imread(mask_file.string(), cv::IMREAD_UNCHANGED);
+    cv::Mat mapped = labels.clone();
+    mapped.setTo(veg, labels == 1);
+    const json& bg = rec["background"];
+    const int side = bg["side"];
+    cv::Mat expect, scratch(48, 48, CV_8UC3);
+    cv::resize(mapped(cv::Rect(bg["x"], bg["y"], side, side)), expect, cv::Size(48, 48), 0, 0, cv::INTER_NEAREST);
+    if (bg["flipped"].get<bool>()) cv::flip(expect, expect, 1);
+    for (const json& p : rec["pastes"])
+      i2sbseg::paste_cutout(scratch, expect, rerender_cutout(t.cutouts(), p, max_side),
+                            idx.at(p["class"].get<std::string>()), p["x"], p["y"]);
+    const cv::Mat mask = cv::imread((t.out("d") / "masks" / (stem + ".png")).string(), cv::IMREAD_UNCHANGED);
+    EXPECT_EQ(cv::countNonZero(expect != mask), 0) << stem;
+    veg_px += cv::countNonZero(mask == veg);
+    ignored += cv::countNonZero(mask == 255);
+  }
+  EXPECT_GT(veg_px, 0);
+  EXPECT_GT(ignored, 0);
+
+  std::ofstream(lab / "classes.json") << R"({"classes": [{"name": "background", "color": [0, 0, 0]},
+                                                          {"name": "sky", "color": [9, 9, 9]}]})";
+  o.out_dir = t.out("d2").string();
+  const Caught c = error_of(o);
+  EXPECT_EQ(c.field, "labelled_backgrounds_dirs") << c.message;
+  EXPECT_NE(c.message.find("\"sky\""), std::string::npos) << c.message;
+}

@@ -64,6 +64,12 @@ struct ClassMapping {
 struct DatasetOptions {
   std::string cutouts_dir;
   std::vector<std::string> backgrounds_dirs;
+  // Dataset folders (images/, masks/, classes.json, train.txt and/or
+  // val.txt) whose images are backgrounds with their labels: a crop keeps
+  // its mask (classes matched by name to the mapping's, 255 kept as
+  // unlabelled) and pastes go over it; each image stays in its folder's
+  // split. With them, backgrounds_dirs may be empty.
+  std::vector<std::string> labelled_backgrounds_dirs;
   std::string out_dir;
   int size = 128;
   int count = 3000;

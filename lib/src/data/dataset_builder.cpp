@@ -56,10 +56,10 @@ struct Splits {
   int n_train = 0, n_val = 0;
 };
 
-Splits make_splits(const DatasetOptions& o, const std::vector<Cutout>& cutouts, size_t num_backgrounds,
+Splits make_splits(const DatasetOptions& o, const std::vector<Cutout>& cutouts, const std::vector<Background>& backgrounds,
                    int num_classes, Log& log) {
   Splits s;
-  builder::split_pools(o, cutouts, num_backgrounds, num_classes, s.train, s.val, log);
+  builder::split_pools(o, cutouts, backgrounds, num_classes, s.train, s.val, log);
   s.n_val = static_cast<int>(std::lround(o.count * o.val_fraction));
   s.n_train = o.count - s.n_val;
   if (s.n_val > 0 && s.val.classes.empty() && o.max_cutouts > 0)
@@ -142,10 +142,10 @@ DatasetSummary build_dataset(const DatasetOptions& o) {
   const ClassMapping mapping = load_mapping(o);
   DatasetSummary summary;
   std::vector<Cutout> cutouts = builder::load_cutouts(o, mapping, summary, log);
-  const std::vector<Background> backgrounds = builder::load_backgrounds(o, summary, log);
-  summary.classes = builder::drop_empty_classes(mapping, cutouts, log);
+  std::vector<Background> backgrounds = builder::load_backgrounds(o, mapping, summary, log);
+  summary.classes = builder::drop_empty_classes(mapping, cutouts, backgrounds, log);
   const int num_classes = static_cast<int>(summary.classes.size());
-  const Splits s = make_splits(o, cutouts, backgrounds.size(), num_classes, log);
+  const Splits s = make_splits(o, cutouts, backgrounds, num_classes, log);
 
   const fs::path out(o.out_dir);
   builder::prepare_out_dir(out);

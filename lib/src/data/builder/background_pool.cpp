@@ -3,11 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <utility>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <i2sbseg/class_list.h>
 #include <i2sbseg/error.h>
 
 #include "data/builder/image_files.h"
@@ -30,6 +34,93 @@ cv::Mat shrink_background(const cv::Mat& bgr, int size) {
                     std::max(size, static_cast<int>(std::lround(bgr.rows * scale))));
   cv::resize(bgr, out, to, 0, 0, cv::INTER_AREA);
   return out;
+}
+
+// The labels shrunk as shrink_background shrank their image (nearest).
+cv::Mat shrink_labels(const cv::Mat& labels, const cv::Size& to) {
+  if (labels.size() == to) return labels;
+  cv::Mat out;
+  cv::resize(labels, out, to, 0, 0, cv::INTER_NEAREST);
+  return out;
+}
+
+std::string read_text(const fs::path& p, const std::string& option) {
+  std::ifstream in(p);
+  if (!in) throw Error(ErrorKind::kNotFound, p.string() + ": cannot read", option);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A labelled folder's class indices -> the mapping's, by name (255 stays).
+cv::Mat class_lut(const fs::path& dir, const ClassMapping& mapping) {
+  const fs::path file = dir / "classes.json";
+  const std::vector<ClassInfo> classes = parse_class_list(read_text(file, "labelled_backgrounds_dirs"), file.string());
+  cv::Mat lut(1, 256, CV_8U, cv::Scalar(kIgnoreIndex));
+  for (size_t k = 0; k < classes.size(); ++k) {
+    const int to = mapping.class_index(classes[k].name);
+    if (to < 0)
+      throw Error(ErrorKind::kInvalidOption,
+                  file.string() + ": class \"" + classes[k].name + "\" is not among the classes " +
+                      class_names(mapping.classes) + " (add it to the --classes file)",
+                  "labelled_backgrounds_dirs");
+    lut.at<std::uint8_t>(static_cast<int>(k)) = static_cast<std::uint8_t>(to);
+  }
+  return lut;
+}
+
+// One labelled image: its photo and mask (checked), the mask mapped by `lut`.
+Background load_labelled(const fs::path& dir, const std::string& stem, int split, const cv::Mat& lut, int num_classes,
+                         int size) {
+  fs::path image;
+  for (const char* ext : {".jpg", ".png", ".jpeg"})
+    if (fs::exists(dir / "images" / (stem + ext))) image = dir / "images" / (stem + ext);
+  const fs::path mask_file = dir / "masks" / (stem + ".png");
+  const std::string opt = "labelled_backgrounds_dirs";
+  if (image.empty()) throw Error(ErrorKind::kNotFound, (dir / "images" / stem).string() + ".jpg|png: missing", opt);
+  const cv::Mat bgr = cv::imread(image.string(), cv::IMREAD_COLOR);
+  const cv::Mat mask = cv::imread(mask_file.string(), cv::IMREAD_UNCHANGED);
+  if (bgr.empty()) throw Error(ErrorKind::kBadFile, image.string() + ": cannot be read as an image", opt);
+  if (mask.empty() || mask.type() != CV_8UC1 || mask.size() != bgr.size())
+    throw Error(ErrorKind::kBadFile, mask_file.string() + ": missing, not 8-bit single-channel, or not " +
+                                         image.filename().string() + "'s size", opt);
+  double hi = 0;
+  cv::minMaxLoc(mask, nullptr, &hi, nullptr, nullptr, mask != kIgnoreIndex);
+  if (hi >= num_classes)
+    throw Error(ErrorKind::kBadFile, mask_file.string() + ": class " + std::to_string(static_cast<int>(hi)) +
+                                         " beyond its classes.json's " + std::to_string(num_classes), opt);
+  Background b{image.generic_string(), shrink_background(bgr, size), {}, split};
+  cv::Mat mapped;
+  cv::LUT(mask, lut, mapped);
+  b.labels = shrink_labels(mapped, b.bgr.size());
+  return b;
+}
+
+// Every image a labelled folder's train.txt and val.txt list, in that order.
+void load_labelled_folder(const std::string& d, const DatasetOptions& o, const ClassMapping& mapping,
+                          DatasetSummary& summary, std::vector<Background>& out) {
+  require_folder(d, "labelled backgrounds folder", "labelled_backgrounds_dirs");
+  const fs::path dir = clean_dir(d);
+  const cv::Mat lut = class_lut(dir, mapping);
+  const int n = static_cast<int>(
+      parse_class_list(read_text(dir / "classes.json", "labelled_backgrounds_dirs"), "classes.json").size());
+  int listed = 0;
+  for (const auto& [list, split] : {std::pair<const char*, int>{"train.txt", 0}, {"val.txt", 1}}) {
+    if (!fs::exists(dir / list)) continue;
+    std::istringstream stems(read_text(dir / list, "labelled_backgrounds_dirs"));
+    for (std::string stem; std::getline(stems, stem);) {
+      if (stem.empty()) continue;
+      Background b = load_labelled(dir, stem, split, lut, n, o.size);
+      ++listed;
+      if (b.bgr.cols < o.size || b.bgr.rows < o.size)
+        ++summary.skipped_backgrounds["smaller than the image size"];
+      else
+        out.push_back(std::move(b));
+    }
+  }
+  if (listed == 0)
+    throw Error(ErrorKind::kInvalidOption, d + ": a labelled backgrounds folder needs train.txt or val.txt listing its images",
+                "labelled_backgrounds_dirs");
 }
 
 // The candidate files, each folder joined with its relative paths.
@@ -60,7 +151,8 @@ Error no_backgrounds(const DatasetOptions& o) {
 
 }  // namespace
 
-std::vector<Background> load_backgrounds(const DatasetOptions& o, DatasetSummary& summary, Log& log) {
+std::vector<Background> load_backgrounds(const DatasetOptions& o, const ClassMapping& mapping, DatasetSummary& summary,
+                                         Log& log) {
   const std::vector<std::string> files = list_backgrounds(o, summary);
   std::vector<cv::Mat> images(files.size());
   parallel_for(static_cast<int>(files.size()), o.threads, [&](int i) {
@@ -80,6 +172,7 @@ std::vector<Background> load_backgrounds(const DatasetOptions& o, DatasetSummary
       out.push_back({files[i], shrink_background(images[i], o.size)});
     }
   }
+  for (const std::string& d : o.labelled_backgrounds_dirs) load_labelled_folder(d, o, mapping, summary, out);
   if (out.empty()) throw no_backgrounds(o);
   return out;
 }

@@ -14,6 +14,9 @@ namespace i2sbseg::builder {
 // Every PNG/JPEG under the backgrounds folders that is at least size x size
 // and not a screenshot; skips are counted in `summary`. Throws Error
 // (kInvalidOption, "backgrounds_dirs") when none is left.
-std::vector<Background> load_backgrounds(const DatasetOptions& options, DatasetSummary& summary, Log& log);
+// The plain backgrounds, then the labelled ones (their labels as indices
+// into `mapping`'s classes).
+std::vector<Background> load_backgrounds(const DatasetOptions& options, const ClassMapping& mapping,
+                                         DatasetSummary& summary, Log& log);
 
 }  // namespace i2sbseg::builder

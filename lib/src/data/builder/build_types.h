@@ -28,6 +28,8 @@ inline bool is_distractor(const Cutout& c) { return c.class_index == 0; }
 struct Background {
   std::string file;  // the backgrounds folder joined with the relative path
   cv::Mat bgr;
+  cv::Mat labels;  // labelled backgrounds: CV_8UC1 class indices (255 unlabelled), bgr's size; else empty
+  int split = -1;  // labelled backgrounds: 0 train, 1 val (the folder's own lists); -1: dealt by val_fraction
 };
 
 // Cutouts and backgrounds one split may draw from.

@@ -48,7 +48,8 @@ void validate(const DatasetOptions& o) {
   require(o.min_colours >= 0, "minimum colour count " + std::to_string(o.min_colours) + ": must be >= 0",
           "min_colours");
   require(!o.out_dir.empty(), "no output folder given", "out_dir");
-  require(!o.backgrounds_dirs.empty(), "no backgrounds folder given", "backgrounds_dirs");
+  require(!o.backgrounds_dirs.empty() || !o.labelled_backgrounds_dirs.empty(), "no backgrounds folder given",
+          "backgrounds_dirs");
   require_folder(o.cutouts_dir, "cutouts folder", "cutouts_dir");
   for (const std::string& d : o.backgrounds_dirs) require_folder(d, "backgrounds folder", "backgrounds_dirs");
   std::error_code ec;

@@ -78,7 +78,7 @@ json image_json(const std::string& stem, const ImageRecord& r, const BuildRecord
 
 // Not out_dir or threads: the same dataset built elsewhere is the same file.
 json options_json(const DatasetOptions& o) {
-  return {{"cutouts", o.cutouts_dir},
+  json j = {{"cutouts", o.cutouts_dir},
           {"backgrounds", o.backgrounds_dirs},
           {"size", o.size},
           {"count", o.count},
@@ -89,6 +89,9 @@ json options_json(const DatasetOptions& o) {
           {"max_cutouts", o.max_cutouts},
           {"min_colours", o.min_colours},
           {"cutout_max_side", cutout_max_side(o.size)}};
+  // Only when given: builds without them keep their bytes.
+  if (!o.labelled_backgrounds_dirs.empty()) j["labelled_backgrounds"] = o.labelled_backgrounds_dirs;
+  return j;
 }
 
 json summary_json(const SplitSummary& s, const BuildRecord& b) {

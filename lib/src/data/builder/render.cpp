@@ -13,8 +13,9 @@
 namespace i2sbseg::builder {
 namespace {
 
-// The random crop of a background, size x size.
-cv::Mat crop_background(const Background& bg, int size, std::mt19937_64& rng, ImageRecord& rec) {
+// The random crop of a background, size x size, and of its labels (nearest;
+// all background when it has none) into `mask`.
+cv::Mat crop_background(const Background& bg, int size, std::mt19937_64& rng, ImageRecord& rec, cv::Mat& mask) {
   const int shortest = std::min(bg.bgr.cols, bg.bgr.rows);
   rec.crop_side = uniform_int(rng, std::min(shortest, size), shortest);
   rec.crop_x = uniform_int(rng, 0, bg.bgr.cols - rec.crop_side);
@@ -24,6 +25,13 @@ cv::Mat crop_background(const Background& bg, int size, std::mt19937_64& rng, Im
   cv::resize(bg.bgr(cv::Rect(rec.crop_x, rec.crop_y, rec.crop_side, rec.crop_side)), out, cv::Size(size, size), 0, 0,
              rec.crop_side > size ? cv::INTER_AREA : cv::INTER_LINEAR);
   if (rec.background_flipped) cv::flip(out, out, 1);
+  if (bg.labels.empty()) {
+    mask = cv::Mat::zeros(size, size, CV_8UC1);
+  } else {
+    cv::resize(bg.labels(cv::Rect(rec.crop_x, rec.crop_y, rec.crop_side, rec.crop_side)), mask, cv::Size(size, size),
+               0, 0, cv::INTER_NEAREST);
+    if (rec.background_flipped) cv::flip(mask, mask, 1);
+  }
   return out;
 }
 
@@ -76,8 +84,7 @@ ImageRecord render_image(const DatasetOptions& o, const Pool& pool, const std::v
                          std::mt19937_64* look_rng, cv::Mat& image, cv::Mat& mask) {
   ImageRecord rec;
   rec.background = pool.backgrounds[uniform_int(rng, 0, static_cast<int>(pool.backgrounds.size()) - 1)];
-  image = crop_background(backgrounds[rec.background], o.size, rng, rec);
-  mask = cv::Mat::zeros(o.size, o.size, CV_8UC1);
+  image = crop_background(backgrounds[rec.background], o.size, rng, rec, mask);
   const int n = uniform_int(rng, o.min_cutouts, o.max_cutouts);
   for (const std::uint8_t distractor : paste_order(o, pool, n, rng)) {
     Paste p = distractor ? place(pick(pool.distractors, rng), cutouts, o.size, rng)
@@ -97,7 +104,8 @@ ImageRecord render_image(const DatasetOptions& o, const Pool& pool, const std::v
   rec.pixels.assign(num_classes, 0);
   for (int y = 0; y < mask.rows; ++y) {
     const std::uint8_t* m = mask.ptr<std::uint8_t>(y);
-    for (int x = 0; x < mask.cols; ++x) ++rec.pixels[m[x]];
+    for (int x = 0; x < mask.cols; ++x)
+      if (m[x] < num_classes) ++rec.pixels[m[x]];  // 255 (a labelled background's unlabelled) counts in none
   }
   return rec;
 }

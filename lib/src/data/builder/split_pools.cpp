@@ -3,6 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+
+#include <opencv2/core.hpp>
+
+#include <i2sbseg/class_list.h>
 
 #include "data/builder/random_draws.h"
 
@@ -34,9 +39,14 @@ void index_by_class(Pool& p, const std::vector<Cutout>& cutouts, int num_classes
 
 }  // namespace
 
-std::vector<ClassInfo> drop_empty_classes(const ClassMapping& mapping, std::vector<Cutout>& cutouts, Log& log) {
+std::vector<ClassInfo> drop_empty_classes(const ClassMapping& mapping, std::vector<Cutout>& cutouts,
+                                          std::vector<Background>& backgrounds, Log& log) {
   std::vector<int> used(mapping.classes.size(), 0);
   for (const Cutout& c : cutouts) used[c.class_index] = 1;
+  for (const Background& b : backgrounds)
+    for (int y = 0; y < b.labels.rows; ++y)
+      for (const std::uint8_t* p = b.labels.ptr<std::uint8_t>(y); p != b.labels.ptr<std::uint8_t>(y) + b.labels.cols; ++p)
+        if (*p < used.size()) used[*p] = 1;
   std::vector<int> remap(mapping.classes.size(), -1);
   std::vector<ClassInfo> classes{mapping.classes[0]};
   remap[0] = 0;
@@ -49,11 +59,16 @@ std::vector<ClassInfo> drop_empty_classes(const ClassMapping& mapping, std::vect
     }
   }
   for (Cutout& c : cutouts) c.class_index = remap[c.class_index];
+  cv::Mat lut(1, 256, CV_8U, cv::Scalar(kIgnoreIndex));
+  for (size_t k = 0; k < remap.size(); ++k)
+    if (remap[k] >= 0) lut.at<std::uint8_t>(static_cast<int>(k)) = static_cast<std::uint8_t>(remap[k]);
+  for (Background& b : backgrounds)
+    if (!b.labels.empty()) cv::LUT(b.labels, lut, b.labels);
   return classes;
 }
 
-void split_pools(const DatasetOptions& o, const std::vector<Cutout>& cutouts, size_t num_backgrounds, int num_classes,
-                 Pool& train, Pool& val, Log& log) {
+void split_pools(const DatasetOptions& o, const std::vector<Cutout>& cutouts, const std::vector<Background>& backgrounds,
+                 int num_classes, Pool& train, Pool& val, Log& log) {
   for (Pool* p : {&train, &val}) p->by_class.assign(num_classes, {});
   for (int k = 1; k < num_classes; ++k) {
     std::vector<int> members;
@@ -61,8 +76,13 @@ void split_pools(const DatasetOptions& o, const std::vector<Cutout>& cutouts, si
       if (cutouts[i].class_index == k) members.push_back(static_cast<int>(i));
     deal(members, o.val_fraction, make_rng(o.seed, 1, k), train.cutouts, val.cutouts);
   }
-  std::vector<int> bg(num_backgrounds);
-  for (size_t i = 0; i < num_backgrounds; ++i) bg[i] = static_cast<int>(i);
+  std::vector<int> bg;  // plain backgrounds are dealt; labelled ones keep their folder's split
+  for (size_t i = 0; i < backgrounds.size(); ++i) {
+    if (backgrounds[i].split < 0)
+      bg.push_back(static_cast<int>(i));
+    else
+      (backgrounds[i].split == 1 ? val : train).backgrounds.push_back(static_cast<int>(i));
+  }
   deal(bg, o.val_fraction, make_rng(o.seed, 2, 0), train.backgrounds, val.backgrounds);
   std::vector<int> distractors;
   for (size_t i = 0; i < cutouts.size(); ++i)

@@ -16,11 +16,14 @@ namespace i2sbseg::builder {
 
 // Classes that got no cutouts are dropped (the trainer would never see
 // them); indices are renumbered densely, background stays 0.
-std::vector<ClassInfo> drop_empty_classes(const ClassMapping& mapping, std::vector<Cutout>& cutouts, Log& log);
+// The classes with cutouts or labelled-background pixels, renumbered in
+// order; cutouts' and labels' indices are rewritten to match.
+std::vector<ClassInfo> drop_empty_classes(const ClassMapping& mapping, std::vector<Cutout>& cutouts,
+                                          std::vector<Background>& backgrounds, Log& log);
 
 // Splits cutouts per class, distractors and backgrounds into train/val
 // pools, the validation share drawn at random from the seed.
-void split_pools(const DatasetOptions& options, const std::vector<Cutout>& cutouts, size_t num_backgrounds,
-                 int num_classes, Pool& train, Pool& val, Log& log);
+void split_pools(const DatasetOptions& options, const std::vector<Cutout>& cutouts,
+                 const std::vector<Background>& backgrounds, int num_classes, Pool& train, Pool& val, Log& log);
 
 }  // namespace i2sbseg::builder
