@@ -80,6 +80,9 @@ def parse_args(argv):
     p.add_argument("--prefix", default="", help="prefix of the written stems (default: none for --images, "
                    "the video's name for --video)")
     p.add_argument("--max-side", type=int, default=640, help="images are shrunk to this longest side first (640)")
+    p.add_argument("--min-colours", type=int, default=0,
+                   help="skip drawings: keep an image (after --max-side) only with over this many distinct colours "
+                   "and under half of adjacent pixels identical (make-dataset's photo test uses 1500; 0: keep all)")
     p.add_argument("--split", choices=["hash", "train", "val"], default="hash",
                    help="hash: val by a hash of the stem (--val-fraction); or all to one split")
     p.add_argument("--val-fraction", type=float, default=0.15)
@@ -201,6 +204,8 @@ def _work(item):
         return {"error": str(_teacher)}
     try:
         rgb, original = load((stem, rec, how), bgr, _opts["max_side"])
+        if _opts["min_colours"] > 0 and not tr.is_photograph(rgb, _opts["min_colours"]):
+            return {"skipped": stem, "why": "not a photograph (a drawing)"}
         t0 = time.time()
         mask, boxes = tl.label_image(rgb, _teacher)
     except tl.TeacherError as e:
@@ -277,17 +282,25 @@ def main(argv):
     sources = list_sources(a)
     prepare_out(a)
     items = read_frames(sources, a.video) if a.video else ((s, None) for s in sources)
-    opts = {"out": a.out, "max_side": a.max_side, "previews": a.previews}
-    records = []
+    opts = {"out": a.out, "max_side": a.max_side, "previews": a.previews, "min_colours": a.min_colours}
+    records, skipped = [], []
     t0 = time.time()
     with mp.Pool(min(a.jobs, len(sources)), initializer=_init, initargs=(a.teachers, opts)) as pool:
         for r in pool.imap(_work, items):
             if "error" in r:
                 pool.terminate()
                 fail(r["error"])
-            records.append(r)
-            if len(records) % 10 == 0 or len(records) == len(sources):
-                sys.stderr.write("label-with-teachers: %d/%d images, %.1f s\n" % (len(records), len(sources), time.time() - t0))
+            (skipped if "skipped" in r else records).append(r)
+            done = len(records) + len(skipped)
+            if done % 10 == 0 or done == len(sources):
+                sys.stderr.write("label-with-teachers: %d/%d images, %.1f s\n" % (done, len(sources), time.time() - t0))
+    if skipped:
+        with open(os.path.join(a.out, "skipped.txt"), "a") as f:
+            f.writelines("%s: %s\n" % (r["skipped"], r["why"]) for r in skipped)
+        sys.stderr.write("label-with-teachers: %d images skipped as drawings (--min-colours %d), listed in %s\n"
+                         % (len(skipped), a.min_colours, os.path.join(a.out, "skipped.txt")))
+    if not records:
+        fail("every image was skipped")
     write_lists(a, records)
     ignore = sum(r["shares"]["ignore"] for r in records) / len(records)
     objects = sum(1 for r in records for b in r["boxes"] if b["state"] in ("grabcut", "grabcut+matte"))

@@ -112,7 +112,8 @@ for r in "${gcompris_rcc[@]}"; do
 done
 echo "}" >>"$prov"
 
-$py scripts/label-with-teachers.py --images "$stage" --provenance "$prov" --out "$out" --jobs "$jobs"
+rm -rf "$out"  # rebuilt whole: the labels follow the teachers and the lists
+$py scripts/label-with-teachers.py --images "$stage" --provenance "$prov" --out "$out" --jobs "$jobs" --min-colours 1500
 
 # SOURCES.md: what came from where.
 $py - "$out" <<'EOF'
@@ -152,8 +153,9 @@ rm -rf "$cuts" "$out-cutouts"
 $py scripts/teachers/extract_cutouts.py "$out" "$out-cutouts"
 mkdir -p "$cuts"
 stamps="$root/usr/share/tuxpaint/stamps"
-for d in animals vehicles military plants; do ln -s "$stamps/$d" "$cuts/$d"; done
-ln -s "$repo/$out-cutouts" "$cuts/teacher"
+# Hard links, not symlinks: make-dataset's folder walk does not follow links.
+for d in animals vehicles military plants; do cp -rl "$stamps/$d" "$cuts/$d"; done
+cp -rl "$repo/$out-cutouts" "$cuts/teacher"
 rm -rf "$out-composites"
 "$tool" make-dataset --cutouts "$cuts" --labelled-backgrounds "$out" --classes scripts/teachers/composite-classes.json \
   --out "$out-composites" --size 128 --count "$count" --val-fraction 0.15 --seed 1 --realism --threads "$jobs"
@@ -162,7 +164,8 @@ rm -rf "$out-composites"
 mix="$out-mix"
 rm -rf "$mix"
 mkdir -p "$mix/images" "$mix/masks"
-cmp -s <(grep -o '"name": *"[^"]*"' "$out/classes.json") <(grep -o '"name": *"[^"]*"' "$out-composites/classes.json") ||
+names() { $py -c 'import json, sys; print([c["name"] for c in json.load(open(sys.argv[1]))["classes"]])' "$1"; }
+[ "$(names "$out/classes.json")" = "$(names "$out-composites/classes.json")" ] ||
   { echo "make-teacher-dataset: $out and $out-composites have other classes" >&2; exit 1; }
 cp "$out/classes.json" "$mix/classes.json"
 for src in "$out" "$out-composites"; do

@@ -62,6 +62,18 @@ class Rules:
     veg_band = 2           # px of ignore around vegetation's edge
 
 
+def is_photograph(rgb, min_colours):
+    """make-dataset's photograph test (docs/design.md §6), on the whole
+    image: over min_colours distinct colours and under half of adjacent
+    pixel pairs identical (drawings are flat; noise-free renders too)."""
+    flat = rgb.reshape(-1, 3).astype(np.uint32)
+    colours = np.unique((flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]).size
+    same_x = (rgb[:, 1:] == rgb[:, :-1]).all(axis=2)
+    same_y = (rgb[1:, :] == rgb[:-1, :]).all(axis=2)
+    identical = (same_x.sum() + same_y.sum()) / float(same_x.size + same_y.size)
+    return colours > min_colours and identical < 0.5
+
+
 def iou(a, b):
     x0, y0 = max(a[0], b[0]), max(a[1], b[1])
     x1, y1 = min(a[2], b[2]), min(a[3], b[3])

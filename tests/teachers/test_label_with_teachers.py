@@ -200,6 +200,24 @@ class Errors(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(os.path.join(images, "broken.png") + " cannot be read as an image", r.stderr)
 
+    def test_drawings_are_skipped_and_listed(self):
+        images = os.path.join(self.tmp, "images")
+        os.makedirs(images)
+        shutil.copyfile(os.path.join(IMAGES, "coffee.jpg"), os.path.join(images, "coffee.jpg"))
+        drawing = np.zeros((120, 160, 3), np.uint8)
+        cv2.rectangle(drawing, (20, 20), (100, 90), (40, 200, 60), -1)
+        cv2.imwrite(os.path.join(images, "drawing.png"), drawing)
+        out = os.path.join(self.tmp, "out")
+        r = run_tool("--images", images, "--licence", "test", "--out", out, "--teachers", MODULES, "--jobs", "1",
+                     "--min-colours", "1500")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("1 images skipped as drawings", r.stderr)
+        with open(os.path.join(out, "skipped.txt")) as f:
+            self.assertEqual(f.read(), "drawing: not a photograph (a drawing)\n")
+        self.assertEqual(sorted(os.listdir(os.path.join(out, "images"))), ["coffee.jpg"])
+        self.assertTrue(tr.is_photograph(read_rgb("coffee.jpg"), 1500))
+        self.assertFalse(tr.is_photograph(drawing, 1500))
+
     def test_images_need_a_licence(self):
         r = run_tool("--images", IMAGES, "--out", os.path.join(self.tmp, "out"), "--teachers", MODULES)
         self.assertNotEqual(r.returncode, 0)
