@@ -208,6 +208,5 @@ def vegetation(rgb, rules):
         good[0] = False
         veg = good[lab]
         unsure |= on & ~veg
-    unsure |= ignore_band(veg, rules.veg_band) & ~veg
-    edge = ignore_band(veg, rules.veg_band) & veg
-    return veg & ~edge, unsure | edge
+    band = ignore_band(veg, rules.veg_band)  # both sides of every vegetation edge
+    return veg & ~band, unsure | band

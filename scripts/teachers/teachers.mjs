@@ -62,9 +62,8 @@ function versionOf(name) {
 }
 
 const tf = need('@tensorflow/tfjs-core');
-need('@tensorflow/tfjs-converter');
+const converter = need('@tensorflow/tfjs-converter');
 const wasm = need('@tensorflow/tfjs-backend-wasm');
-const converter = require('@tensorflow/tfjs-converter');
 
 const modelsDir = path.join(modulesDir, 'node_modules', '@vladmandic', 'human-models', 'models');
 

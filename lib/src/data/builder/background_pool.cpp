@@ -52,10 +52,9 @@ std::string read_text(const fs::path& p, const std::string& option) {
   return s.str();
 }
 
-// A labelled folder's class indices -> the mapping's, by name (255 stays).
-cv::Mat class_lut(const fs::path& dir, const ClassMapping& mapping) {
-  const fs::path file = dir / "classes.json";
-  const std::vector<ClassInfo> classes = parse_class_list(read_text(file, "labelled_backgrounds_dirs"), file.string());
+// A labelled folder's class indices (its classes.json, `file`) -> the
+// mapping's, by name (255 stays).
+cv::Mat class_lut(const std::vector<ClassInfo>& classes, const fs::path& file, const ClassMapping& mapping) {
   cv::Mat lut(1, 256, CV_8U, cv::Scalar(kIgnoreIndex));
   for (size_t k = 0; k < classes.size(); ++k) {
     const int to = mapping.class_index(classes[k].name);
@@ -101,9 +100,11 @@ void load_labelled_folder(const std::string& d, const DatasetOptions& o, const C
                           DatasetSummary& summary, std::vector<Background>& out) {
   require_folder(d, "labelled backgrounds folder", "labelled_backgrounds_dirs");
   const fs::path dir = clean_dir(d);
-  const cv::Mat lut = class_lut(dir, mapping);
-  const int n = static_cast<int>(
-      parse_class_list(read_text(dir / "classes.json", "labelled_backgrounds_dirs"), "classes.json").size());
+  const fs::path classes_file = dir / "classes.json";
+  const std::vector<ClassInfo> classes =
+      parse_class_list(read_text(classes_file, "labelled_backgrounds_dirs"), classes_file.string());
+  const cv::Mat lut = class_lut(classes, classes_file, mapping);
+  const int n = static_cast<int>(classes.size());
   int listed = 0;
   for (const auto& [list, split] : {std::pair<const char*, int>{"train.txt", 0}, {"val.txt", 1}}) {
     if (!fs::exists(dir / list)) continue;

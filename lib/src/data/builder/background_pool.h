@@ -12,10 +12,10 @@
 namespace i2sbseg::builder {
 
 // Every PNG/JPEG under the backgrounds folders that is at least size x size
-// and not a screenshot; skips are counted in `summary`. Throws Error
-// (kInvalidOption, "backgrounds_dirs") when none is left.
-// The plain backgrounds, then the labelled ones (their labels as indices
-// into `mapping`'s classes).
+// and not a screenshot, then every image the labelled backgrounds folders
+// list (their labels as indices into `mapping`'s classes); skips are
+// counted in `summary`. Throws Error (kInvalidOption, "backgrounds_dirs")
+// when none is left.
 std::vector<Background> load_backgrounds(const DatasetOptions& options, const ClassMapping& mapping,
                                          DatasetSummary& summary, Log& log);
 

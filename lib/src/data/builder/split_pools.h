@@ -14,10 +14,9 @@
 
 namespace i2sbseg::builder {
 
-// Classes that got no cutouts are dropped (the trainer would never see
-// them); indices are renumbered densely, background stays 0.
-// The classes with cutouts or labelled-background pixels, renumbered in
-// order; cutouts' and labels' indices are rewritten to match.
+// Classes with neither cutouts nor labelled-background pixels are dropped
+// (the trainer would never see them); indices are renumbered densely,
+// background stays 0, and cutouts' and labels' indices rewritten to match.
 std::vector<ClassInfo> drop_empty_classes(const ClassMapping& mapping, std::vector<Cutout>& cutouts,
                                           std::vector<Background>& backgrounds, Log& log);
 
