@@ -25,7 +25,7 @@ const FieldFlags& option_flags() {
       {"labelled_backgrounds_dirs", "--labelled-backgrounds"}, {"out_dir", "--out"},
       {"size", "--size"}, {"count", "--count"}, {"classes_file", "--classes"}, {"val_fraction", "--val-fraction"},
       {"min_cutouts", "--min-cutouts"}, {"max_cutouts", "--max-cutouts"}, {"min_colours", "--min-colours"},
-      {"distractors", "--distractors"}, {"threads", "--threads"}};
+      {"distractors", "--distractors"}, {"paste_scale", "--paste-scale"}, {"threads", "--threads"}};
   return flags;
 }
 
@@ -112,6 +112,16 @@ Command add_make_dataset_command(CLI::App& app) {
   sub->add_flag("--realism", o->realism,
                "Blend pastes into the photo: feathered matte, colour and blur matched to what they cover, "
                "mild noise on the whole image (masks unchanged; off: the same bytes as before)");
+  sub->add_option_function<std::vector<double>>(
+         "--paste-scale",
+         [o](const std::vector<double>& v) {
+           o->paste_scale_min = v[0];
+           o->paste_scale_max = v[1];
+         },
+         "A paste's longest side as a share of the image side, drawn uniformly in MIN..MAX (default 0.25 0.9; "
+         "smaller makes far objects)")
+      ->expected(2)
+      ->type_name("MIN MAX");
   sub->add_option("--min-colours", o->min_colours,
                   "A cutout is a photograph when its opaque pixels have more distinct colours")
       ->capture_default_str();

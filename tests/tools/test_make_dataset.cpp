@@ -317,6 +317,42 @@ TEST(ToolMakeDataset, MasksMatchTheRecordedPastesExactly) {
   EXPECT_GT(checked_last, 1000);
 }
 
+// --paste-scale: every paste's longest side is the drawn share of the image
+// side (before the quarter that may hang over an edge), and dataset.json
+// records the range; the default range leaves dataset.json without the entry.
+TEST(ToolMakeDataset, PasteScaleBoundsEveryPastesLongestSide) {
+  const SourceTree t;
+  auto o = options(t, "small");
+  o.paste_scale_min = 0.25;
+  o.paste_scale_max = 0.5;
+  const json ds = build(o);
+  int pastes = 0, below_half_range = 0;
+  for (const json& rec : ds["images"])
+    for (const json& p : rec["pastes"]) {
+      const int longest = std::max(p["width"].get<int>(), p["height"].get<int>());
+      EXPECT_GE(longest, 12) << p;  // 48 * 0.25
+      EXPECT_LE(longest, 24) << p;
+      below_half_range += longest <= 18;
+      ++pastes;
+    }
+  EXPECT_GT(pastes, 20);
+  EXPECT_GT(below_half_range, 0);  // drawn over the range, not pinned to one end
+  EXPECT_LT(below_half_range, pastes);
+  EXPECT_EQ(ds["options"]["paste_scale"], json::array({0.25, 0.5}));
+  const json plain = build(options(t, "plain"));
+  EXPECT_FALSE(plain["options"].contains("paste_scale"));
+
+  o = options(t, "e");
+  o.paste_scale_min = 0.5;
+  o.paste_scale_max = 0.4;
+  expect_error(o, i2sbseg::ErrorKind::kInvalidOption, "paste_scale", "paste scale 0.5..0.4");
+  o.paste_scale_min = 0;
+  expect_error(o, i2sbseg::ErrorKind::kInvalidOption, "paste_scale", "paste scale 0..0.4");
+  const ToolResult r = run_tool(t.args("e", "--paste-scale 0.3 3"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--paste-scale: paste scale 0.3..3: must be 0 < MIN <= MAX <= 2"), std::string::npos) << r.err;
+}
+
 // Distractors are pasted like cutouts, labelled background, interleaved with the class pastes:
 // replaying the records over the background crop gives the image and the mask exactly.
 TEST(ToolMakeDataset, DistractorsArePastedAsBackgroundAndOcclude) {

@@ -79,6 +79,11 @@ struct DatasetOptions {
   int min_cutouts = 1;
   int max_cutouts = 4;
   int min_colours = 1500;       // a photo has more distinct opaque colours than this
+  // A paste's longest side, as a share of the image side, drawn uniformly
+  // in [paste_scale_min, paste_scale_max]. Smaller shares make far objects
+  // (a pedestrian 40 px tall in a 384x288 frame is 0.14 of it).
+  double paste_scale_min = 0.25;
+  double paste_scale_max = 0.9;
   int distractors = 0;          // most distractor pastes per image (0..16); 0: none, as before
   bool realism = false;         // paste_cutout_realistic + add_image_noise; false: the bytes of before
   int threads = 2;              // output does not depend on it

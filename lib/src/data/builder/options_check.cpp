@@ -47,6 +47,10 @@ void validate(const DatasetOptions& o) {
           "distractors per image " + std::to_string(o.distractors) + ": must be 0..16", "distractors");
   require(o.min_colours >= 0, "minimum colour count " + std::to_string(o.min_colours) + ": must be >= 0",
           "min_colours");
+  require(o.paste_scale_min > 0 && o.paste_scale_min <= o.paste_scale_max && o.paste_scale_max <= 2,
+          "paste scale " + format_number(o.paste_scale_min) + ".." + format_number(o.paste_scale_max) +
+              ": must be 0 < MIN <= MAX <= 2 (the paste's longest side as a share of the image side)",
+          "paste_scale");
   require(!o.out_dir.empty(), "no output folder given", "out_dir");
   require(!o.backgrounds_dirs.empty() || !o.labelled_backgrounds_dirs.empty(), "no backgrounds folder given",
           "backgrounds_dirs");

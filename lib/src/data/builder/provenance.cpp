@@ -91,6 +91,8 @@ json options_json(const DatasetOptions& o) {
           {"cutout_max_side", cutout_max_side(o.size)}};
   // Only when given: builds without them keep their bytes.
   if (!o.labelled_backgrounds_dirs.empty()) j["labelled_backgrounds"] = o.labelled_backgrounds_dirs;
+  if (o.paste_scale_min != DatasetOptions{}.paste_scale_min || o.paste_scale_max != DatasetOptions{}.paste_scale_max)
+    j["paste_scale"] = {o.paste_scale_min, o.paste_scale_max};
   return j;
 }
 

@@ -42,11 +42,12 @@ int pick(const std::vector<int>& v, std::mt19937_64& rng) {
 
 // Scale, flip and position of a paste of `cutout`: the same draws for
 // classes and distractors, so size or place never tells them apart.
-Paste place(int cutout, const std::vector<Cutout>& cutouts, int size, std::mt19937_64& rng) {
+Paste place(int cutout, const std::vector<Cutout>& cutouts, const DatasetOptions& o, std::mt19937_64& rng) {
   Paste p;
   p.cutout = cutout;
   const cv::Mat& c = cutouts[p.cutout].rgba;
-  const double longest = size * (0.25 + 0.65 * uniform01(rng));
+  const int size = o.size;
+  const double longest = size * (o.paste_scale_min + (o.paste_scale_max - o.paste_scale_min) * uniform01(rng));
   const double scale = longest / std::max(c.cols, c.rows);
   p.width = std::max(1, static_cast<int>(std::lround(c.cols * scale)));
   p.height = std::max(1, static_cast<int>(std::lround(c.rows * scale)));
@@ -59,10 +60,10 @@ Paste place(int cutout, const std::vector<Cutout>& cutouts, int size, std::mt199
 
 // A class paste: the class uniformly among the pool's classes (rare classes
 // keep their share), then a cutout of it.
-Paste draw_paste(const Pool& pool, const std::vector<Cutout>& cutouts, int size, std::mt19937_64& rng) {
+Paste draw_paste(const Pool& pool, const std::vector<Cutout>& cutouts, const DatasetOptions& o, std::mt19937_64& rng) {
   const int k = pick(pool.classes, rng);
   const int cutout = pick(pool.by_class[k], rng);
-  return place(cutout, cutouts, size, rng);
+  return place(cutout, cutouts, o, rng);
 }
 
 // Which pastes are distractors, in paste order: `n` class pastes and
@@ -87,8 +88,7 @@ ImageRecord render_image(const DatasetOptions& o, const Pool& pool, const std::v
   image = crop_background(backgrounds[rec.background], o.size, rng, rec, mask);
   const int n = uniform_int(rng, o.min_cutouts, o.max_cutouts);
   for (const std::uint8_t distractor : paste_order(o, pool, n, rng)) {
-    Paste p = distractor ? place(pick(pool.distractors, rng), cutouts, o.size, rng)
-                         : draw_paste(pool, cutouts, o.size, rng);
+    Paste p = distractor ? place(pick(pool.distractors, rng), cutouts, o, rng) : draw_paste(pool, cutouts, o, rng);
     const Cutout& c = cutouts[p.cutout];
     const cv::Mat scaled = scale_cutout(c.rgba, p.width, p.height, p.flipped);
     if (look_rng)
