@@ -8,7 +8,7 @@ packages=(
   build-essential pkg-config cmake meson ninja-build
   libtorch-dev libgloo-dev nlohmann-json3-dev libcli11-dev googletest libgtest-dev
   clang libclang-rt-14-dev valgrind
-  libopencv-dev libjpeg-dev python3-opencv python3-numpy
+  libopencv-dev libjpeg-dev python3-opencv python3-numpy libgdk-pixbuf2.0-bin
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools gstreamer1.0-libav
 )
 

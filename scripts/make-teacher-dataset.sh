@@ -11,8 +11,12 @@
 # Then composites: the teachers' own cutouts (persons, vehicles, animals
 # from the training photos) and Tux Paint's photographic stamps (animals,
 # vehicles, plants as vegetation) pasted over the labelled photos with
-# make-dataset --labelled-backgrounds --realism, into data/teacher-composites,
-# and data/teacher-mix: both sets in one folder (links), what training reads.
+# make-dataset --labelled-backgrounds --realism, into data/teacher-composites;
+# Scratch 1.4's photographed costumes (people, animals, vehicles: GIFs,
+# 256 colours, so screened by eye rather than by colour count) pasted small
+# and several to an image, far pedestrians among them, into data/teacher-far;
+# and data/teacher-mix: all three sets in one folder (links), what training
+# reads.
 #
 #   bash scripts/make-teacher-dataset.sh [--out DIR] [--jobs N] [--count N] [--tool PATH]
 set -euo pipefail
@@ -31,6 +35,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 py=/usr/bin/python3
+command -v gdk-pixbuf-thumbnailer >/dev/null ||
+  { echo "make-teacher-dataset: no gdk-pixbuf-thumbnailer (it reads Scratch's GIFs): apt-get install libgdk-pixbuf2.0-bin, or bash scripts/install-deps.sh" >&2; exit 1; }
 cache="$repo/.debcache"
 root="$cache/teacher-x"
 stage="$cache/teacher-stage"
@@ -56,6 +62,20 @@ plasma_photos=(BytheWater ColdRipple ColorfulCups DarkestHour EveningGlow Fallen
                summer_1am)
 # GCompris keeps its photos (WebP) inside Qt resource files.
 gcompris_rcc=(categorization lang clickgame explore_world_animals erase)
+# Scratch 1.4: the backgrounds' JPEGs (the colour test drops the drawn ones)
+# and the costumes that are photographs, screened by eye (the others are
+# drawings; the ants are no COCO animal). Media/* is CC-BY-SA-3.0.
+scratch_licence="CC-BY-SA-3.0 (Media/*: /usr/share/doc/scratch/copyright)"
+scratch_media=usr/share/scratch/Media
+scratch_costumes=(
+  People/{amon1,anjuli-{1,2,3,4,5},anna-{1,2,3},breakdancer-{1,2,3,4},breakdancer{1,2,3},calvrett{,-jumping,-thinking}}.gif
+  People/{cassy-{chillin,dancing-{1,2,3,4},jumping-{1,2},phone-1,sitting-1,standing-1},chamak{1,2},dan{1,2,3,4,5,6}}.gif
+  People/{ed,football-run,football-stand,jay,jodi{1,2},lee-fan,mako-{laughing,screaming,stop}}.gif
+  People/{marissa{,-crouching,-sitting},nathan,nina1,paul1,referee{1,2},ribbon-dancer,sam,thai-dancer{,2}}.gif
+  Animals/{buffalo1,bird-flying,cow1,elephant}.gif Animals/squirrel1.png
+  Transportation/{airplane,bike,bus,car-blue,car-bug,car-cow,sail-boat,train,tug-boat,yacht}.gif
+  Transportation/street-cleaner-mit.png
+)
 
 unpack() {  # once per package version
   local pkg=$1 deb
@@ -104,6 +124,10 @@ for name in "${plasma_photos[@]}"; do
   f=$(ls -S "$root/usr/share/wallpapers/$name/contents/images/"* | head -n 1)
   lic=$(sed -n 's/^ *"License": *"\(.*\)",\{0,1\}$/\1/p' "$root/usr/share/wallpapers/$name/metadata.json" | head -n 1)
   add plasma-workspace-wallpapers "$f" "$lic (metadata.json)" "$name"
+done
+unpack scratch
+for f in "$root/$scratch_media"/Backgrounds/*/*.jpg; do
+  add scratch "$f" "$scratch_licence" "$(basename "$(dirname "$f")")"
 done
 unpack gcompris-qt-data
 for r in "${gcompris_rcc[@]}"; do
@@ -160,17 +184,55 @@ rm -rf "$out-composites"
 "$tool" make-dataset --cutouts "$cuts" --labelled-backgrounds "$out" --classes scripts/teachers/composite-classes.json \
   --out "$out-composites" --size 128 --count "$count" --val-fraction 0.15 --seed 1 --realism --threads "$jobs"
 
+# Far objects: Scratch's photographed costumes, as RGBA PNGs of their own
+# size (gdk-pixbuf reads the GIFs' transparency), several to an image and
+# small (a pedestrian of the street clip is 0.14 of its frame's height).
+scuts="$cache/teacher-scratch-cutouts"
+rm -rf "$scuts"
+declare -A costume_class=([People]=person [Animals]=animal [Transportation]=vehicle)
+: >"$cache/teacher-scratch-cutouts.jsonl"
+for c in "${scratch_costumes[@]}"; do
+  src="$root/$scratch_media/Costumes/$c"
+  [ -f "$src" ] || { echo "make-teacher-dataset: scratch has no $c" >&2; exit 1; }
+  cls=${costume_class[${c%%/*}]}
+  dst="$scuts/scratch/$cls/$(basename "${c%.*}").png"
+  mkdir -p "$(dirname "$dst")"
+  side=$($py -c 'import struct, sys
+b = open(sys.argv[1], "rb").read(24)
+print(max(struct.unpack("<HH", b[6:10]) if b[:3] == b"GIF" else struct.unpack(">II", b[16:24])))' "$src")
+  gdk-pixbuf-thumbnailer -s "$side" "$src" "$dst"
+  printf '{"cutout": "scratch/%s/%s", "class": "%s", "package": "scratch", "version": "%s", "file": "/%s", "licence": "%s"}\n' \
+    "$cls" "$(basename "$dst")" "$cls" "$(version_of scratch)" "$scratch_media/Costumes/$c" "$scratch_licence" \
+    >>"$cache/teacher-scratch-cutouts.jsonl"
+done
+mv "$cache/teacher-scratch-cutouts.jsonl" "$scuts/cutouts.jsonl"
+rm -rf "$out-far"
+"$tool" make-dataset --cutouts "$scuts" --labelled-backgrounds "$out" --classes scripts/teachers/composite-classes.json \
+  --out "$out-far" --size 128 --count "$((count / 2))" --val-fraction 0.15 --seed 2 --realism --threads "$jobs" \
+  --min-colours 0 --paste-scale 0.1 0.6 --max-cutouts 6
+cp "$scuts/cutouts.jsonl" "$out-far/cutouts.jsonl"
+
 # One folder for training: the photos and the composites, linked.
 mix="$out-mix"
 rm -rf "$mix"
 mkdir -p "$mix/images" "$mix/masks"
 names() { $py -c 'import json, sys; print([c["name"] for c in json.load(open(sys.argv[1]))["classes"]])' "$1"; }
-[ "$(names "$out/classes.json")" = "$(names "$out-composites/classes.json")" ] ||
-  { echo "make-teacher-dataset: $out and $out-composites have other classes" >&2; exit 1; }
-cp "$out/classes.json" "$mix/classes.json"
-for src in "$out" "$out-composites"; do
-  for f in "$src"/images/* "$src"/masks/*; do ln -s "$repo/$f" "$mix/${f#"$src"/}"; done
+for other in "$out-composites" "$out-far"; do
+  [ "$(names "$out/classes.json")" = "$(names "$other/classes.json")" ] ||
+    { echo "make-teacher-dataset: $out and $other have other classes" >&2; exit 1; }
 done
-cat "$out/train.txt" "$out-composites/train.txt" >"$mix/train.txt"
-cat "$out/val.txt" "$out-composites/val.txt" >"$mix/val.txt"
+cp "$out/classes.json" "$mix/classes.json"
+# The two composite sets number their images alike: the far set's get a
+# prefix.
+: >"$mix/train.txt"
+: >"$mix/val.txt"
+for src in "$out" "$out-composites" "$out-far"; do
+  pre=""
+  [ "$src" = "$out-far" ] && pre=far_
+  for f in "$src"/images/* "$src"/masks/*; do
+    rel=${f#"$src"/}
+    ln -s "$repo/$f" "$mix/$(dirname "$rel")/$pre$(basename "$rel")"
+  done
+  for split in train val; do sed "s/^/$pre/" "$src/$split.txt" >>"$mix/$split.txt"; done
+done
 echo "make-teacher-dataset: $mix: $(wc -l <"$mix/train.txt") train, $(wc -l <"$mix/val.txt") val images"
