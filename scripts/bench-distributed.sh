@@ -21,7 +21,7 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/i2sbseg-bench-dist-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # v1, as docs/distributed.md measured (v2's BatchNorm statistics are per rank).
-args=(--arch v1 --data "$data" --crop 96 --classifier-iters "$iters" --bridge-iters 1 --finetune-iters 0 --log-every "$iters" --quiet)
+args=(--arch v1 --data "$data" --crop 96 --classifier-iters "$iters" --bridge-iters 1 --finetune-iters 0 --e2e-iters 0 --log-every "$iters" --quiet)
 # images/s of the classifier stage from a run's log.
 ips() { grep '"stage":"classifier"' "$1" | tail -n 1 | sed 's/.*"images_per_s":\([0-9.]*\).*/\1/'; }
 

@@ -62,7 +62,7 @@ head -n 12 "$work/all.txt" > "$work/data/train.txt"
 tail -n 4 "$work/all.txt" > "$work/data/val.txt"
 vg train "$tool" train --data "$work/data" --out "$work/m.i2sb" --latent-channels 4 \
   --bridge-channels 8 --bridge-blocks 1 --crop 32 --batch 2 --threads 1 --classifier-iters 4 --direct-iters 4 \
-  --bridge-iters 4 --finetune-iters 0 \
+  --bridge-iters 4 --finetune-iters 0 --e2e-iters 0 \
   --checkpoint-every 2 --quiet
 vg load "$tool" eval "$work/m.i2sb" --data "$work/data" --split val --nfe 1 2 --threads 1
 # 2. The element: N frames on the model just trained (the shipped model's

@@ -46,7 +46,7 @@ namespace {
 // The default family, v2, at tiny widths (crop: scale 4 x the trunk's 8).
 const std::string kTiny =
     " --latent-channels 4 --bridge-channels 8 --bridge-blocks 1 --crop 32 --batch 4"
-    " --threads 1 --log-every 5 --seed 7 --quiet";
+    " --threads 1 --log-every 5 --seed 7 --quiet --e2e-iters 0";
 // For tests of v1's own paths (--init, v1's --direct).
 const std::string kV1 = " --arch v1 --widths 8 16";
 // The shipped defaults run a long LR-encoder stage and fine-tune the
@@ -447,7 +447,8 @@ TEST(Train, ArchV2WritesAV2BundleThatInfoAndEvalRead) {
   make_dataset(dir.file("d.pt"), 8);
   const std::string out = dir.file("v2.i2sb");
   const std::string v2 = " --arch v2 --latent-channels 4 --bridge-channels 8 --bridge-blocks 1 --crop 32 --batch 2"
-                         " --threads 1 --log-every 5 --seed 3 --quiet --classifier-iters 5 --direct-iters 5";
+                         " --threads 1 --log-every 5 --seed 3 --quiet --classifier-iters 5 --direct-iters 5"
+                         " --e2e-iters 0";
   auto r = run_tool("train --data " + dir.file("d.pt") + " --out " + out + v2 + " --bridge-iters 5 --finetune-iters 5");
   ASSERT_EQ(r.status, 0) << r.err;
   std::map<std::string, int> steps;
@@ -587,7 +588,9 @@ TEST(Train, TheEndToEndStageTrainsTheBridgeAndDecoderOnly) {
   const std::string common = "train --data " + dir.file("d.pt") + kTiny +
                              " --classifier-iters 3 --direct-iters 3 --bridge-iters 3 --finetune-iters 2";
   ASSERT_EQ(run_tool(common + " --out " + dir.file("a.i2sb")).status, 0);
-  const auto r = run_tool(common + " --e2e-iters 3 --out " + dir.file("b.i2sb"));
+  std::string with_e2e = common;
+  with_e2e.replace(with_e2e.find("--e2e-iters 0"), 13, "--e2e-iters 3");
+  const auto r = run_tool(with_e2e + " --out " + dir.file("b.i2sb"));
   ASSERT_EQ(r.status, 0) << r.err;
   int e2e_lines = 0;
   for (const auto& l : read_log(dir.file("b.i2sb.log.jsonl")))

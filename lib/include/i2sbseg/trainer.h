@@ -61,10 +61,10 @@ struct TrainOptions {
   int classifier_iters = 6000;
   int bridge_iters = 5000;
   int finetune_iters = 1000;  // 0: skip the decoder fine-tune
-  // 0: skip the end-to-end stage. The shipped recipe adds 2000 (about 8
-  // minutes on 2 cores); off by default so that a run given only the
-  // first stages' counts does not silently train a fifth.
-  int e2e_iters = 0;
+  // The end-to-end stage (about 8 minutes on 2 cores); 0 skips it. The
+  // shipped recipe's count: without it the bridge only ties the direct
+  // model (models/README.md).
+  int e2e_iters = 2000;
   double e2e_bridge_weight = 1.0;  // the I2SB loss's weight in the end-to-end stage
   int direct_iters = 4000;    // v2: the LR encoder's; v1 direct: fine-tune iterations on LR-up input
   // Cross-entropy weights: 1/sqrt(class pixel share), normalised (rare
