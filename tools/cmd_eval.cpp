@@ -37,7 +37,8 @@ const FieldFlags& option_flags() {
   static const FieldFlags flags{
       {"split", "--split"}, {"data", "--data"}, {"baseline", "--baseline"}, {"nfes", "--nfe"},
       {"max_images", "--max-images"}, {"seed", "--seed"}, {"device", "--device"}, {"threads", "--threads"},
-      {"boundary_tolerance", "--boundary-tolerance"}, {"mean_samples", "--samples"},
+      {"boundary_tolerance", "--boundary-tolerance"}, {"boundary_band", "--boundary-band"},
+      {"mean_samples", "--samples"},
       {"bootstrap", "--bootstrap"}};
   return flags;
 }
@@ -121,6 +122,12 @@ Command add_eval_command(CLI::App& app) {
                   "(Euclidean), counted over all images")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 64.0));
+  sub->add_option("--boundary-band", o->eval.boundary_band,
+                  "Boundary F on banded truth: unlabelled (255) truth pixels within this many pixels of a labelled "
+                  "one take the nearest one's class, so a band of doubt up to twice this wide between two classes "
+                  "has its truth edge in the middle (0: 255 is never a boundary)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 32.0));
   sub->add_option("--bootstrap", o->eval.bootstrap,
                   "After the table, each bridge row's mIoU lead over the baseline and over the LR path (no bridge) "
                   "with a 95 % interval from this many paired bootstrap resamples of the images (seeded by --seed; "

@@ -220,7 +220,10 @@ int run_flicker(const FlickerOptions& o) {
   const Clip clip = read_clip(o);
   const bool labelled = !clip.truth.empty();
   nlohmann::json j{{"frames", o.count}, {"width", clip.frames[0].cols}, {"height", clip.frames[0].rows}};
-  if (labelled) j["boundary_tolerance_px"] = 2.0;
+  if (labelled) {
+    j["boundary_tolerance_px"] = 2.0;
+    j["boundary_band_px"] = BoundaryScore::kDefaultBand;
+  }
   if (!clip.classes.empty()) {
     nlohmann::json names = nlohmann::json::array();
     for (const ClassInfo& c : clip.classes) names.push_back(c.name);

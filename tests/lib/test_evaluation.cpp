@@ -166,10 +166,11 @@ TEST(EvalBoundary, EveryRowHasABoundaryScore) {
   o.nfes = {1, 2};
   o.mean_samples = 2;
   o.boundary_tolerance = 1.5;
+  o.boundary_band = 2;
   const EvalReport r = evaluate(m, d, o);
 
   torch::NoGradGuard no_grad;
-  BoundaryScore want(1.5);
+  BoundaryScore want(1.5, 2);
   for (int64_t i = 0; i < d.size(); ++i) {
     const torch::Tensor pred = labels(m.classify(image_to_float(d.image(i))));
     const torch::Tensor truth = d.mask(i).contiguous();
@@ -181,6 +182,7 @@ TEST(EvalBoundary, EveryRowHasABoundaryScore) {
 
   const auto j = nlohmann::json::parse(r.to_json());
   EXPECT_EQ(j["boundary_tolerance_px"], 1.5);
+  EXPECT_EQ(j["boundary_band_px"], 2.0);
   EXPECT_EQ(j["samples"], 2);
   for (const char* row : {"classifier_hr", "classifier_lr", "oracle"}) {
     const double f = j[row]["boundary_f"].get<double>();

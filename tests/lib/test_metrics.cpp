@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <random>
+#include <tuple>
 
 #include <i2sbseg/error.h>
 #include <i2sbseg/metrics.h>
@@ -168,9 +170,34 @@ std::int64_t brute_matched(const std::vector<std::pair<int, int>>& from, const s
   return n;
 }
 
-// Truth 255 (unlabelled): no truth edges on or against it; predicted edges
-// on it are not scored but do match truth edges.
-void brute_add(BruteCounts& c, const Map& pred, const Map& truth, int w, int h, double d) {
+// Each 255 pixel takes the label of the labelled pixel at the least
+// (squared distance, dy, dx), searched over the whole map, if that distance
+// is at most `band`.
+Map brute_fill(const Map& truth, int w, int h, double band) {
+  Map out = truth;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      if (truth[y * w + x] != 255) continue;
+      std::tuple<int, int, int> best{std::numeric_limits<int>::max(), 0, 0};
+      std::uint8_t label = 255;
+      for (int v = 0; v < h; ++v)
+        for (int u = 0; u < w; ++u) {
+          if (truth[v * w + u] == 255) continue;
+          const std::tuple<int, int, int> key{(v - y) * (v - y) + (u - x) * (u - x), v - y, u - x};
+          if (std::sqrt(double(std::get<0>(key))) <= band && key < best) {
+            best = key;
+            label = truth[v * w + u];
+          }
+        }
+      out[y * w + x] = label;
+    }
+  return out;
+}
+
+// Truth 255 (unlabelled), after brute_fill: no truth edges on or against
+// it; predicted edges on it are not scored but do match truth edges.
+void brute_add(BruteCounts& c, const Map& pred, const Map& raw_truth, int w, int h, double d, double band = 0) {
+  const Map truth = brute_fill(raw_truth, w, h, band);
   const auto pe = brute_edges(pred, w, h), te = brute_edges(truth, w, h, true);
   const auto scored = brute_edges(pred, w, h, false, &truth);
   c.pred_edges += static_cast<std::int64_t>(scored.size());
@@ -332,7 +359,7 @@ TEST(BoundaryF, UnlabelledTruthEdges) {
   EXPECT_EQ(i2sbseg::class_edges(m.data(), 3, 4), (Map{0, 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1}));
 }
 
-// Two 1 x 8 images, d = 1 (X = 255, E = edge pixel):
+// Two 1 x 8 images, d = 1, no band filling (X = 255, E = edge pixel):
 //   truth  1 1 2 X X 0 0 0    truth edges (class 1 | 2):      . E E . . . . .
 //   pred   1 1 1 1 0 0 0 0    predicted edges (1 | 0):        . . . E E . . .
 // Both predicted edges lie on unlabelled truth: not scored. The truth edge
@@ -345,7 +372,7 @@ TEST(BoundaryF, UnlabelledTruthEdges) {
 TEST(BoundaryF, UnlabelledTruthPixelsAreNoBoundaryAndNotScored) {
   const Map t1{1, 1, 2, 255, 255, 0, 0, 0}, p1{1, 1, 1, 1, 0, 0, 0, 0};
   const Map t2{0, 0, 0, 255, 255, 1, 1, 1}, p2(8, 0);
-  i2sbseg::BoundaryScore s(1.0);
+  i2sbseg::BoundaryScore s(1.0, 0.0);
   s.add(p1.data(), t1.data(), 1, 8);
   s.add(p2.data(), t2.data(), 1, 8);
   EXPECT_EQ(s.predicted_edges(), 0);
@@ -362,7 +389,7 @@ TEST(BoundaryF, UnlabelledTruthPixelsAreNoBoundaryAndNotScored) {
     Map a = t1, b = t2;
     std::replace(a.begin(), a.end(), std::uint8_t{255}, c);
     std::replace(b.begin(), b.end(), std::uint8_t{255}, c);
-    i2sbseg::BoundaryScore n(1.0);
+    i2sbseg::BoundaryScore n(1.0, 0.0);
     n.add(p1.data(), a.data(), 1, 8);
     n.add(p2.data(), b.data(), 1, 8);
     EXPECT_DOUBLE_EQ(n.f_score(), other[c]) << int(c);
@@ -371,11 +398,13 @@ TEST(BoundaryF, UnlabelledTruthPixelsAreNoBoundaryAndNotScored) {
 }
 
 // The same rule against the brute-force reference, on random maps with
-// unlabelled speckle and blocks in the truth.
+// unlabelled speckle and blocks in the truth, without and with band filling.
 TEST(BoundaryF, UnlabelledTruthMatchesTheBruteForceReference) {
-  std::mt19937 rng(5);
+  std::map<double, std::int64_t> unfilled_truth_edges;  // by d, band 0
+  for (double band : {0.0, 1.5, 4.0})
   for (double d : {0.0, 1.0, 2.0}) {
-    i2sbseg::BoundaryScore s(d);
+    std::mt19937 rng(5 + static_cast<unsigned>(d * 10));  // the same maps for every band
+    i2sbseg::BoundaryScore s(d, band);
     BruteCounts ref;
     std::size_t all_predicted = 0;  // scored or not
     for (int image = 0; image < 6; ++image) {
@@ -392,16 +421,103 @@ TEST(BoundaryF, UnlabelledTruthMatchesTheBruteForceReference) {
       for (auto& v : truth)
         if (rng() % 15 == 0) v = 255;
       s.add(pred.data(), truth.data(), h, w);
-      brute_add(ref, pred, truth, w, h, d);
+      brute_add(ref, pred, truth, w, h, d, band);
       all_predicted += brute_edges(pred, w, h).size();
     }
-    EXPECT_EQ(s.predicted_edges(), ref.pred_edges) << "d " << d;
-    EXPECT_EQ(s.matched_predicted(), ref.pred_matched) << "d " << d;
-    EXPECT_EQ(s.truth_edges(), ref.truth_edges) << "d " << d;
-    EXPECT_EQ(s.matched_truth(), ref.truth_matched) << "d " << d;
-    EXPECT_NEAR(s.f_score(), brute_f(ref), 1e-12) << "d " << d;
-    EXPECT_LT(ref.pred_edges, static_cast<std::int64_t>(all_predicted)) << "some predicted edges lie on 255";
+    EXPECT_EQ(s.predicted_edges(), ref.pred_edges) << "d " << d << " band " << band;
+    EXPECT_EQ(s.matched_predicted(), ref.pred_matched) << "d " << d << " band " << band;
+    EXPECT_EQ(s.truth_edges(), ref.truth_edges) << "d " << d << " band " << band;
+    EXPECT_EQ(s.matched_truth(), ref.truth_matched) << "d " << d << " band " << band;
+    EXPECT_NEAR(s.f_score(), brute_f(ref), 1e-12) << "d " << d << " band " << band;
+    if (band == 0) {
+      EXPECT_LT(ref.pred_edges, static_cast<std::int64_t>(all_predicted)) << "some predicted edges lie on 255";
+      unfilled_truth_edges[d] = ref.truth_edges;
+    } else {
+      EXPECT_GT(ref.truth_edges, unfilled_truth_edges[d]) << "filling makes truth edges; d " << d;
+    }
     EXPECT_GT(ref.truth_edges, 0);
+  }
+}
+
+// Filling by hand (X = 255):
+//   1 1 2 X X 0 0 0, band 4:  1 1 2 2 0 0 0 0   (each X from its nearest side)
+//   1 X X X 2, band 4:        1 1 1 2 2         (the middle one ties: dx = -2 comes first)
+//   1 X X X X X X X X X X 2, band 2:  1 1 1 X X X X X X 2 2 2   (beyond 2 px stays unlabelled)
+//   column 1 X 2, band 1:     1 1 2             (a tie: dy = -1 comes first)
+TEST(BoundaryF, NarrowUnlabelledBandsFillFromBothSides) {
+  const Map a{1, 1, 2, 255, 255, 0, 0, 0}, b{1, 255, 255, 255, 2};
+  const Map c{1, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 2}, col{1, 255, 2};
+  EXPECT_EQ(i2sbseg::fill_unlabelled_bands(a.data(), 1, 8, 4), (Map{1, 1, 2, 2, 0, 0, 0, 0}));
+  EXPECT_EQ(i2sbseg::fill_unlabelled_bands(b.data(), 1, 5, 4), (Map{1, 1, 1, 2, 2}));
+  EXPECT_EQ(i2sbseg::fill_unlabelled_bands(c.data(), 1, 12, 2),
+            (Map{1, 1, 1, 255, 255, 255, 255, 255, 255, 2, 2, 2}));
+  EXPECT_EQ(i2sbseg::fill_unlabelled_bands(col.data(), 3, 1, 1), (Map{1, 1, 2}));
+  EXPECT_EQ(i2sbseg::fill_unlabelled_bands(a.data(), 1, 8, 0), a);
+  const Map none(6, 255);
+  EXPECT_EQ(i2sbseg::fill_unlabelled_bands(none.data(), 2, 3, 4), none);
+}
+
+// The 1 x 8 image of UnlabelledTruthPixelsAreNoBoundaryAndNotScored with
+// the default band (4 px), d = 1: truth filled to 1 1 2 2 0 0 0 0 has edges
+// at 1, 2 (1 | 2) and 3, 4 (2 | 0); predicted 1 1 1 1 0 0 0 0 has edges at
+// 3, 4, both on truth edges (P = 2/2); truth edges 2, 3, 4 are within 1 px
+// of a predicted one, 1 is 2 px away (R = 3/4): F = 6/7.
+TEST(BoundaryF, ABandBetweenTwoClassesHasItsEdgeInTheMiddle) {
+  const Map t{1, 1, 2, 255, 255, 0, 0, 0}, p{1, 1, 1, 1, 0, 0, 0, 0};
+  i2sbseg::BoundaryScore s(1.0);
+  EXPECT_EQ(s.band(), i2sbseg::BoundaryScore::kDefaultBand);
+  s.add(p.data(), t.data(), 1, 8);
+  EXPECT_EQ(s.predicted_edges(), 2);
+  EXPECT_EQ(s.matched_predicted(), 2);
+  EXPECT_EQ(s.truth_edges(), 4);
+  EXPECT_EQ(s.matched_truth(), 3);
+  EXPECT_DOUBLE_EQ(s.f_score(), 6.0 / 7.0);
+  EXPECT_THROW(s.merge(i2sbseg::BoundaryScore(1.0, 2.0)), i2sbseg::Error);
+}
+
+// A teacher's mask: a 10 px square of class 1 on class 0 with 255 on both
+// sides of its edge (every pixel with another class within its 3 x 3, a
+// 2 px band). Without filling there is no truth edge at all, so any
+// prediction scores R = 1; with it the band's middle is the square's edge:
+// the square itself scores F = 1, the square moved by 3 px less.
+TEST(BoundaryF, ABandedSquareScoresTheSquareAndNotAShiftedOne) {
+  const int w = 24, h = 24;
+  const Map sq = square(w, h, 7, 7, 10);
+  Map banded = sq;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int dy = -1; dy <= 1; ++dy)
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int yy = y + dy, xx = x + dx;
+          if (yy >= 0 && yy < h && xx >= 0 && xx < w && sq[yy * w + xx] != sq[y * w + x]) banded[y * w + x] = 255;
+        }
+  EXPECT_EQ(i2sbseg::fill_unlabelled_bands(banded.data(), h, w, 4), sq);
+  i2sbseg::BoundaryScore unfilled(1.0, 0.0), same(1.0), shifted(1.0);
+  unfilled.add(sq.data(), banded.data(), h, w);
+  EXPECT_EQ(unfilled.truth_edges(), 0);
+  same.add(sq.data(), banded.data(), h, w);
+  EXPECT_GT(same.truth_edges(), 0);
+  EXPECT_DOUBLE_EQ(same.f_score(), 1.0);
+  shifted.add(square(w, h, 10, 7, 10).data(), banded.data(), h, w);
+  EXPECT_LT(shifted.f_score(), 0.75);
+}
+
+TEST(BoundaryF, BandOutOfRangeIsAnOptionError) {
+  const Map m(4, 255);
+  for (double band : {-1.0, 33.0, std::nan("")}) {
+    for (int which = 0; which < 2; ++which) {
+      try {
+        if (which == 0) {
+          i2sbseg::BoundaryScore s(2.0, band);
+        } else {
+          i2sbseg::fill_unlabelled_bands(m.data(), 2, 2, band);
+        }
+        ADD_FAILURE() << band;
+      } catch (const i2sbseg::Error& e) {
+        EXPECT_EQ(e.kind(), i2sbseg::ErrorKind::kInvalidOption);
+        EXPECT_EQ(e.field(), "boundary_band");
+      }
+    }
   }
 }
 

@@ -259,15 +259,16 @@ TEST(ToolEval, BoundaryScoreAndAveragedRows) {
   save_tiny_model(model);
   i2sbseg::testing::make_dataset(dir.file("d.pt"), 4);
   const std::string args = " --data " + dir.file("d.pt") + " --split all --nfe 1 2 --max-images 2";
-  Result r = run_tool("eval " + model + args + " --samples 3 --boundary-tolerance 1.5");
+  Result r = run_tool("eval " + model + args + " --samples 3 --boundary-tolerance 1.5 --boundary-band 3");
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* s : {"bndF@1.5px", "within 1.5 px", "bridge NFE 1 ×3", "bridge NFE 2 ×3"})
+  for (const char* s : {"bndF@1.5px", "within 1.5 px", "bands up to 6 px wide", "bridge NFE 1 ×3", "bridge NFE 2 ×3"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   r = run_tool("eval " + model + args + " --samples 3 --json");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["samples"], 3);
   EXPECT_EQ(j["boundary_tolerance_px"], 2.0);
+  EXPECT_EQ(j["boundary_band_px"], 4.0);
   EXPECT_EQ(j["bridge_mean"].size(), 2u);
   for (const char* row : {"classifier_hr", "classifier_lr", "oracle"}) EXPECT_TRUE(j[row].contains("boundary_f")) << row;
   EXPECT_TRUE(j["bridge_mean"]["2"].contains("boundary_f"));
@@ -277,7 +278,7 @@ TEST(ToolEval, BoundaryScoreAndAveragedRows) {
   EXPECT_FALSE(nlohmann::json::parse(r.out).contains("bridge_mean"));
   const std::vector<std::pair<std::string, std::string>> bad{
       {" --samples 0", "--samples"}, {" --boundary-tolerance=-1", "--boundary-tolerance"},
-      {" --boundary-tolerance 65", "--boundary-tolerance"}};
+      {" --boundary-tolerance 65", "--boundary-tolerance"}, {" --boundary-band 33", "--boundary-band"}};
   for (const auto& [flag, name] : bad) {
     r = run_tool("eval " + model + args + flag);
     EXPECT_NE(r.status, 0) << flag;

@@ -43,6 +43,9 @@ struct EvalOptions {
   std::uint64_t seed = 1;
   // Pixel tolerance of the boundary F-score (BoundaryScore), 0 to 64.
   double boundary_tolerance = 2.0;
+  // Unlabelled truth bands up to twice this wide between classes have
+  // their truth edge in the middle (fill_unlabelled_bands), 0 to 32.
+  double boundary_band = BoundaryScore::kDefaultBand;
   // K >= 1: also a row per NFE whose prediction is the argmax of the class
   // probabilities (softmax of the logits) averaged over K bridge samples:
   // the plain row's own sample and K - 1 more, drawn from a generator of
@@ -67,6 +70,7 @@ struct EvalReport {
   int mean_samples = 0;               // EvalOptions::mean_samples
   std::map<int, EvalRow> bridge_mean;  // keyed by NFE; empty when mean_samples is 0 or there is no bridge
   double boundary_tolerance = 2.0;
+  double boundary_band = BoundaryScore::kDefaultBand;
   bool has_baseline = false;
   EvalRow baseline;
   // Each bridge row over the baseline (when there is one), then each over

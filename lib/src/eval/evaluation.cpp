@@ -170,11 +170,12 @@ EvalReport empty_report(const Model& model, const Dataset& data, const EvalOptio
     throw Error(ErrorKind::kInvalidOption,
                 "bootstrap resamples " + std::to_string(o.bootstrap) + " is not between 0 and 100000", "bootstrap");
   const int k = model.config().num_classes();
-  EvalRow empty{ConfusionMatrix(k), BoundaryScore(o.boundary_tolerance)};
+  EvalRow empty{ConfusionMatrix(k), BoundaryScore(o.boundary_tolerance, o.boundary_band)};
   empty.per_image = ImageCounts(k);
   EvalReport r;
   r.classes = data.classes();
   r.boundary_tolerance = o.boundary_tolerance;
+  r.boundary_band = o.boundary_band;
   r.classifier_hr = r.classifier_lr = r.oracle = r.baseline = empty;
   r.has_baseline = has_baseline;
   if (model.has_bridge())
@@ -291,6 +292,7 @@ std::string EvalReport::to_json() const {
   j["classes"] = nlohmann::json::array();
   for (const ClassInfo& c : classes) j["classes"].push_back(c.name);
   j["boundary_tolerance_px"] = boundary_tolerance;
+  j["boundary_band_px"] = boundary_band;
   j["classifier_hr"] = row_json(classifier_hr, classes);
   j["classifier_lr"] = row_json(classifier_lr, classes);
   j["oracle"] = row_json(oracle, classes);
@@ -340,11 +342,13 @@ std::string lead_line(const EvalLead& l) {
 }  // namespace
 
 std::string EvalReport::to_table() const {
-  char line[512], tol[32];
+  char line[512], tol[32], band[32];
   std::snprintf(tol, sizeof tol, "%g", boundary_tolerance);
+  std::snprintf(band, sizeof band, "%g", 2 * boundary_band);
   std::string out = std::to_string(images) + " images; bndF@" + tol +
                     "px: boundary F-score, class-edge pixels (a 4-neighbour has another label) of prediction and "
-                    "truth matched within " + tol + " px, totals over all images\n";
+                    "truth matched within " + tol + " px, totals over all images; unlabelled truth bands up to " +
+                    band + " px wide split at their middle\n";
   const std::string bnd = std::string("bndF@") + tol + "px";
   std::snprintf(line, sizeof line, "%s %7s %9s %9s %9s %10s", pad("row", 22).c_str(), "mIoU", "pixacc", bnd.c_str(),
                 "ms/img", "agree-HR");

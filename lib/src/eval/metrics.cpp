@@ -108,30 +108,70 @@ std::pair<std::int64_t, std::int64_t> match_edges(const std::vector<std::uint8_t
   return {edges, matched};
 }
 
+// The (dy, dx) within Euclidean distance r, in (distance, dy, dx) order.
+std::vector<std::pair<int, int>> disc_offsets(double r) {
+  const int n = static_cast<int>(std::floor(r));
+  const double limit = r * r + 1e-9;  // 2.0 px includes (0, 2), not (1, 2)
+  std::vector<std::pair<int, int>> disc;
+  for (int dy = -n; dy <= n; ++dy)
+    for (int dx = -n; dx <= n; ++dx)
+      if (dy * dy + dx * dx <= limit) disc.emplace_back(dy, dx);
+  std::stable_sort(disc.begin(), disc.end(), [](const auto& a, const auto& b) {
+    return a.first * a.first + a.second * a.second < b.first * b.first + b.second * b.second;
+  });
+  return disc;
+}
+
+void check_band(double band_px) {
+  if (!(band_px >= 0 && band_px <= 32))
+    throw Error(ErrorKind::kInvalidOption,
+                "boundary band " + std::to_string(band_px) + " px is not between 0 and 32", "boundary_band");
+}
+
 }  // namespace
 
-BoundaryScore::BoundaryScore(double tolerance_px) : tolerance_(tolerance_px) {
+std::vector<std::uint8_t> fill_unlabelled_bands(const std::uint8_t* truth, int height, int width, double band_px) {
+  check_band(band_px);
+  if (height < 0 || width < 0) throw Error("unlabelled bands: negative size");
+  std::vector<std::uint8_t> out(truth, truth + static_cast<std::size_t>(height) * width);
+  if (band_px == 0) return out;
+  const std::vector<std::pair<int, int>> disc = disc_offsets(band_px);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const std::size_t i = static_cast<std::size_t>(y) * width + x;
+      if (truth[i] != kIgnoreIndex) continue;
+      for (const auto& [dy, dx] : disc) {  // nearest first: the first labelled pixel is the nearest
+        const int yy = y + dy, xx = x + dx;
+        if (yy < 0 || yy >= height || xx < 0 || xx >= width) continue;
+        const std::uint8_t v = truth[static_cast<std::size_t>(yy) * width + xx];
+        if (v != kIgnoreIndex) {
+          out[i] = v;
+          break;
+        }
+      }
+    }
+  return out;
+}
+
+BoundaryScore::BoundaryScore(double tolerance_px, double band_px) : tolerance_(tolerance_px), band_(band_px) {
   if (!(tolerance_px >= 0 && tolerance_px <= 64))
     throw Error(ErrorKind::kInvalidOption,
                 "boundary tolerance " + std::to_string(tolerance_px) + " px is not between 0 and 64",
                 "boundary_tolerance");
-  const int r = static_cast<int>(std::floor(tolerance_px));
-  const double limit = tolerance_px * tolerance_px + 1e-9;  // 2.0 px includes (0, 2), not (1, 2)
-  for (int dy = -r; dy <= r; ++dy)
-    for (int dx = -r; dx <= r; ++dx)
-      if (dy * dy + dx * dx <= limit) disc_.emplace_back(dy, dx);
-  std::stable_sort(disc_.begin(), disc_.end(), [](const auto& a, const auto& b) {
-    return a.first * a.first + a.second * a.second < b.first * b.first + b.second * b.second;
-  });
+  check_band(band_px);
+  disc_ = disc_offsets(tolerance_px);
 }
 
-// Unlabelled truth pixels (metrics.h): no truth edges there or against
-// them; predicted edges there match truth edges but are not scored.
+// Unlabelled truth pixels (metrics.h): narrow bands filled from both sides;
+// no truth edges on what stays unlabelled or against it; predicted edges
+// there match truth edges but are not scored.
 void BoundaryScore::add(const std::uint8_t* predicted, const std::uint8_t* truth, int height, int width) {
-  const std::vector<std::uint8_t> p = class_edges(predicted, height, width), t = class_edges(truth, height, width, true);
+  const std::vector<std::uint8_t> filled = fill_unlabelled_bands(truth, height, width, band_);
+  const std::vector<std::uint8_t> p = class_edges(predicted, height, width),
+                                  t = class_edges(filled.data(), height, width, true);
   std::vector<std::uint8_t> scored = p;
   for (std::size_t i = 0; i < scored.size(); ++i)
-    if (truth[i] == kIgnoreIndex) scored[i] = 0;
+    if (filled[i] == kIgnoreIndex) scored[i] = 0;
   const auto [pe, pm] = match_edges(scored, t, height, width, disc_);
   const auto [te, tm] = match_edges(t, p, height, width, disc_);
   predicted_edges_ += pe;
@@ -141,7 +181,8 @@ void BoundaryScore::add(const std::uint8_t* predicted, const std::uint8_t* truth
 }
 
 void BoundaryScore::merge(const BoundaryScore& o) {
-  if (o.tolerance_ != tolerance_) throw Error("boundary score: cannot merge different tolerances");
+  if (o.tolerance_ != tolerance_ || o.band_ != band_)
+    throw Error("boundary score: cannot merge different tolerances or bands");
   predicted_edges_ += o.predicted_edges_;
   matched_predicted_ += o.matched_predicted_;
   truth_edges_ += o.truth_edges_;
