@@ -79,7 +79,7 @@ GstCaps* transform_caps(GstBaseTransform* trans, GstPadDirection direction, GstC
   // CUDA memory only for a model on a CUDA device (unknown before start():
   // the templates' offer stands until then) with a context to share.
   const bool loaded = self->state->model_scale.load() > 0;
-  if (loaded && !(self->state->model_on_cuda.load() && self->state->cuda.has_context()))
+  if (loaded && !((self->state->model_cuda_device.load() >= 0) && self->state->cuda.has_context()))
     result = remove_cuda_memory(result);
   if (filter) {
     GstCaps* filtered = gst_caps_intersect_full(filter, result, GST_CAPS_INTERSECT_FIRST);
@@ -146,11 +146,11 @@ bool cuda_caps_usable(GstI2sbSeg* self, GstCaps* incaps, GstCaps* outcaps, const
                       ("input caps %" GST_PTR_FORMAT ", output caps %" GST_PTR_FORMAT, incaps, outcaps));
     return false;
   }
-  if (!self->state->model_on_cuda.load()) {
+  if (!(self->state->model_cuda_device.load() >= 0)) {
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
                       ("Frames in CUDA memory (memory:CUDAMemory) need the model on a CUDA device, but model '%s' "
                        "runs on %s (property 'device' is '%s')",
-                       model.model_path().c_str(), model.device().c_str(), p.device.c_str()),
+                       model.model_path().c_str(), model.device().name().c_str(), p.device.c_str()),
                       ("input caps %" GST_PTR_FORMAT, incaps));
     return false;
   }
@@ -158,7 +158,7 @@ bool cuda_caps_usable(GstI2sbSeg* self, GstCaps* incaps, GstCaps* outcaps, const
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
                       ("Frames in CUDA memory (memory:CUDAMemory), but no CUDA context for device '%s' could be "
                        "shared with the pipeline",
-                       model.device().c_str()),
+                       model.device().name().c_str()),
                       ("input caps %" GST_PTR_FORMAT, incaps));
     return false;
   }

@@ -12,7 +12,6 @@
 
 #include <dlfcn.h>
 
-#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -53,11 +52,6 @@ const Driver& driver() {
     return r;
   }();
   return d;
-}
-
-int device_count() {
-  int n = 0;
-  return driver().ok && driver().device_count(&n) == CUDA_SUCCESS ? n : 0;
 }
 
 // The primary context of device `ordinal`: the one the CUDA runtime, and so
@@ -102,13 +96,6 @@ GstCaps* remove_cuda_memory(GstCaps* caps) {
 
 bool is_cuda_memory(const GstCaps* caps) {
   return caps && gst_caps_get_size(caps) > 0 && has_cuda_feature(gst_caps_get_features(caps, 0));
-}
-
-int cuda_device_for(const std::string& device) {
-  if (device == "cuda") return 0;
-  if (device.rfind("cuda:", 0) == 0) return std::atoi(device.c_str() + 5);
-  if (device == "auto") return device_count() > 0 ? 0 : -1;
-  return -1;
 }
 
 PrimaryContextScope::PrimaryContextScope(int device_id) {

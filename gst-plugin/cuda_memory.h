@@ -11,7 +11,6 @@
 #include <gst/video/video.h>
 
 #include <memory>
-#include <string>
 
 namespace i2sbseg_gst {
 
@@ -26,11 +25,6 @@ GstCaps* add_cuda_memory(GstCaps* caps);
 GstCaps* remove_cuda_memory(GstCaps* caps);
 // Whether the first structure of fixed caps is in CUDA memory.
 bool is_cuda_memory(const GstCaps* caps);
-
-// The CUDA device a `device` property value names: N for "cuda:N", 0 for
-// "cuda" and for "auto" when a CUDA device is present; -1 for "cpu", for
-// "auto" without a device, or when this build has no CUDA memory support.
-int cuda_device_for(const std::string& device);
 
 // The element's CUDA context (a GstCudaContext): the one it shares with the
 // pipeline. Its own lock, taken alone and never while posting a message

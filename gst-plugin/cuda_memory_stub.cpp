@@ -8,7 +8,6 @@ bool cuda_memory_compiled() { return false; }
 GstCaps* add_cuda_memory(GstCaps* caps) { return caps; }
 GstCaps* remove_cuda_memory(GstCaps* caps) { return caps; }
 bool is_cuda_memory(const GstCaps*) { return false; }
-int cuda_device_for(const std::string&) { return -1; }
 PrimaryContextScope::PrimaryContextScope(int) {}
 PrimaryContextScope::~PrimaryContextScope() = default;
 GstMapFlags cuda_map_flag() { return static_cast<GstMapFlags>(0); }

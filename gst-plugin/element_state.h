@@ -22,6 +22,7 @@
 #include "cuda_memory.h"
 #include "frame_batcher.h"
 #include "gsti2sbseg.h"
+#include "steps_range.h"
 
 GST_DEBUG_CATEGORY_EXTERN(gst_i2sbseg_debug);
 
@@ -64,6 +65,9 @@ struct Properties {
 // thread and caps queries: readers take a copy. A mutex of its own rather
 // than the object lock, so that no path holds both (set_property reads the
 // element's state under the object lock before taking this one).
+// The loaded model's StepsRange lives under the same lock, so that a `steps`
+// set while start() opens a model is either checked against it here or seen
+// by start()'s own check, never neither.
 class Settings {
  public:
   Properties get() const {
@@ -75,10 +79,26 @@ class Settings {
     std::lock_guard<std::mutex> lock(lock_);
     change(props_);
   }
+  // Sets `steps` if the loaded model takes it; else leaves it and returns
+  // why not (steps_problem).
+  std::string update_steps(guint steps) {
+    std::lock_guard<std::mutex> lock(lock_);
+    std::string problem = steps_problem(steps_range_, steps);
+    if (problem.empty()) props_.steps = steps;
+    return problem;
+  }
+  // The range of the model start() loaded (an empty one at stop()); returns
+  // the properties in force from now on, to check `steps` against it.
+  Properties set_steps_range(StepsRange range) {
+    std::lock_guard<std::mutex> lock(lock_);
+    steps_range_ = std::move(range);
+    return props_;
+  }
 
  private:
   mutable std::mutex lock_;
-  Properties props_;  // Protected by lock_.
+  Properties props_;         // Protected by lock_.
+  StepsRange steps_range_;   // Protected by lock_.
 };
 
 // What one stream needs between start() and stop(). No lock: touched only by
@@ -123,9 +143,10 @@ struct ElementState {
   // The loaded model's scale factor (0: none loaded). Written by start() and
   // stop(); read by caps queries, which may come from any thread.
   std::atomic<int> model_scale{0};
-  // Whether the loaded model runs on a CUDA device (caps queries offer
-  // memory:CUDAMemory only then). Written by start() and stop().
-  std::atomic<bool> model_on_cuda{false};
+  // The loaded model's CUDA device index, -1 on the CPU or with no model
+  // (caps queries offer memory:CUDAMemory only on a GPU; the CUDA context
+  // shared with the pipeline is this device's). Written by start() and stop().
+  std::atomic<int> model_cuda_device{-1};
   // The CUDA context shared with the pipeline (memory:CUDAMemory caps).
   CudaMemoryState cuda;
   // The slowest inference so far (ns): what latency queries add. Written by

@@ -76,7 +76,7 @@ void FrameBatcher::run(const std::list<Entry*>& batch, std::unique_lock<std::mut
   lock.unlock();
   try {
     int out_w = 0, out_h = 0;
-    const PrimaryContextScope primary(cuda_device_for(segmenter_->device()));
+    const PrimaryContextScope primary(segmenter_->device().cuda_index());
     segmenter_->segment_batch(key.width, key.height, key.layout, params, frames, out_w, out_h);
   } catch (const std::exception& e) {
     error = e.what();

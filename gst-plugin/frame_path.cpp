@@ -14,7 +14,6 @@
 #include "element_state.h"
 #include "frame_checks.h"
 #include "frame_results.h"
-#include "model_loading.h"
 
 #define GST_CAT_DEFAULT gst_i2sbseg_debug
 
@@ -94,7 +93,7 @@ bool run_model(GstI2sbSeg* self, StreamState& s, const Properties& p, const std:
                int stride, const i2sbseg::OverlayTarget* overlay, bool device) {
   const i2sbseg::SegmentParams params = segment_params(p, s.size, device);
   if (!s.batcher) {
-    const PrimaryContextScope primary(cuda_device_for(s.segmenter->device()));
+    const PrimaryContextScope primary(s.segmenter->device().cuda_index());
     s.segmenter->segment(px, w, h, stride, s.layout, params, s.class_map, s.map_w, s.map_h, overlay);
     return true;
   }
@@ -192,12 +191,7 @@ GstFlowReturn transform(GstBaseTransform* trans, GstBuffer* inbuf, GstBuffer* ou
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No model loaded"), ("transform called before start"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  const Properties p = self->state->settings.get();
-  const std::string steps = steps_problem(*s.segmenter, p.steps);
-  if (!steps.empty()) {  // changed while PLAYING
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", steps.c_str()), ("frame %" G_GUINT64_FORMAT, s.frame_index));
-    return GST_FLOW_ERROR;
-  }
+  const Properties p = self->state->settings.get();  // steps: checked where set (steps_range.h)
   if (!check_input(self, s, inbuf)) return GST_FLOW_ERROR;
   const bool ran = model_due(s, p);
   // In place on the GPU: an overlay frame whose input and output are CUDA

@@ -63,6 +63,9 @@
  */
 #include "gsti2sbseg.h"
 
+#include <i2sbseg/device_id.h>
+#include <i2sbseg/error.h>
+
 #include "caps_negotiation.h"
 #include "element_state.h"
 #include "frame_path.h"
@@ -88,10 +91,17 @@ static void gst_i2sbseg_before_transform(GstBaseTransform* trans, GstBuffer* buf
   if (GST_CLOCK_TIME_IS_VALID(stream_time)) gst_object_sync_values(GST_OBJECT(trans), stream_time);
 }
 
-// The CUDA device the `device` property names (-1: none), for the context
-// the element shares with the pipeline.
+// The CUDA device of the context the element shares with the pipeline: the
+// loaded model's, else the one the `device` property resolves to with the
+// library's meaning of auto (a GPU LibTorch can use); -1 for none (the CPU,
+// or a value start() will refuse, naming it).
 static int cuda_device(const i2sbseg_gst::ElementState& state) {
-  return i2sbseg_gst::cuda_device_for(state.settings.get().device);
+  if (state.model_scale.load() > 0) return state.model_cuda_device.load();
+  try {
+    return i2sbseg::resolve_device(state.settings.get().device).cuda_index();
+  } catch (const i2sbseg::Error&) {
+    return -1;
+  }
 }
 
 // Upstream may send frames with any stride: we read them through GstVideoMeta.

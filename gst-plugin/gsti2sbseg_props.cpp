@@ -57,11 +57,18 @@ std::string string_or(const GValue* value, const char* fallback) {
 void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   GstI2sbSeg* self = GST_I2SBSEG(object);
   if ((pspec->flags & GST_PARAM_MUTABLE_READY) && !changeable_now(self, pspec->name)) return;
+  if (prop_id == PROP_STEPS) {  // checked against the loaded model, if any
+    const guint steps = g_value_get_uint(value);
+    const std::string problem = self->state->settings.update_steps(steps);
+    if (!problem.empty())
+      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s; the change is ignored", problem.c_str()),
+                          ("steps stays %u", self->state->settings.get().steps));
+    return;
+  }
   self->state->settings.update([&](Properties& p) {
     switch (prop_id) {
       case PROP_MODEL: p.model_path = string_or(value, ""); break;
       case PROP_DEVICE: p.device = string_or(value, kDefaultDevice); break;
-      case PROP_STEPS: p.steps = g_value_get_uint(value); break;
       case PROP_OT_ODE: p.ot_ode = g_value_get_boolean(value); break;
       case PROP_SEED: p.seed = g_value_get_uint64(value); break;
       case PROP_ALPHA: p.alpha = g_value_get_double(value); break;
@@ -133,7 +140,8 @@ void install_properties(GObjectClass* gobject_class) {
       gobject_class, PROP_STEPS,
       g_param_spec_uint("steps", "Steps",
                         "Bridge steps (network evaluations) per frame: 0 uses the model's default, else 1 to the "
-                        "model's schedule steps - 1 (a value beyond fails the change to PAUSED)",
+                        "model's schedule steps - 1 (a value beyond fails the change to PAUSED; set while a model is "
+                        "loaded, it is refused with a warning)",
                         0, 999, 0, live));
   g_object_class_install_property(
       gobject_class, PROP_OT_ODE,

@@ -64,11 +64,11 @@ std::shared_ptr<i2sbseg::Segmenter> open_model(GstI2sbSeg* self, const ModelChoi
   options.cudnn_benchmark = true;  // a stream's frame size repeats
   try {
     bool fell_back = false;
-    const PrimaryContextScope primary(cuda_device_for(p.device));
+    const PrimaryContextScope primary(i2sbseg::resolve_device(p.device).cuda_index());
     auto segmenter = i2sbseg::Segmenter::open(model.path, options, &fell_back);
     if (fell_back) GST_INFO_OBJECT(self, "device=auto: no usable CUDA GPU, running on the CPU");
     GST_INFO_OBJECT(self, "loaded model '%s' (%s) on %s in %s: x%d, %d classes, %s, default %d steps",
-                    segmenter->model_path().c_str(), model.origin.c_str(), segmenter->device().c_str(),
+                    segmenter->model_path().c_str(), model.origin.c_str(), segmenter->device().name().c_str(),
                     i2sbseg::precision_name(segmenter->precision()), segmenter->scale_factor(),
                     segmenter->num_classes(), segmenter->has_bridge() ? "bridge" : "no bridge",
                     segmenter->default_nfe());
@@ -85,14 +85,6 @@ std::shared_ptr<i2sbseg::Segmenter> open_model(GstI2sbSeg* self, const ModelChoi
 
 }  // namespace
 
-std::string steps_problem(const i2sbseg::Segmenter& segmenter, guint steps) {
-  const int schedule = segmenter.config().schedule.steps;
-  if (!segmenter.has_bridge() || steps == 0 || steps < static_cast<guint>(schedule)) return "";
-  return "Property 'steps' is " + std::to_string(steps) + ", but model '" + segmenter.model_path() +
-         "' allows 0 (its default of " + std::to_string(segmenter.default_nfe()) + ") or 1 to " +
-         std::to_string(schedule - 1) + " (below its schedule's " + std::to_string(schedule) + " steps)";
-}
-
 gboolean start(GstBaseTransform* trans) {
   GstI2sbSeg* self = GST_I2SBSEG(trans);
   ElementState& state = *self->state;
@@ -100,12 +92,14 @@ gboolean start(GstBaseTransform* trans) {
   const ModelChoice model = choose_model(p.model_path);
   std::shared_ptr<i2sbseg::Segmenter> segmenter = open_model(self, model, p);
   if (!segmenter) return FALSE;
-  // Caught here rather than at the first frame, which would fail the stream
-  // with the pipeline already PLAYING.
-  const std::string steps = steps_problem(*segmenter, p.steps);
+  // From here on set_property refuses a `steps` the model cannot take; the
+  // value already set is checked now, failing the start rather than a frame.
+  const StepsRange range = steps_range(*segmenter);
+  const std::string steps = steps_problem(range, state.settings.set_steps_range(range).steps);
   if (!steps.empty()) {
+    state.settings.set_steps_range({});
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", steps.c_str()),
-                      ("model schedule of %d steps", segmenter->config().schedule.steps));
+                      ("model schedule of %d steps", range.schedule_steps));
     return FALSE;
   }
   state.stream = StreamState{};
@@ -113,7 +107,7 @@ gboolean start(GstBaseTransform* trans) {
   // Joined here, as batch-size changes only in NULL or READY.
   if (p.batch_size > 1) state.stream.batcher = FrameBatcher::for_segmenter(state.stream.segmenter);
   state.model_scale = state.stream.segmenter->scale_factor();
-  state.model_on_cuda = state.stream.segmenter->device().rfind("cuda", 0) == 0;
+  state.model_cuda_device = state.stream.segmenter->device().cuda_index();
   return TRUE;
 }
 
@@ -121,8 +115,9 @@ gboolean stop(GstBaseTransform* trans) {
   ElementState& state = *GST_I2SBSEG(trans)->state;
   if (state.stream.batcher) state.stream.batcher->set_flushing(&state, false);  // the batcher may outlive us
   state.stream = StreamState{};  // the shared model goes with its last user
+  state.settings.set_steps_range({});
   state.model_scale = 0;
-  state.model_on_cuda = false;
+  state.model_cuda_device = -1;
   state.latency = 0;
   return TRUE;
 }

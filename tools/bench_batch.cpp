@@ -88,7 +88,7 @@ int run_batch_bench(const BatchBenchOptions& o) {
   }
   const double frames_timed = static_cast<double>(n) * o.rounds;
   std::printf("model %s on %s (%s), %d streams of %dx%d, %d timed rounds (+%d warm-up)\n", o.model.c_str(),
-              seg->device().c_str(), precision_name(seg->precision()), n, o.lr_width, o.lr_height, o.rounds, o.warmup);
+              seg->device().name().c_str(), precision_name(seg->precision()), n, o.lr_width, o.lr_height, o.rounds, o.warmup);
   std::printf("unbatched (segment x%d): %8.3f frames/s\n", n, frames_timed / single_s);
   std::printf("batched (segment_batch): %8.3f frames/s\n", frames_timed / batch_s);
   std::printf("batched / unbatched:     %8.3f\n", single_s / batch_s);

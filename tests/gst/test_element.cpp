@@ -231,21 +231,45 @@ TEST_F(Element, ThreadsSetsLibTorchThreadsInTheStreamingThread) {
   EXPECT_EQ(threads, 1u);
 }
 
-TEST_F(Element, StepsBeyondTheScheduleSetWhilePlayingFailTheStream) {
-  // The model's schedule has 100 steps (small_config): steps 500 is checked
-  // at start (test_element_start.cpp) and again per frame, as steps may
-  // change while PLAYING.
-  GstHarness* hn = make_harness({{"steps", "3"}}, caps_string("RGB", 4, 4));
+TEST_F(Element, StepsBeyondTheScheduleSetWhilePlayingAreRefused) {
+  // The model's schedule has 100 steps (small_config): steps 500 set before
+  // start fails it (test_element_start.cpp); set while a model is loaded it
+  // is refused with a warning, and the frames go on at the old 3 steps.
+  const int w = 4, h = 4;
+  GstHarness* hn = make_harness({{"steps", "3"}, {"mode", "mask"}, {"ot-ode", "true"}}, caps_string("RGB", w, h));
   GstBus* bus = attach_bus(hn->element);
-  const Bytes px = random_pixels(4, 4, 3, 1);
-  EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, 4, 4, px)), GST_FLOW_OK);
-  gst_buffer_unref(gst_harness_pull(hn));
-  g_object_set(hn->element, "steps", 500u, nullptr);
-  EXPECT_EQ(gst_harness_push(hn, make_buffer(GST_VIDEO_FORMAT_RGB, 4, 4, px)), GST_FLOW_ERROR);
-  const BusError error = pop_error(bus);
-  EXPECT_TRUE(error.is(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS)) << error.text;
-  EXPECT_NE(error.text.find("'steps' is 500"), std::string::npos) << error.text;
-  EXPECT_NE(error.text.find("1 to 99"), std::string::npos) << error.text;
+  const Bytes px = random_pixels(w, h, 3, 1);
+  SegmentParams params;
+  params.ot_ode = true;
+  params.nfe = 3;
+  int mw = 0, mh = 0;
+  const Bytes at3 = library_map(px, w, h, rgb().layout, params, mw, mh);
+  EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)).pixels, at3);
+  for (guint beyond : {100u, 500u}) {
+    g_object_set(hn->element, "steps", beyond, nullptr);
+    GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    ASSERT_NE(msg, nullptr) << beyond;
+    GError* err = nullptr;
+    gst_message_parse_warning(msg, &err, nullptr);
+    EXPECT_TRUE(err->domain == GST_RESOURCE_ERROR && err->code == GST_RESOURCE_ERROR_SETTINGS) << err->message;
+    const std::string text = err->message;
+    g_error_free(err);
+    gst_message_unref(msg);
+    EXPECT_NE(text.find("'steps' is " + std::to_string(beyond)), std::string::npos) << text;
+    EXPECT_NE(text.find("1 to 99"), std::string::npos) << text;
+    EXPECT_NE(text.find("ignored"), std::string::npos) << text;
+    guint steps = 0;
+    g_object_get(hn->element, "steps", &steps, nullptr);
+    EXPECT_EQ(steps, 3u);
+    EXPECT_EQ(run_frame(hn, make_buffer(GST_VIDEO_FORMAT_RGB, w, h, px)).pixels, at3);
+  }
+  EXPECT_EQ(pop_error(bus).code, -1) << "no error: the stream went on";
+  // The highest value the schedule allows is taken.
+  g_object_set(hn->element, "steps", 99u, nullptr);
+  EXPECT_EQ(pop_text(bus, GST_MESSAGE_WARNING), "");
+  guint steps = 0;
+  g_object_get(hn->element, "steps", &steps, nullptr);
+  EXPECT_EQ(steps, 99u);
 }
 
 TEST_F(Element, FlushDropsTheReusedMaskAndEosPassesThrough) {

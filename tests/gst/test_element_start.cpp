@@ -73,7 +73,7 @@ TEST_F(Element, AMalformedDeviceFailsToStartNamingTheProperty) {
 }
 
 TEST_F(Element, CudaWithoutAGpuFailsToStartNamingTheProperty) {
-  if (Segmenter::open(model_path(), {"auto"})->device() != "cpu") GTEST_SKIP() << "a GPU is present";
+  if (Segmenter::open(model_path(), {"auto"})->device().is_cuda()) GTEST_SKIP() << "a GPU is present";
   const BusError e = start_failure(make_element({{"device", "cuda"}}));
   EXPECT_TRUE(e.is(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS)) << e.code << ": " << e.text;
   EXPECT_TRUE(contains(e.text, "device 'cuda' (property 'device')")) << e.text;
@@ -109,6 +109,14 @@ TEST_F(Element, StepsBeyondTheScheduleFailToStartWithTheAllowedRange) {
   GstElement* ok = make_element({{"steps", "99"}});
   EXPECT_NE(gst_element_set_state(ok, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
   gst_element_set_state(ok, GST_STATE_NULL);
+  // Back in NULL no model is loaded: any value is taken, and the next start
+  // checks it.
+  g_object_set(ok, "steps", 500u, nullptr);
+  guint steps = 0;
+  g_object_get(ok, "steps", &steps, nullptr);
+  EXPECT_EQ(steps, 500u);
+  const BusError again = start_failure(ok);
+  EXPECT_TRUE(contains(again.text, "'steps' is 500")) << again.text;
 }
 
 TEST_F(Element, WithoutAModelPropertyTheEnvironmentsDefaultModelRuns) {

@@ -192,6 +192,38 @@ TEST(Inference, BadDevicesAreOptionErrorsNamingTheDevice) {
   EXPECT_EQ(parse_device("cpu"), torch::Device(torch::kCPU));
 }
 
+// One parser: names as written become typed values without looking for a
+// GPU; resolving gives "auto" its one meaning (LibTorch can use a GPU), and
+// a Segmenter reports the device it resolved to, typed.
+TEST(Inference, DeviceNamesParseToTypedValuesAndAutoMeansWhatLibTorchSees) {
+  using Kind = DeviceId::Kind;
+  EXPECT_TRUE(parse_device_request("auto").is_auto);
+  EXPECT_EQ(parse_device_request("cpu").device, (DeviceId{Kind::kCpu, -1}));
+  EXPECT_EQ(parse_device_request("cuda").device, (DeviceId{Kind::kCuda, 0}));
+  EXPECT_EQ(parse_device_request("cuda:12").device, (DeviceId{Kind::kCuda, 12}));
+  EXPECT_FALSE(parse_device_request("cuda:12").is_auto);
+  EXPECT_EQ((DeviceId{Kind::kCuda, 3}).name(), "cuda:3");
+  EXPECT_EQ((DeviceId{Kind::kCuda, 3}).cuda_index(), 3);
+  EXPECT_EQ(DeviceId{}.name(), "cpu");
+  EXPECT_EQ(DeviceId{}.cuda_index(), -1);
+  for (const char* bad : {"gpu", "cuda:", "cuda:x", "cuda:1234", "CPU", ""}) {
+    try {
+      parse_device_request(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.field(), "device") << bad;
+    }
+  }
+  const DeviceId resolved = resolve_device("auto");
+  EXPECT_EQ(resolved.is_cuda(), torch::cuda::is_available());
+  EXPECT_EQ(to_torch(resolved), parse_device("auto"));
+  EXPECT_EQ(device_id_of(torch::Device(torch::kCUDA, 2)), (DeviceId{Kind::kCuda, 2}));
+  TempDir dir;
+  save_model(Model(small_config()), dir.file("m.i2sb"));
+  EXPECT_EQ(Segmenter::open(dir.file("m.i2sb"), {"auto"})->device(), resolved);
+  EXPECT_EQ(Segmenter::open(dir.file("m.i2sb"), {"cpu"})->device(), DeviceId{});
+}
+
 // open() changes no process-wide state unless asked, and segment() with NFE 0
 // runs the model's default NFE (resolved once, by the model).
 TEST(Inference, SegmenterDefaultsLeaveTheProcessAloneAndUseTheDefaultNfe) {

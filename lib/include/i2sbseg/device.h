@@ -1,19 +1,22 @@
 // SPDX-License-Identifier: MIT
-// Device names as users write them: auto, cpu, cuda, cuda:N.
+// Devices as LibTorch's torch::Device (the names users write, and the typed
+// DeviceId, are in <i2sbseg/device_id.h>).
 #pragma once
 
 #include <string>
 
 #include <torch/types.h>
 
+#include <i2sbseg/device_id.h>
 #include <i2sbseg/precision.h>
 
 namespace i2sbseg {
 
-// "auto" picks cuda:0 when LibTorch has CUDA and a GPU is present, else cpu.
-// Throws Error (kInvalidOption, field "device") naming the value when it is
-// malformed or names a GPU that is missing or unusable.
+// resolve_device(name) as a torch::Device: "auto" picks cuda:0 when LibTorch
+// has CUDA and a GPU is present, else cpu. Throws as resolve_device.
 torch::Device parse_device(const std::string& name);
+torch::Device to_torch(const DeviceId& device);
+DeviceId device_id_of(const torch::Device& device);
 
 // Whether `name` is "auto" and resolved to the CPU (callers log the fallback).
 bool is_auto_cpu_fallback(const std::string& name, const torch::Device& resolved);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <i2sbseg/config.h>
+#include <i2sbseg/device_id.h>
 #include <i2sbseg/pixel_layout.h>
 #include <i2sbseg/precision.h>
 
@@ -90,7 +91,7 @@ class Segmenter {
   Segmenter& operator=(const Segmenter&) = delete;
 
   const std::string& model_path() const;  // canonical
-  std::string device() const;             // resolved, e.g. "cpu", "cuda:0"
+  DeviceId device() const;                // resolved: name() is e.g. "cpu", "cuda:0"
   Precision precision() const;            // resolved: never kAuto
   const ModelConfig& config() const;
   int scale_factor() const { return config().scale_factor; }

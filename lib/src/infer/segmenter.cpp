@@ -121,7 +121,7 @@ std::shared_ptr<Segmenter> Segmenter::open(const std::string& model_path, const 
 }
 
 const std::string& Segmenter::model_path() const { return impl_->path; }
-std::string Segmenter::device() const { return impl_->device.str(); }
+DeviceId Segmenter::device() const { return device_id_of(impl_->device); }
 Precision Segmenter::precision() const { return precision_of(impl_->model.precision()); }
 const ModelConfig& Segmenter::config() const { return impl_->model.config(); }
 
@@ -325,7 +325,7 @@ void Segmenter::Impl::rethrow(const c10::Error& e, int width, int height, Output
   std::string hints = "smaller frames";
   if (s > 1)
     hints += std::string(batch > 1 ? ", " : " or ") +
-             "class maps at the input's size (OutputSize::kInput; the element's output-size=input)";
+             "class maps at the input's size (OutputSize::kInput)";
   if (batch > 1) hints += " or a smaller batch";
   throw Error("out of GPU memory on " + device.str() + " segmenting " + what + "; use " + hints + ". " +
               text.substr(0, text.find('\n')));

@@ -20,25 +20,48 @@ namespace {
 
 }  // namespace
 
-torch::Device parse_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+std::string DeviceId::name() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
+
+DeviceRequest parse_device_request(const std::string& name) {
+  DeviceRequest r;
+  if (name == "auto") {
+    r.is_auto = true;
+    return r;
+  }
+  if (name == "cpu") return r;
   if (name != "cuda" && name.rfind("cuda:", 0) != 0) bad_device(name, "expected auto, cpu, cuda or cuda:N");
-  int index = 0;
+  r.device = {DeviceId::Kind::kCuda, 0};
   if (name.size() > 5) {
     const std::string n = name.substr(5);
     if (n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos)
       bad_device(name, "expected cuda:N with N a GPU index");
-    index = std::stoi(n);
+    r.device.index = std::stoi(n);
   } else if (name.size() == 5) {
     bad_device(name, "expected cuda:N with N a GPU index");
   }
+  return r;
+}
+
+DeviceId resolve_device(const std::string& name) {
+  const DeviceRequest r = parse_device_request(name);
+  if (r.is_auto) return torch::cuda::is_available() ? DeviceId{DeviceId::Kind::kCuda, 0} : DeviceId{};
+  if (!r.device.is_cuda()) return r.device;
   if (!torch::cuda::is_available())
     bad_device(name, "no usable CUDA GPU (this LibTorch has no CUDA support or sees no GPU)");
-  if (index >= static_cast<int>(torch::cuda::device_count()))
+  if (r.device.index >= static_cast<int>(torch::cuda::device_count()))
     bad_device(name, "only " + std::to_string(torch::cuda::device_count()) + " GPU(s) present");
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  return r.device;
 }
+
+torch::Device to_torch(const DeviceId& d) {
+  return d.is_cuda() ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(d.index)) : torch::Device(torch::kCPU);
+}
+
+DeviceId device_id_of(const torch::Device& d) {
+  return d.is_cuda() ? DeviceId{DeviceId::Kind::kCuda, d.has_index() ? d.index() : 0} : DeviceId{};
+}
+
+torch::Device parse_device(const std::string& name) { return to_torch(resolve_device(name)); }
 
 bool is_auto_cpu_fallback(const std::string& name, const torch::Device& resolved) {
   return name == "auto" && resolved.is_cpu();
