@@ -124,7 +124,7 @@ nlohmann::json ratios(const BenchReport& r, const nlohmann::json& j, int n) {
   if (j.contains("element_ms")) {
     const double element = j["element_ms"].get<double>() - j["passthrough_ms"].get<double>();
     out["element_minus_passthrough_over_latent"] = element / latent;
-    // Issue 15's form: the element against the library's whole frame call.
+    // The element against the library's whole frame call (its own overhead).
     if (r.frame_ms.count(n)) out["element_minus_passthrough_over_frame"] = element / r.frame_ms.at(n);
   }
   return out;
@@ -152,7 +152,8 @@ nlohmann::json report_json(const BenchCli& c, const BenchReport& r, const nlohma
   j["peak_rss_mb"] = peak_rss_mb();
   j["ratios"] = ratios(r, j, c.element_nfe);
   j["ratio_nfe"] = c.element_nfe;
-  // Every timed NFE against the direct path (issue 23's targets), and the
+  // Every timed NFE against the direct path (the bridge-cost targets,
+  // docs/performance.md), and the
   // bridge network that was timed.
   for (const auto& [n, v] : r.latent_ms) j["over_unet"]["latent"][std::to_string(n)] = v / r.unet_ms;
   for (const auto& [n, v] : r.frame_ms) j["over_unet"]["frame"][std::to_string(n)] = v / r.unet_ms;
