@@ -21,7 +21,7 @@
 
 #include "cuda_memory.h"
 #include "frame_batcher.h"
-#include "gsti2sbseg.h"
+#include "gsti2sbseg_types.h"
 #include "steps_range.h"
 
 GST_DEBUG_CATEGORY_EXTERN(gst_i2sbseg_debug);

@@ -1,50 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The i2sbseg element: a GstBaseTransform that segments each frame at the
-// model's scale factor x its size (docs/design.md §5).
+// model's scale factor x its size (docs/design.md §5). Its types are in
+// gsti2sbseg_types.h; this header adds what the plugin registers.
 #pragma once
 
-#include <gst/base/gstbasetransform.h>
-#include <gst/gst.h>
+#include "gsti2sbseg_types.h"
 
 G_BEGIN_DECLS
-
-// What the source pad carries.
-typedef enum {
-  GST_I2SBSEG_MODE_OVERLAY,  // the upscaled frame with class colours blended in
-  GST_I2SBSEG_MODE_MASK,     // GRAY8 class indices
-} GstI2sbSegMode;
-
-// The source pad's size.
-typedef enum {
-  GST_I2SBSEG_OUTPUT_SIZE_SCALED,  // scale factor x the input size
-  GST_I2SBSEG_OUTPUT_SIZE_INPUT,   // the input size (HR logits pooled back)
-} GstI2sbSegOutputSize;
-
-// How overlay mode enlarges the input frame under the class colours.
-typedef enum {
-  GST_I2SBSEG_UPSCALE_NEAREST,   // pixel replication
-  GST_I2SBSEG_UPSCALE_BILINEAR,  // smoother
-} GstI2sbSegUpscale;
-
-typedef enum {
-  GST_I2SBSEG_PRECISION_AUTO,  // fp16 on CUDA, fp32 on the CPU
-  GST_I2SBSEG_PRECISION_FP32,
-  GST_I2SBSEG_PRECISION_FP16,
-  GST_I2SBSEG_PRECISION_BF16,
-} GstI2sbSegPrecision;
-
-#define GST_TYPE_I2SBSEG_MODE (gst_i2sbseg_mode_get_type())
-GType gst_i2sbseg_mode_get_type(void);
-#define GST_TYPE_I2SBSEG_OUTPUT_SIZE (gst_i2sbseg_output_size_get_type())
-GType gst_i2sbseg_output_size_get_type(void);
-
-#define GST_TYPE_I2SBSEG_UPSCALE (gst_i2sbseg_upscale_get_type())
-GType gst_i2sbseg_upscale_get_type(void);
-#define GST_TYPE_I2SBSEG_PRECISION (gst_i2sbseg_precision_get_type())
-GType gst_i2sbseg_precision_get_type(void);
-
-#define GST_TYPE_I2SBSEG (gst_i2sbseg_get_type())
-G_DECLARE_FINAL_TYPE(GstI2sbSeg, gst_i2sbseg, GST, I2SBSEG, GstBaseTransform)
 
 GST_ELEMENT_REGISTER_DECLARE(i2sbseg);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The GEnum types of the element's enum properties (gsti2sbseg.h).
-#include "gsti2sbseg.h"
+#include "gsti2sbseg_types.h"
 
 GType gst_i2sbseg_mode_get_type(void) {
   static GType type = 0;
