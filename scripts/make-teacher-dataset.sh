@@ -16,21 +16,23 @@
 # 256 colours, so screened by eye rather than by colour count) pasted small
 # and several to an image, far pedestrians among them, into data/teacher-far;
 # and data/teacher-mix: all three sets in one folder (links), what training
-# reads.
+# reads. --no-far leaves the far set out (not made, not in the mix): the
+# shipped default's data (models/README.md).
 #
-#   bash scripts/make-teacher-dataset.sh [--out DIR] [--jobs N] [--count N] [--tool PATH]
+#   bash scripts/make-teacher-dataset.sh [--out DIR] [--jobs N] [--count N] [--tool PATH] [--no-far]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 # shellcheck source=scripts/deb-fetch.sh
 source scripts/deb-fetch.sh
-out=data/teacher jobs=$(nproc) count=3000 tool=build/tools/i2sbseg
+out=data/teacher jobs=$(nproc) count=3000 tool=build/tools/i2sbseg far=1
 while [ $# -gt 0 ]; do
   case $1 in
     --out) out=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --count) count=$2; shift 2 ;;
     --tool) tool=$2; shift 2 ;;
+    --no-far) far=0; shift ;;
     *) echo "make-teacher-dataset: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -187,6 +189,8 @@ rm -rf "$out-composites"
 # Far objects: Scratch's photographed costumes, as RGBA PNGs of their own
 # size (gdk-pixbuf reads the GIFs' transparency), several to an image and
 # small (a pedestrian of the street clip is 0.14 of its frame's height).
+rm -rf "$out-far"
+if [ "$far" = 1 ]; then
 scuts="$cache/teacher-scratch-cutouts"
 rm -rf "$scuts"
 declare -A costume_class=([People]=person [Animals]=animal [Transportation]=vehicle)
@@ -206,18 +210,20 @@ print(max(struct.unpack("<HH", b[6:10]) if b[:3] == b"GIF" else struct.unpack(">
     >>"$cache/teacher-scratch-cutouts.jsonl"
 done
 mv "$cache/teacher-scratch-cutouts.jsonl" "$scuts/cutouts.jsonl"
-rm -rf "$out-far"
 "$tool" make-dataset --cutouts "$scuts" --labelled-backgrounds "$out" --classes scripts/teachers/composite-classes.json \
   --out "$out-far" --size 128 --count "$((count / 2))" --val-fraction 0.15 --seed 2 --realism --threads "$jobs" \
   --min-colours 0 --paste-scale 0.1 0.6 --max-cutouts 6
 cp "$scuts/cutouts.jsonl" "$out-far/cutouts.jsonl"
+fi
 
 # One folder for training: the photos and the composites, linked.
 mix="$out-mix"
 rm -rf "$mix"
 mkdir -p "$mix/images" "$mix/masks"
 names() { $py -c 'import json, sys; print([c["name"] for c in json.load(open(sys.argv[1]))["classes"]])' "$1"; }
-for other in "$out-composites" "$out-far"; do
+sets=("$out" "$out-composites")
+[ "$far" = 1 ] && sets+=("$out-far")
+for other in "${sets[@]:1}"; do
   [ "$(names "$out/classes.json")" = "$(names "$other/classes.json")" ] ||
     { echo "make-teacher-dataset: $out and $other have other classes" >&2; exit 1; }
 done
@@ -226,7 +232,7 @@ cp "$out/classes.json" "$mix/classes.json"
 # prefix.
 : >"$mix/train.txt"
 : >"$mix/val.txt"
-for src in "$out" "$out-composites" "$out-far"; do
+for src in "${sets[@]}"; do
   pre=""
   [ "$src" = "$out-far" ] && pre=far_
   for f in "$src"/images/* "$src"/masks/*; do
