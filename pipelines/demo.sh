@@ -147,16 +147,17 @@ fi
 
 # A labelled clip (pipelines/labelled-clip/: a moving camera over validation
 # composites, made by i2sbseg make-clip): LR-up, direct and bridge scored
-# against its ground truth.
+# against its ground truth, when the models have its classes (the
+# composites' list, before the five camera classes).
 clip=pipelines/labelled-clip clip_report="  (not scored: no $clip or no direct model)"
 if [ -f "$clip/clip.json" ] && [ -f "$direct" ] && [ "$(realpath "$direct")" != "$(realpath "$model")" ]; then
   clip_frames=$(grep -o '"frames": [0-9]*' "$clip/clip.json" | head -1 | grep -o '[0-9]*$')
   if build/tools/i2sbseg flicker --model "$model" --baseline "$direct" --lr-up --device "$device" \
-      --input-pattern "$clip/lr_%03d.png" --masks-pattern "$clip/mask_%03d.png" --count "$clip_frames" \
-      >"$out/clip_scores.txt" 2>"$out/clip_scores.log"; then
+      --classes "$clip/classes.json" --input-pattern "$clip/lr_%03d.png" --masks-pattern "$clip/mask_%03d.png" \
+      --count "$clip_frames" >"$out/clip_scores.txt" 2>"$out/clip_scores.log"; then
     clip_report=$(sed -e 's/^  baseline  /  direct    /' -e 's/^  model     /  bridge    /' -e 's/^/  /' "$out/clip_scores.txt")
   else
-    clip_report="  (failed: see $out/clip_scores.log)"
+    clip_report="  (not scored: $(tail -n 1 "$out/clip_scores.log"))"
   fi
 fi
 
