@@ -13,6 +13,7 @@
 #include <i2sbseg/segmenter.h>
 
 #include <i2sbseg/cpu_block_cache.h>
+#include "infer/cuda_stream.h"
 #include "infer/segmenter_impl.h"
 
 namespace i2sbseg {
@@ -97,7 +98,7 @@ void Segmenter::Impl::batch_gpu(const std::vector<Frame>& fs, const std::vector<
                                        frames[k].class_map_out->data(), frames[k].overlay, i, n));
   }
   // Once for the batch, then the copies out (and any device overlay handed on).
-  torch::cuda::synchronize(device.index());
+  wait_for_current_stream(device.index());
   for (const StagedClasses& s : staged) classes_gpu_finish(s);
 }
 

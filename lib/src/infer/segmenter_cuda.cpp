@@ -4,10 +4,9 @@
 // device frame (bilinear overlays, drawn on the CPU).
 #include <cstring>
 
-#include <torch/cuda.h>
-
 #include <i2sbseg/cuda_kernels.h>
 
+#include "infer/cuda_stream.h"
 #include "infer/segmenter_impl.h"
 
 namespace i2sbseg {
@@ -53,7 +52,8 @@ std::vector<const std::uint8_t*> Segmenter::Impl::frames_on_device(const std::ve
 
 void Segmenter::Impl::planes_gpu(const std::uint8_t* src, const Frame& f, float* dst) {
   const float mean[3] = {0, 0, 0}, unit[3] = {1, 1, 1};
-  check_cuda(cuda::packed_to_planes(src, f.width, f.height, f.stride, f.layout, mean, unit, dst),
+  check_cuda(cuda::packed_to_planes(src, f.width, f.height, f.stride, f.layout, mean, unit, dst,
+                                    current_cuda_stream(device.index())),
              "CUDA input conversion");
 }
 
@@ -61,7 +61,7 @@ void Segmenter::Impl::classes_gpu(const torch::Tensor& logits, const Frame& f, c
                                   std::uint8_t* map, const OverlayTarget* overlay) {
   const StagedClasses staged = classes_gpu_start(logits, f, src, map, overlay, 0, 1);
   // Also the caller's device overlay: it is handed on right after.
-  torch::cuda::synchronize(device.index());
+  wait_for_current_stream(device.index());
   classes_gpu_finish(staged);
 }
 
@@ -95,7 +95,8 @@ Segmenter::Impl::StagedClasses Segmenter::Impl::classes_gpu_start(const torch::T
             f.stride, dst, dst_stride, f.layout};
   }
   check_cuda(cuda::argmax_overlay(logits.data_ptr<float>(), k, out_w, out_h,
-                                  dev_classes.data_ptr<std::uint8_t>() + slot * plane, draw ? &args : nullptr),
+                                  dev_classes.data_ptr<std::uint8_t>() + slot * plane, draw ? &args : nullptr,
+                                  current_cuda_stream(device.index())),
              "CUDA argmax/overlay");
   host_classes[slot].copy_(dev_classes[slot], /*non_blocking=*/true);
   if (draw && !in_place) host_out[slot].copy_(dev_out[slot], /*non_blocking=*/true);
@@ -134,7 +135,7 @@ void Segmenter::Impl::paint_device_overlay(const std::uint8_t* map, int w, int h
   paint_overlay(map, w, h, host, {out.data_ptr<std::uint8_t>(), w * bpp, target.alpha, target.upscale},
                 model.config().classes);
   device_rows(target.pixels, h, int64_t{w} * bpp, target.stride, device).copy_(out);
-  torch::cuda::synchronize(device.index());
+  wait_for_current_stream(device.index());
 }
 
 }  // namespace i2sbseg
