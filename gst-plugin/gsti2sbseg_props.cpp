@@ -136,12 +136,20 @@ void install_properties(GObjectClass* gobject_class) {
       g_param_spec_string("device", "Device",
                           "Where the model runs: auto (a CUDA GPU when usable, else the CPU), cpu, cuda or cuda:N",
                           kDefaultDevice, ready_only));
+  /**
+   * GstI2sbSeg:steps:
+   *
+   * Bridge steps (network evaluations, NFE) per frame. 0 uses the model's
+   * default, else 1 to the model's schedule steps - 1. A value beyond that
+   * fails the change to PAUSED; set while a model is loaded, it is refused
+   * with a RESOURCE SETTINGS warning naming the range, and the old value
+   * stays.
+   *
+   * Since: 0.1
+   */
   g_object_class_install_property(
       gobject_class, PROP_STEPS,
-      g_param_spec_uint("steps", "Steps",
-                        "Bridge steps (network evaluations) per frame: 0 uses the model's default, else 1 to the "
-                        "model's schedule steps - 1 (a value beyond fails the change to PAUSED; set while a model is "
-                        "loaded, it is refused with a warning)",
+      g_param_spec_uint("steps", "Steps", "Bridge steps per frame (0: the model's default); checked against the model",
                         0, 999, 0, live));
   g_object_class_install_property(
       gobject_class, PROP_OT_ODE,
@@ -174,19 +182,36 @@ void install_properties(GObjectClass* gobject_class) {
       gobject_class, PROP_OUTPUT_SIZE,
       g_param_spec_enum("output-size", "Output size", "Size of the source pad's frames",
                         GST_TYPE_I2SBSEG_OUTPUT_SIZE, GST_I2SBSEG_OUTPUT_SIZE_SCALED, ready_only));
+  /**
+   * GstI2sbSeg:post-messages:
+   *
+   * Posts an element message named "i2sbseg" per frame with the fields
+   * timestamp, model-ran, inference-time (ns), class-names and
+   * class-shares (the fraction of the frame's pixels per class).
+   *
+   * Since: 0.1
+   */
   g_object_class_install_property(
       gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean("post-messages", "Post messages",
-                           "Post an element message named 'i2sbseg' per frame: timestamp, model-ran, "
-                           "inference-time (ns), class-names and class-shares (fraction of pixels per class)",
-                           FALSE, live));
+                           "Post an element message 'i2sbseg' per frame (inference time, class shares)", FALSE,
+                           live));
+  /**
+   * GstI2sbSeg:roi-meta:
+   *
+   * Attaches a GstVideoRegionOfInterestMeta per connected region
+   * (8-connected) of each class but 0, the background, of at least
+   * roi-min-area pixels: its bounding box in output pixels, typed with the
+   * class name, with an "i2sbseg/class" param holding class-index,
+   * class-name, pixel-share (of the frame) and pixels (the region's count).
+   * At most roi-max per frame.
+   *
+   * Since: 0.1
+   */
   g_object_class_install_property(
       gobject_class, PROP_ROI_META,
       g_param_spec_boolean("roi-meta", "ROI meta",
-                           "Attach a GstVideoRegionOfInterestMeta per connected region (8-connected) of each "
-                           "class but 0, the background, of at least roi-min-area pixels: its bounding box in "
-                           "output pixels, typed with the class name, with an 'i2sbseg/class' param holding "
-                           "class-index, class-name, pixel-share (of the frame) and pixels (the region's count)",
+                           "Attach a GstVideoRegionOfInterestMeta per region of each class but the background",
                            TRUE, live));
   g_object_class_install_property(
       gobject_class, PROP_ROI_MIN_AREA,
@@ -194,12 +219,19 @@ void install_properties(GObjectClass* gobject_class) {
                         "Smallest region, in pixels of the class map (the output frame's size), that roi-meta "
                         "reports; smaller ones are noise (0 or 1: every region)",
                         0, G_MAXUINT, kDefaultRoiMinArea, live));
+  /**
+   * GstI2sbSeg:roi-max:
+   *
+   * The most ROI metas per frame: the regions of most pixels, still in
+   * raster order (0: no limit). A fragmented class map can hold thousands
+   * of regions, whose metas then cost more than the model; how many were
+   * left out is logged at LOG level.
+   *
+   * Since: 0.1
+   */
   g_object_class_install_property(
       gobject_class, PROP_ROI_MAX,
-      g_param_spec_uint("roi-max", "ROI metas at most",
-                        "Most ROI metas per frame: the regions of most pixels, still in raster order (0: no "
-                        "limit). A fragmented class map can hold thousands of regions, whose metas then cost "
-                        "more than the model; how many were left out is logged at LOG level",
+      g_param_spec_uint("roi-max", "ROI metas at most", "Most ROI metas per frame, the largest regions (0: no limit)",
                         0, G_MAXUINT, kDefaultRoiMax, live));
   g_object_class_install_property(
       gobject_class, PROP_CLASS_MAP_META,
@@ -217,16 +249,24 @@ void install_properties(GObjectClass* gobject_class) {
                         "Arithmetic of the networks (the bridge's own maths stays fp32); a precision the device "
                         "cannot run fails the change to PAUSED",
                         GST_TYPE_I2SBSEG_PRECISION, GST_I2SBSEG_PRECISION_AUTO, ready_only));
+  /**
+   * GstI2sbSeg:batch-size:
+   *
+   * 1: each frame runs alone. N > 1: this element's frames run in one batch
+   * with those of other i2sbseg elements in the process sharing the model
+   * (same file, device and precision) whose batch-size is also > 1, once N
+   * frames of one size and the same steps, ot-ode, output-size and threads
+   * have gathered or batch-timeout has passed. Each frame keeps its own
+   * seed and gives the class map it would give alone. Speeds up GPUs; on
+   * the CPU a batch's frames run one after another (no gain there).
+   *
+   * Since: 0.1
+   */
   g_object_class_install_property(
       gobject_class, PROP_BATCH_SIZE,
       g_param_spec_uint("batch-size", "Batch size",
-                        "1: run each frame alone. N > 1: run this element's frames in one batch with those of "
-                        "other i2sbseg elements in the process sharing the model (same file, device and "
-                        "precision) whose batch-size is also > 1, once N frames of one size and the same "
-                        "steps/ot-ode/output-size/threads have gathered or batch-timeout has passed; each frame "
-                        "keeps its own seed and gives the class map it would give alone. Speeds up GPUs; on the CPU "
-                        "a batch's frames run one after another (no gain there)",
-                        1, 256, 1, ready_only));
+                        "Frames batched with other elements on the same model (1: alone; see batch-timeout)", 1, 256,
+                        1, ready_only));
   g_object_class_install_property(
       gobject_class, PROP_BATCH_TIMEOUT,
       g_param_spec_uint("batch-timeout", "Batch timeout",
