@@ -82,6 +82,29 @@ bool report_bus_errors(GstElement* pipeline) {
   return any;
 }
 
+// Prints frame `f`'s class map size and each class's share, read from the
+// buffer's GstI2sbSegMeta; false (and says so) when it has none.
+bool print_class_shares(GstBuffer* buf, int f) {
+  const GstI2sbSegMeta* meta = gst_buffer_get_i2sbseg_meta(buf);
+  if (!meta) {
+    std::fprintf(stderr, "appsink_classmap: frame %d has no GstI2sbSegMeta\n", f);
+    return false;
+  }
+  std::vector<guint64> counts(meta->num_classes, 0);
+  const std::size_t n = static_cast<std::size_t>(meta->width) * meta->height;
+  for (std::size_t i = 0; i < n; ++i)
+    if (meta->class_map[i] < meta->num_classes) ++counts[meta->class_map[i]];
+  std::printf("frame %d: pts %.3f s, class map %ux%u, %u classes\n", f,
+              GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) / 1e9 : -1.0, meta->width, meta->height,
+              meta->num_classes);
+  for (guint c = 0; c < meta->num_classes; ++c) {
+    const guint8* rgb = meta->class_colors + 3 * c;
+    std::printf("  %2u %-12s #%02x%02x%02x %8llu px %6.2f %%\n", c, meta->class_names[c], rgb[0], rgb[1], rgb[2],
+                static_cast<unsigned long long>(counts[c]), n ? 100.0 * counts[c] / n : 0.0);
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -145,25 +168,7 @@ int main(int argc, char** argv) {
       status = f == 0 ? 1 : status;  // a short file is fine once a frame came
       break;
     }
-    GstBuffer* buf = gst_sample_get_buffer(sample);
-    const GstI2sbSegMeta* meta = gst_buffer_get_i2sbseg_meta(buf);
-    if (!meta) {
-      std::fprintf(stderr, "appsink_classmap: frame %d has no GstI2sbSegMeta\n", f);
-      status = 1;
-    } else {
-      std::vector<guint64> counts(meta->num_classes, 0);
-      const std::size_t n = static_cast<std::size_t>(meta->width) * meta->height;
-      for (std::size_t i = 0; i < n; ++i)
-        if (meta->class_map[i] < meta->num_classes) ++counts[meta->class_map[i]];
-      std::printf("frame %d: pts %.3f s, class map %ux%u, %u classes\n", f,
-                  GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) / 1e9 : -1.0, meta->width, meta->height,
-                  meta->num_classes);
-      for (guint c = 0; c < meta->num_classes; ++c) {
-        const guint8* rgb = meta->class_colors + 3 * c;
-        std::printf("  %2u %-12s #%02x%02x%02x %8llu px %6.2f %%\n", c, meta->class_names[c], rgb[0], rgb[1],
-                    rgb[2], static_cast<unsigned long long>(counts[c]), n ? 100.0 * counts[c] / n : 0.0);
-      }
-    }
+    if (!print_class_shares(gst_sample_get_buffer(sample), f)) status = 1;
     gst_sample_unref(sample);
   }
 

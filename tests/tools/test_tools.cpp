@@ -499,22 +499,18 @@ TEST(ToolFlicker, MatchesTheLibrarysClassMapsFrameToFrame) {
   EXPECT_NE(r.err.find("f_4.png"), std::string::npos) << r.err;
 }
 
-// flicker --masks-pattern: the scores against ground truth, checked against
-// the library's own maps scored here: the truth is each frame's own map,
-// except the last frame's, which is the frame before's (so the prediction
-// changes where the truth holds still, and is wrong there).
-TEST(ToolFlicker, ScoresALabelledClipAgainstItsMasks) {
-  TempDir dir;
-  const std::string model = dir.file("m.i2sb");
-  save_varied_model(model);
-  torch::manual_seed(4);
-  auto seg = i2sbseg::Segmenter::open(model, {"cpu"});
-  std::vector<std::vector<std::uint8_t>> maps(4), truth(4);
+// Four block frames f_i.png in `dir`, their class maps by `seg`, and the
+// masks mask_i.png (each frame's own map, the last frame's the one before)
+// with half-size copies small_i.png.
+void write_labelled_clip(const TempDir& dir, i2sbseg::Segmenter& seg, std::vector<std::vector<std::uint8_t>>& maps,
+                         std::vector<std::vector<std::uint8_t>>& truth) {
+  maps.assign(4, {});
+  truth.assign(4, {});
   for (int i = 0; i < 4; ++i) {
     const cv::Mat frame = block_frame();
     ASSERT_TRUE(cv::imwrite(dir.file("f_" + std::to_string(i) + ".png"), frame));
     int w = 0, h = 0;
-    seg->segment(frame.data, 32, 24, static_cast<int>(frame.step), {3, 2, 1, 0}, {}, maps[i], w, h);
+    seg.segment(frame.data, 32, 24, static_cast<int>(frame.step), {3, 2, 1, 0}, {}, maps[i], w, h);
     ASSERT_EQ(w, 128);
     ASSERT_EQ(h, 96);
   }
@@ -525,6 +521,20 @@ TEST(ToolFlicker, ScoresALabelledClipAgainstItsMasks) {
     cv::resize(cv::Mat(96, 128, CV_8UC1, truth[i].data()), small, {64, 48}, 0, 0, cv::INTER_NEAREST);
     ASSERT_TRUE(cv::imwrite(dir.file("small_" + std::to_string(i) + ".png"), small));
   }
+}
+
+// flicker --masks-pattern: the scores against ground truth, checked against
+// the library's own maps scored here: the truth is each frame's own map,
+// except the last frame's, which is the frame before's (so the prediction
+// changes where the truth holds still, and is wrong there).
+TEST(ToolFlicker, ScoresALabelledClipAgainstItsMasks) {
+  TempDir dir;
+  const std::string model = dir.file("m.i2sb");
+  save_varied_model(model);
+  torch::manual_seed(4);
+  auto seg = i2sbseg::Segmenter::open(model, {"cpu"});
+  std::vector<std::vector<std::uint8_t>> maps, truth;
+  write_labelled_clip(dir, *seg, maps, truth);
   ASSERT_NE(maps[3], maps[2]) << "the last frame must be wrong somewhere, or the check shows nothing";
   i2sbseg::ConfusionMatrix cm(seg->num_classes());
   std::int64_t steady = 0, steady_changed = 0;
