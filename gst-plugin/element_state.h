@@ -22,6 +22,7 @@
 #include "cuda_memory.h"
 #include "frame_batcher.h"
 #include "gsti2sbseg_types.h"
+#include "results_file.h"
 #include "steps_range.h"
 
 GST_DEBUG_CATEGORY_EXTERN(gst_i2sbseg_debug);
@@ -58,6 +59,7 @@ struct Properties {
   GstI2sbSegPrecision precision = GST_I2SBSEG_PRECISION_AUTO;
   guint batch_size = 1;  // > 1: batch frames with other elements on the same model
   guint batch_timeout = kDefaultBatchTimeoutMs;
+  std::string results_location;  // empty: none; "-": standard output
 };
 
 // Properties are set from any thread (the application's; the streaming
@@ -129,6 +131,8 @@ struct StreamState {
   guint64 frame_index = 0;
   // A buffer larger than the caps say without a GstVideoMeta was reported.
   bool warned_size = false;
+  // results-location: opened by start(), one line per output frame.
+  std::unique_ptr<ResultsFile> results;
 
   // A new stream, or a seek: the next frame runs the model.
   void reset_map() {

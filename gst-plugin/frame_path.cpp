@@ -173,6 +173,31 @@ GstFlowReturn segment_frame(GstI2sbSeg* self, StreamState& s, const Properties& 
   return GST_FLOW_OK;
 }
 
+// One line of results-location; false after posting the error when the
+// file cannot be written (no data is lost silently).
+bool write_results(GstI2sbSeg* self, const StreamState& s, const Properties& p, GstBuffer* inbuf, bool ran,
+                   GstClockTime took, std::vector<Region> regions) {
+  FrameResult r;
+  r.has_pts = GST_BUFFER_PTS_IS_VALID(inbuf);
+  r.pts = r.has_pts ? GST_BUFFER_PTS(inbuf) : 0;
+  r.width = s.map_w;
+  r.height = s.map_h;
+  r.steps = !s.segmenter->has_bridge() ? 0 : p.steps ? static_cast<int>(p.steps) : s.segmenter->default_nfe();
+  r.model_ran = ran;
+  r.inference_ms = ran ? static_cast<double>(took) / 1e6 : 0.0;
+  for (const auto& c : s.segmenter->classes()) r.class_names.push_back(c.name);
+  r.class_pixels.assign(r.class_names.size(), 0);
+  for (std::uint8_t c : s.class_map)
+    if (c < r.class_pixels.size()) ++r.class_pixels[c];
+  r.regions = std::move(regions);
+  std::string why;
+  if (s.results->write(r, why)) return true;
+  GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("Could not write to property 'results-location' '%s': %s",
+                                            p.results_location.c_str(), why.c_str()),
+                    ("frame %" G_GUINT64_FORMAT, s.frame_index));
+  return false;
+}
+
 // Raising the slowest inference by more than a fifth posts a latency
 // message, so that live pipelines requery (gst_i2sbseg_query adds it).
 void record_latency(GstI2sbSeg* self, GstClockTime took) {
@@ -217,12 +242,16 @@ GstFlowReturn transform(GstBaseTransform* trans, GstBuffer* inbuf, GstBuffer* ou
   if (ret != GST_FLOW_OK) return ret;
   if (ran) record_latency(self, took);
   if (p.class_map_meta) attach_class_map_meta(outbuf, *s.segmenter, s.class_map, s.map_w, s.map_h);
-  if (p.roi_meta) {
-    const std::size_t left_out =
-        attach_roi_metas(outbuf, s.segmenter->classes(), s.class_map, s.map_w, s.map_h, p.roi_min_area, p.roi_max);
-    if (left_out > 0) GST_LOG_OBJECT(self, "roi-max %u: %zu smaller regions get no meta", p.roi_max, left_out);
+  std::vector<Region> regions;  // found once for the metas and the results file
+  if (p.roi_meta || s.results) {
+    std::size_t left_out = 0;
+    regions = reported_regions(s.segmenter->classes(), s.class_map, s.map_w, s.map_h, p.roi_min_area, p.roi_max,
+                               left_out);
+    if (left_out > 0) GST_LOG_OBJECT(self, "roi-max %u: %zu smaller regions not reported", p.roi_max, left_out);
   }
+  if (p.roi_meta) attach_roi_metas(outbuf, s.segmenter->classes(), regions, s.class_map.size());
   if (p.post_messages) post_frame_message(GST_ELEMENT(self), inbuf, ran, took, *s.segmenter, s.class_map);
+  if (s.results && !write_results(self, s, p, inbuf, ran, took, std::move(regions))) return GST_FLOW_ERROR;
   return GST_FLOW_OK;
 }
 

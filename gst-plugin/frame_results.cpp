@@ -38,14 +38,28 @@ void post_frame_message(GstElement* element, GstBuffer* inbuf, bool ran, GstCloc
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), s));
 }
 
-std::size_t attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
-                             const std::vector<std::uint8_t>& map, int w, int h, guint min_area,
-                             guint max_regions) {
+std::vector<Region> reported_regions(const std::vector<i2sbseg::ClassInfo>& classes,
+                                     const std::vector<std::uint8_t>& map, int w, int h, guint min_area,
+                                     guint max_regions, std::size_t& dropped) {
   std::vector<Region> regions = label_regions(map.data(), w, h, min_area);
   regions.erase(std::remove_if(regions.begin(), regions.end(),
                                [&](const Region& r) { return r.class_index >= classes.size(); }),
                 regions.end());
-  const std::size_t dropped = keep_largest(regions, max_regions);
+  dropped = keep_largest(regions, max_regions);
+  return regions;
+}
+
+std::size_t attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
+                             const std::vector<std::uint8_t>& map, int w, int h, guint min_area,
+                             guint max_regions) {
+  std::size_t dropped = 0;
+  attach_roi_metas(outbuf, classes, reported_regions(classes, map, w, h, min_area, max_regions, dropped),
+                   map.size());
+  return dropped;
+}
+
+void attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
+                      const std::vector<Region>& regions, std::size_t map_pixels) {
   for (const Region& r : regions) {
     const char* name = classes[r.class_index].name.c_str();
     GstVideoRegionOfInterestMeta* meta = gst_buffer_add_video_region_of_interest_meta(
@@ -54,10 +68,9 @@ std::size_t attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::Class
     gst_video_region_of_interest_meta_add_param(
         meta, gst_structure_new("i2sbseg/class", "class-index", G_TYPE_UINT, static_cast<guint>(r.class_index),
                                 "class-name", G_TYPE_STRING, name, "pixel-share", G_TYPE_DOUBLE,
-                                static_cast<double>(r.pixels) / map.size(), "pixels", G_TYPE_UINT64,
+                                static_cast<double>(r.pixels) / map_pixels, "pixels", G_TYPE_UINT64,
                                 static_cast<guint64>(r.pixels), nullptr));
   }
-  return dropped;
 }
 
 void attach_class_map_meta(GstBuffer* outbuf, const i2sbseg::Segmenter& segmenter,

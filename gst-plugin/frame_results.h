@@ -11,6 +11,8 @@
 
 #include <i2sbseg/segmenter.h>
 
+#include "regions.h"
+
 namespace i2sbseg_gst {
 
 // One GstVideoRegionOfInterestMeta per connected region (8-connectivity,
@@ -25,6 +27,15 @@ namespace i2sbseg_gst {
 std::size_t attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
                              const std::vector<std::uint8_t>& map, int w, int h, guint min_area,
                              guint max_regions);
+// The regions those metas are made of (label_regions, classes beyond
+// `classes` left out, keep_largest), for one pass to serve the metas and the
+// results file; `dropped` gets how many keep_largest left out.
+std::vector<Region> reported_regions(const std::vector<i2sbseg::ClassInfo>& classes,
+                                     const std::vector<std::uint8_t>& map, int w, int h, guint min_area,
+                                     guint max_regions, std::size_t& dropped);
+// The metas of regions already found, over a map of `map_pixels` pixels.
+void attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& classes,
+                      const std::vector<Region>& regions, std::size_t map_pixels);
 
 // A GstI2sbSegMeta (<i2sbseg/i2sbsegmeta.h>) with a copy of `map` (w x h), the
 // class names and colours.

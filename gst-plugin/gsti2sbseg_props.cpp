@@ -32,6 +32,7 @@ enum {
   PROP_BATCH_TIMEOUT,
   PROP_ROI_MIN_AREA,
   PROP_ROI_MAX,
+  PROP_RESULTS_LOCATION,
 };
 
 // Model-shaping properties (GST_PARAM_MUTABLE_READY) change only in NULL or
@@ -85,6 +86,7 @@ void set_property(GObject* object, guint prop_id, const GValue* value, GParamSpe
       case PROP_PRECISION: p.precision = static_cast<GstI2sbSegPrecision>(g_value_get_enum(value)); break;
       case PROP_BATCH_SIZE: p.batch_size = g_value_get_uint(value); break;
       case PROP_BATCH_TIMEOUT: p.batch_timeout = g_value_get_uint(value); break;
+      case PROP_RESULTS_LOCATION: p.results_location = string_or(value, ""); break;
       default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
     }
   });
@@ -112,6 +114,9 @@ void get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* psp
     case PROP_PRECISION: g_value_set_enum(value, p.precision); break;
     case PROP_BATCH_SIZE: g_value_set_uint(value, p.batch_size); break;
     case PROP_BATCH_TIMEOUT: g_value_set_uint(value, p.batch_timeout); break;
+    case PROP_RESULTS_LOCATION:
+      g_value_set_string(value, p.results_location.empty() ? nullptr : p.results_location.c_str());
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -273,6 +278,23 @@ void install_properties(GObjectClass* gobject_class) {
                         "With batch-size > 1: the longest (ms) a frame waits for others before its partial batch "
                         "runs (added to the element's latency)",
                         0, 60000, kDefaultBatchTimeoutMs, live));
+  /**
+   * GstI2sbSeg:results-location:
+   *
+   * A file to append one JSON object per output frame to, each on a line
+   * of its own and flushed as the frame leaves ("-": standard output;
+   * unset: none): pts, frame size, model file, steps, whether the model ran
+   * and its time, the share of each class and the regions the ROI metas
+   * report (roi-min-area, roi-max). The schema is in docs/design.md §5. A
+   * file that cannot be opened fails the change to PAUSED, naming it.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_RESULTS_LOCATION,
+      g_param_spec_string("results-location", "Results location",
+                          "File for one JSON line of results per frame ('-': standard output; unset: none)", nullptr,
+                          ready_only));
 }
 
 }  // namespace i2sbseg_gst

@@ -103,6 +103,19 @@ gboolean start(GstBaseTransform* trans) {
     return FALSE;
   }
   state.stream = StreamState{};
+  if (!p.results_location.empty()) {
+    auto results = std::make_unique<ResultsFile>();
+    const std::string why = results->open(p.results_location, segmenter->model_path());
+    if (!why.empty()) {
+      state.settings.set_steps_range({});
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                        ("Cannot open '%s' (property 'results-location') for writing: %s",
+                         p.results_location.c_str(), why.c_str()),
+                        (nullptr));
+      return FALSE;
+    }
+    state.stream.results = std::move(results);
+  }
   state.stream.segmenter = std::move(segmenter);
   // Joined here, as batch-size changes only in NULL or READY.
   if (p.batch_size > 1) state.stream.batcher = FrameBatcher::for_segmenter(state.stream.segmenter);
