@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Makes the shipped v2 models: models/default.i2sb (LR encoder -> bridge ->
-# sub-pixel decoder; what the element and demo load) and models/direct.i2sb
-# (the direct baseline: the same classifier and LR encoder, no bridge), then
-# evaluates both on the validation split. About 40 minutes on a 2-core CPU.
+# Makes v2 models with the shipped recipe: default.i2sb (LR encoder -> bridge
+# -> sub-pixel decoder; what the element and demo load) and direct.i2sb (the
+# direct baseline: the same classifier and LR encoder, no bridge), then
+# evaluates both on the validation split. About 31-40 minutes on a 2-core CPU.
+# The shipped models (2026-12-08) were made with DATA=data/teacher-mix (from
+# scripts/make-teacher-dataset.sh --no-far) OUT=data/train-A/models
+# WORK=data/train-A, then copied into models/ (models/README.md); without
+# DATA it trains on the earlier composites-only data/default.
 # The bridge network is conv_bn (folds at load, docs/design.md §4).
 # OUT=DIR writes the models there instead of models/ (to compare before
 # replacing); checkpoints and logs go to data/train-default/ (WORK=DIR); RESUME=1
