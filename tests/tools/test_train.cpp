@@ -14,17 +14,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
-#ifdef I2SBSEG_HAVE_OPENCV
-#include <opencv2/imgcodecs.hpp>
-#endif
 
 #include <i2sbseg/bundle.h>
-#include <i2sbseg/dataset.h>
 #include <i2sbseg/model.h>
 
 #include "../common/run_tool.h"

@@ -3,17 +3,10 @@
 // from bundles, --direct-out, loss curves) and its later stages.
 #include <gtest/gtest.h>
 
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -22,7 +15,6 @@
 #endif
 
 #include <i2sbseg/bundle.h>
-#include <i2sbseg/dataset.h>
 #include <i2sbseg/model.h>
 
 #include "../common/run_tool.h"
@@ -34,9 +26,6 @@
 using namespace i2sbseg;
 using i2sbseg::testing::make_dataset;
 using i2sbseg::testing::read_log;
-using i2sbseg::testing::read_text;
-using i2sbseg::testing::start_tool;
-using i2sbseg::testing::wait_tool;
 using i2sbseg::testing::run_tool;
 using i2sbseg::testing::TempDir;
 using namespace train_test;
