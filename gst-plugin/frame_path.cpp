@@ -176,7 +176,7 @@ GstFlowReturn segment_frame(GstI2sbSeg* self, StreamState& s, const Properties& 
 // One line of results-location; false after posting the error when the
 // file cannot be written (no data is lost silently).
 bool write_results(GstI2sbSeg* self, const StreamState& s, const Properties& p, GstBuffer* inbuf, bool ran,
-                   GstClockTime took, std::vector<Region> regions) {
+                   GstClockTime took, std::vector<std::uint64_t> counts, std::vector<Region> regions) {
   FrameResult r;
   r.has_pts = GST_BUFFER_PTS_IS_VALID(inbuf);
   r.pts = r.has_pts ? GST_BUFFER_PTS(inbuf) : 0;
@@ -185,10 +185,7 @@ bool write_results(GstI2sbSeg* self, const StreamState& s, const Properties& p, 
   r.steps = !s.segmenter->has_bridge() ? 0 : p.steps ? static_cast<int>(p.steps) : s.segmenter->default_nfe();
   r.model_ran = ran;
   r.inference_ms = ran ? static_cast<double>(took) / 1e6 : 0.0;
-  for (const auto& c : s.segmenter->classes()) r.class_names.push_back(c.name);
-  r.class_pixels.assign(r.class_names.size(), 0);
-  for (std::uint8_t c : s.class_map)
-    if (c < r.class_pixels.size()) ++r.class_pixels[c];
+  r.class_pixels = std::move(counts);
   r.regions = std::move(regions);
   std::string why;
   if (s.results->write(r, why)) return true;
@@ -250,8 +247,12 @@ GstFlowReturn transform(GstBaseTransform* trans, GstBuffer* inbuf, GstBuffer* ou
     if (left_out > 0) GST_LOG_OBJECT(self, "roi-max %u: %zu smaller regions not reported", p.roi_max, left_out);
   }
   if (p.roi_meta) attach_roi_metas(outbuf, s.segmenter->classes(), regions, s.class_map.size());
-  if (p.post_messages) post_frame_message(GST_ELEMENT(self), inbuf, ran, took, *s.segmenter, s.class_map);
-  if (s.results && !write_results(self, s, p, inbuf, ran, took, std::move(regions))) return GST_FLOW_ERROR;
+  std::vector<std::uint64_t> counts;  // counted once for the message and the results file
+  if (p.post_messages || s.results) counts = class_pixel_counts(s.class_map, s.segmenter->classes().size());
+  if (p.post_messages)
+    post_frame_message(GST_ELEMENT(self), inbuf, ran, took, *s.segmenter, counts, s.class_map.size());
+  if (s.results && !write_results(self, s, p, inbuf, ran, took, std::move(counts), std::move(regions)))
+    return GST_FLOW_ERROR;
   return GST_FLOW_OK;
 }
 

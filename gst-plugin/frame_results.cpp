@@ -12,12 +12,17 @@
 
 namespace i2sbseg_gst {
 
-void post_frame_message(GstElement* element, GstBuffer* inbuf, bool ran, GstClockTime took,
-                        const i2sbseg::Segmenter& segmenter, const std::vector<std::uint8_t>& map) {
-  const auto& classes = segmenter.classes();
-  std::vector<guint64> counts(classes.size(), 0);
+std::vector<std::uint64_t> class_pixel_counts(const std::vector<std::uint8_t>& map, std::size_t num_classes) {
+  std::vector<std::uint64_t> counts(num_classes, 0);
   for (std::uint8_t c : map)
     if (c < counts.size()) ++counts[c];
+  return counts;
+}
+
+void post_frame_message(GstElement* element, GstBuffer* inbuf, bool ran, GstClockTime took,
+                        const i2sbseg::Segmenter& segmenter, const std::vector<std::uint64_t>& counts,
+                        std::size_t map_pixels) {
+  const auto& classes = segmenter.classes();
   GValue names = G_VALUE_INIT, shares = G_VALUE_INIT;
   g_value_init(&names, GST_TYPE_ARRAY);
   g_value_init(&shares, GST_TYPE_ARRAY);
@@ -27,7 +32,7 @@ void post_frame_message(GstElement* element, GstBuffer* inbuf, bool ran, GstCloc
     g_value_set_string(&name, classes[k].name.c_str());
     gst_value_array_append_and_take_value(&names, &name);
     g_value_init(&share, G_TYPE_DOUBLE);
-    g_value_set_double(&share, map.empty() ? 0.0 : static_cast<double>(counts[k]) / map.size());
+    g_value_set_double(&share, map_pixels == 0 ? 0.0 : static_cast<double>(counts[k]) / map_pixels);
     gst_value_array_append_and_take_value(&shares, &share);
   }
   GstStructure* s = gst_structure_new("i2sbseg", "timestamp", G_TYPE_UINT64, GST_BUFFER_PTS(inbuf),

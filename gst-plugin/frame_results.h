@@ -42,10 +42,16 @@ void attach_roi_metas(GstBuffer* outbuf, const std::vector<i2sbseg::ClassInfo>& 
 void attach_class_map_meta(GstBuffer* outbuf, const i2sbseg::Segmenter& segmenter,
                            const std::vector<std::uint8_t>& map, int w, int h);
 
+// Pixels of each class index below `num_classes` in `map`, counted once a
+// frame for the element message and the results file.
+std::vector<std::uint64_t> class_pixel_counts(const std::vector<std::uint8_t>& map, std::size_t num_classes);
+
 // Posts the element message "i2sbseg" of post-messages=true: timestamp (the
 // input's PTS), model-ran, inference-time (ns; 0 when the map was reused),
-// class-names and class-shares (fraction of the map's pixels per class).
+// class-names and class-shares (fraction of the map's `map_pixels` pixels
+// per class, from class_pixel_counts).
 void post_frame_message(GstElement* element, GstBuffer* inbuf, bool ran, GstClockTime took,
-                        const i2sbseg::Segmenter& segmenter, const std::vector<std::uint8_t>& map);
+                        const i2sbseg::Segmenter& segmenter, const std::vector<std::uint64_t>& counts,
+                        std::size_t map_pixels);
 
 }  // namespace i2sbseg_gst

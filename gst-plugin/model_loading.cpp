@@ -105,7 +105,9 @@ gboolean start(GstBaseTransform* trans) {
   state.stream = StreamState{};
   if (!p.results_location.empty()) {
     auto results = std::make_unique<ResultsFile>();
-    const std::string why = results->open(p.results_location, segmenter->model_path());
+    std::vector<std::string> names;
+    for (const auto& c : segmenter->classes()) names.push_back(c.name);
+    const std::string why = results->open(p.results_location, segmenter->model_path(), names);
     if (!why.empty()) {
       state.settings.set_steps_range({});
       GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,

@@ -26,7 +26,8 @@ std::string json_string(const std::string& s) {
 
 ResultsFile::~ResultsFile() { close(); }
 
-std::string ResultsFile::open(const std::string& location, const std::string& model) {
+std::string ResultsFile::open(const std::string& location, const std::string& model,
+                              const std::vector<std::string>& class_names) {
   close();
   if (location == "-") {
     file_ = stdout;
@@ -35,6 +36,8 @@ std::string ResultsFile::open(const std::string& location, const std::string& mo
     if (!file_) return std::strerror(errno);
   }
   model_ = json_string(model);
+  classes_.clear();
+  for (const std::string& n : class_names) classes_.push_back(json_string(n));
   return "";
 }
 
@@ -53,15 +56,14 @@ bool ResultsFile::write(const FrameResult& r, std::string& error) {
   char num[64];
   std::snprintf(num, sizeof num, "%.3f", r.inference_ms);
   line += std::string(",\"inference_ms\":") + num + ",\"class_shares\":{";
-  for (std::size_t k = 0; k < r.class_names.size(); ++k) {
-    std::snprintf(num, sizeof num, "%.17g", pixels > 0 ? r.class_pixels[k] / pixels : 0.0);
-    line += (k ? "," : "") + json_string(r.class_names[k]) + ":" + num;
+  for (std::size_t k = 0; k < classes_.size(); ++k) {
+    std::snprintf(num, sizeof num, "%.17g", pixels > 0 && k < r.class_pixels.size() ? r.class_pixels[k] / pixels : 0.0);
+    line += (k ? "," : "") + classes_[k] + ":" + num;
   }
   line += "},\"regions\":[";
   for (std::size_t i = 0; i < r.regions.size(); ++i) {
     const Region& g = r.regions[i];
-    const std::string name = g.class_index < r.class_names.size() ? r.class_names[g.class_index] : "";
-    line += std::string(i ? "," : "") + "{\"class\":" + json_string(name) +
+    line += std::string(i ? "," : "") + "{\"class\":" + (g.class_index < classes_.size() ? classes_[g.class_index] : "\"\"") +
             ",\"class_index\":" + std::to_string(g.class_index) + ",\"x\":" + std::to_string(g.x) +
             ",\"y\":" + std::to_string(g.y) + ",\"w\":" + std::to_string(g.w) + ",\"h\":" + std::to_string(g.h) +
             ",\"pixels\":" + std::to_string(g.pixels) + "}";

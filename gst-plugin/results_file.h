@@ -22,8 +22,7 @@ struct FrameResult {
   int steps = 0;  // bridge steps (NFE) it ran with: `steps`, or the model's default; 0 without a bridge
   bool model_ran = false;
   double inference_ms = 0;  // 0 when the map was reused
-  std::vector<std::string> class_names;
-  std::vector<std::uint64_t> class_pixels;  // per class, of width x height
+  std::vector<std::uint64_t> class_pixels;  // per class of the open() names, of width x height
   std::vector<Region> regions;              // as the ROI metas: roi-min-area, roi-max
 };
 
@@ -36,8 +35,9 @@ class ResultsFile {
 
   // Opens `location` ("-": standard output) for appending lines, after
   // closing any file open before; "" on success, else why not (errno's
-  // text). `model` (the bundle's path) goes on every line.
-  std::string open(const std::string& location, const std::string& model);
+  // text). `model` (the bundle's path) goes on every line; `class_names`
+  // name the shares and regions (a stream's classes are its model's).
+  std::string open(const std::string& location, const std::string& model, const std::vector<std::string>& class_names);
   void close();
   bool is_open() const { return file_ != nullptr; }
   // Writes and flushes one line; false (errno's text in `error`) when the
@@ -46,7 +46,8 @@ class ResultsFile {
 
  private:
   std::FILE* file_ = nullptr;  // stdout for "-"
-  std::string model_;          // JSON-escaped
+  std::string model_;                // JSON-escaped, once
+  std::vector<std::string> classes_;  // JSON-escaped, once
 };
 
 // `s` as a JSON string literal (quotes, backslashes and control characters

@@ -37,11 +37,10 @@ TEST(ResultsFile, AFrameIsOneJsonLineAsWrittenByHand) {
   r.steps = 2;
   r.model_ran = true;
   r.inference_ms = 12.3456;
-  r.class_names = {"background", "person", "lawn \"green\""};
   r.class_pixels = {5, 2, 1};
   r.regions = {{1, 1, 0, 2, 1, 2}};
   ResultsFile f;
-  ASSERT_EQ(f.open(path, "models/a\\b.i2sb"), "");
+  ASSERT_EQ(f.open(path, "models/a\\b.i2sb", {"background", "person", "lawn \"green\""}), "");
   std::string error;
   ASSERT_TRUE(f.write(r, error)) << error;
   const std::string line =
@@ -62,7 +61,7 @@ TEST(ResultsFile, AFrameIsOneJsonLineAsWrittenByHand) {
       "\"regions\":[]}\n";
   EXPECT_EQ(read_all(path), line + second);
   // Opening again appends.
-  ASSERT_EQ(f.open(path, "m"), "");
+  ASSERT_EQ(f.open(path, "m", {}), "");
   f.close();
   EXPECT_EQ(read_all(path), line + second);
 }
@@ -71,7 +70,7 @@ TEST(ResultsFile, StringsAreEscapedAndUnopenableFilesSayWhy) {
   EXPECT_EQ(i2sbseg_gst::json_string("a\"b\\c\nd\x01"), "\"a\\\"b\\\\c\\u000ad\\u0001\"");
   EXPECT_EQ(i2sbseg_gst::json_string("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
   ResultsFile f;
-  const std::string why = f.open("/nonexistent-dir/r.jsonl", "m");
+  const std::string why = f.open("/nonexistent-dir/r.jsonl", "m", {});
   EXPECT_NE(why, "");
   EXPECT_FALSE(f.is_open());
 }
